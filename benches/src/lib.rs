@@ -1,0 +1,1 @@
+//! Benchmark support package; the benchmarks are in `benches/`.

@@ -1,0 +1,36 @@
+//! File formats for genolens. This is the only genolens crate that parses or writes
+//! files; the layers above take the typed values it produces.
+//!
+//! | module | formats |
+//! |---|---|
+//! | [`plink`] | PLINK 1 binary `.bed/.bim/.fam`, read by streaming blocks and written atomically |
+//! | [`vcf`] | VCF and bgzipped VCF (via `noodles`): GT hard calls, DS dosages, haploid calls, multi-allelic policy |
+//! | [`table`] | phenotype and covariate tables (PLINK style and CSV, via `polars`), aligned to genotype samples by ID |
+//! | [`genes`] | gene maps (PLINK glist, GRCh38 table) and SNP→gene lookup |
+//! | [`corpus`] | literature corpora: PubTator (BioRED, NCBI-disease) and JSONL |
+//! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
+//! | [`report`] | PLINK 2 text reports (`.afreq`) and PLINK-style number formatting |
+//!
+//! Genotypes are read through the [`GenotypeSource`] trait, which streams
+//! variant blocks so that no algorithm needs the whole matrix as floats.
+//!
+//! Every error is an [`Error`] that names the file and, where one applies, the
+//! line or record. Every writer writes to a temporary file and renames it into
+//! place ([`AtomicFile`]), so a failure leaves no partial output.
+
+pub mod atomic;
+pub mod corpus;
+mod error;
+pub mod genes;
+mod genotype;
+pub mod plink;
+mod record;
+pub mod report;
+pub mod sumstats;
+pub mod table;
+pub mod vcf;
+
+pub use atomic::AtomicFile;
+pub use error::{Error, Result};
+pub use genotype::{blocks, GenotypeBlock, GenotypeSource, Subset};
+pub use record::{ChromKind, Sample, SampleId, Sex, Variant};
