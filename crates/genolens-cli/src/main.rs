@@ -1,1 +1,65 @@
-fn main() {}
+//! The `genolens` command-line tool. Flags reuse PLINK 2's names wherever PLINK 2
+//! has the concept (`--bfile`, `--vcf`, `--out`, `--threads`, ...).
+
+mod commands;
+mod error;
+mod input;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::CliError;
+
+/// genolens: genotypes and literature to associations, predictions and explanations.
+#[derive(Debug, Parser)]
+#[command(name = "genolens", version, about, long_about = None)]
+struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print sample, variant and chromosome counts and the missing-call rate.
+    Info(commands::info::Args),
+    /// Write allele frequencies (`OUT.afreq`) like `plink2 --freq`.
+    Freq(commands::freq::Args),
+    /// Convert genotypes, e.g. a VCF to a PLINK binary fileset (`--make-bed`).
+    Convert(commands::convert::Args),
+}
+
+fn run(cli: Cli) -> Result<(), CliError> {
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = cli.threads {
+        if n == 0 {
+            return Err(CliError::Usage("--threads must be at least 1".into()));
+        }
+        pool = pool.num_threads(n);
+    }
+    let pool = pool
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start {} threads: {e}", cli.threads.unwrap_or(0))))?;
+    pool.install(|| match cli.command {
+        Command::Info(a) => commands::info::run(a),
+        Command::Freq(a) => commands::freq::run(a),
+        Command::Convert(a) => commands::convert::run(a),
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line, so scripts can log it.
+            let msg = e.to_string().replace('\n', " ");
+            eprintln!("genolens: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

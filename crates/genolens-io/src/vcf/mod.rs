@@ -18,7 +18,7 @@
 //! access without an index, and callers who stream biobank-scale data convert to
 //! `.bed` first (`genolens convert`).
 
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use noodles::vcf;
@@ -86,10 +86,24 @@ impl VcfGenotypes {
                 std::io::Error::from(std::io::ErrorKind::NotFound),
             ));
         }
-        let mut reader = vcf::io::reader::Builder::default()
-            .build_from_path(path)
-            .map_err(|e| Error::io(path, e))?;
-        Self::from_reader(&mut reader, path, options)
+        let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut magic = [0u8; 18];
+        let n = read_prefix(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+        match Compression::sniff(&magic[..n]) {
+            Compression::Bgzf => {
+                let mut reader = vcf::io::Reader::new(noodles::bgzf::io::Reader::new(file));
+                Self::from_reader(&mut reader, path, options)
+            }
+            // Plain gzip is common too (`gzip file.vcf`); it streams, without random access.
+            Compression::Gzip => {
+                let inner = BufReader::new(flate2::read::MultiGzDecoder::new(file));
+                Self::from_reader(&mut vcf::io::Reader::new(inner), path, options)
+            }
+            Compression::None => {
+                Self::from_reader(&mut vcf::io::Reader::new(BufReader::new(file)), path, options)
+            }
+        }
     }
 
     fn from_reader<R: BufRead>(
@@ -238,6 +252,40 @@ impl VcfGenotypes {
     pub fn skipped_multiallelic(&self) -> usize {
         self.skipped_multiallelic
     }
+}
+
+/// How a VCF file is compressed, told from its first bytes rather than its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compression {
+    None,
+    Gzip,
+    Bgzf,
+}
+
+impl Compression {
+    fn sniff(head: &[u8]) -> Self {
+        if head.len() < 2 || head[..2] != [0x1f, 0x8b] {
+            return Compression::None;
+        }
+        // BGZF: gzip with FEXTRA and a 'BC' subfield (SAM/BAM spec 4.1).
+        let bgzf = head.len() >= 14 && head[3] & 0x04 != 0 && head[12] == b'B' && head[13] == b'C';
+        if bgzf {
+            Compression::Bgzf
+        } else {
+            Compression::Gzip
+        }
+    }
+}
+
+fn read_prefix(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
 }
 
 /// One sample's call at one record.

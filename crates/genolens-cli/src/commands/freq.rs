@@ -1,0 +1,49 @@
+//! `genolens freq`.
+
+use std::path::PathBuf;
+
+use genolens::features::qc::{allele_frequencies, DEFAULT_BLOCK_SIZE};
+use genolens::io::report::{write_afreq, AlleleFreqRow};
+
+use crate::error::CliError;
+use crate::input::{open, GenotypeArgs, VcfArgs};
+use crate::progress;
+
+/// Flags of `genolens freq`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    geno: GenotypeArgs,
+    #[command(flatten)]
+    vcf: VcfArgs,
+    /// Output prefix: writes `OUT.afreq`.
+    #[arg(long, value_name = "PREFIX")]
+    out: PathBuf,
+}
+
+/// Writes `OUT.afreq`.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let source = open(&args.geno, Some(&args.vcf))?;
+    let bar = progress::variants(source.n_variants(), "counting alleles");
+    let counts = allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    let rows: Vec<AlleleFreqRow> = counts
+        .iter()
+        .map(|c| AlleleFreqRow {
+            alt_freq: c.alt_freq(),
+            obs_ct: c.obs,
+        })
+        .collect();
+    let path = with_suffix(&args.out, "afreq");
+    write_afreq(&path, source.variants(), &rows)?;
+    eprintln!("genolens: wrote {}", path.display());
+    Ok(())
+}
+
+/// `prefix` + `.` + `suffix`, keeping any dots already in the prefix.
+pub fn with_suffix(prefix: &std::path::Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_os_string();
+    s.push(".");
+    s.push(suffix);
+    PathBuf::from(s)
+}

@@ -1,0 +1,34 @@
+//! `genolens info`.
+
+use genolens::features::qc::{summarize, DEFAULT_BLOCK_SIZE};
+
+use crate::error::CliError;
+use crate::input::{open, GenotypeArgs, VcfArgs};
+use crate::progress;
+
+/// Flags of `genolens info`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    geno: GenotypeArgs,
+    #[command(flatten)]
+    vcf: VcfArgs,
+}
+
+/// Prints the summary to stdout.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let source = open(&args.geno, Some(&args.vcf))?;
+    let bar = progress::variants(source.n_variants(), "scanning");
+    let summary = summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| bar.set_position(n as u64))?;
+    bar.finish_and_clear();
+    println!("source\t{}", source.origin().display());
+    println!("samples\t{}", summary.n_samples);
+    println!("variants\t{}", summary.n_variants);
+    println!("chromosomes\t{}", summary.chromosomes.len());
+    for (chrom, n) in &summary.chromosomes {
+        println!("chromosome\t{chrom}\t{n}");
+    }
+    println!("missing_calls\t{}", summary.missing_calls);
+    println!("missing_rate\t{}", genolens::io::report::format_g(summary.missing_rate(), 6));
+    Ok(())
+}

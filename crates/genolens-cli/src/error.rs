@@ -1,0 +1,17 @@
+//! The CLI's error type: library errors plus usage problems.
+
+use genolens::{features, io};
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A file could not be read or written.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// A computation failed.
+    #[error(transparent)]
+    Features(#[from] features::Error),
+    /// The flags do not make sense together.
+    #[error("{0}")]
+    Usage(String),
+}

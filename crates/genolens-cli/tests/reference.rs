@@ -1,0 +1,239 @@
+//! `genolens` against the reference tools (Debian's `plink2`, `plink1.9`) on the
+//! bundled real datasets. `cargo xtask ci` installs the tools; without them these
+//! tests fail rather than pass vacuously, unless GENOLENS_SKIP_REFERENCE=1 says so.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use genolens::io::plink::BedFile;
+use genolens::io::vcf::VcfGenotypes;
+use genolens::io::GenotypeSource;
+
+fn data(rel: &str) -> PathBuf {
+    let root = std::env::var_os("GENOLENS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    root.join(rel)
+}
+
+fn genolens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_genolens"))
+        .args(args)
+        .output()
+        .expect("the genolens binary runs")
+}
+
+/// Runs a reference tool, or returns `None` when the run opted out of them.
+fn reference(tool: &str, args: &[&str]) -> Option<Output> {
+    match Command::new(tool).args(args).output() {
+        Ok(out) => {
+            assert!(out.status.success(), "{tool} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(out)
+        }
+        Err(e) if std::env::var_os("GENOLENS_SKIP_REFERENCE").is_some() => {
+            eprintln!("skipping: {tool} unavailable ({e})");
+            None
+        }
+        Err(e) => panic!("{tool} is needed for this test ({e}); run `cargo xtask ci` or install Debian's {tool}"),
+    }
+}
+
+fn ok(out: Output) {
+    assert!(out.status.success(), "genolens failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+const FILESETS: [&str; 5] = [
+    "hapmap_snprelate_60x5000/plinkhapmap",
+    "regenie_example/example",
+    "bolt_lmm_eur_subset_1000g/EUR_subset",
+    "bglr_wheat/wheat",
+    "1000g_lct_region_gaston/LCT",
+];
+
+/// A copy of a fileset whose unused padding bits (the last byte of each variant)
+/// are zero.
+fn zero_padding_copy(prefix: &Path, dir: &Path) -> PathBuf {
+    let bed = BedFile::open(prefix).unwrap();
+    let (n, stride) = (bed.n_samples(), bed.bytes_per_variant());
+    let mut bytes = std::fs::read(prefix.with_extension("bed")).unwrap();
+    let used_bits = 2 * (n % 4);
+    if used_bits > 0 {
+        for v in 0..bed.n_variants() {
+            bytes[3 + v * stride + stride - 1] &= (1u8 << used_bits) - 1;
+        }
+    }
+    let out = dir.join("zeroed");
+    std::fs::write(out.with_extension("bed"), bytes).unwrap();
+    std::fs::copy(prefix.with_extension("bim"), out.with_extension("bim")).unwrap();
+    std::fs::copy(prefix.with_extension("fam"), out.with_extension("fam")).unwrap();
+    out
+}
+
+#[test]
+fn freq_is_identical_to_plink2_on_every_bundled_fileset() {
+    let dir = tempfile::tempdir().unwrap();
+    for fs in FILESETS {
+        let prefix = data(fs);
+        let name = prefix.file_name().unwrap().to_str().unwrap().to_string();
+        let ours = dir.path().join(format!("g_{name}"));
+        ok(genolens(&["freq", "--bfile", s(&prefix), "--out", s(&ours)]));
+        let mine = std::fs::read_to_string(ours.with_extension("afreq")).unwrap();
+
+        // Debian's plink2 2.00a3.5 miscounts .bed files whose padding bits are not
+        // zero (LCT.bed has 01 there); like PLINK 1.9 we ignore padding bits, so the
+        // reference runs on a copy with them zeroed. Other files are unchanged by it.
+        let ref_input = zero_padding_copy(&prefix, dir.path());
+        let theirs = dir.path().join(format!("p_{name}"));
+        let Some(_) = reference("plink2", &["--bfile", s(&ref_input), "--freq", "--out", s(&theirs)]) else {
+            return;
+        };
+        let reference = std::fs::read_to_string(theirs.with_extension("afreq")).unwrap();
+        assert_eq!(mine.lines().count(), reference.lines().count(), "{fs}: row count");
+        for (i, (a, b)) in mine.lines().zip(reference.lines()).enumerate() {
+            assert_eq!(a, b, "{fs}: .afreq line {} differs from plink2", i + 1);
+        }
+    }
+}
+
+#[test]
+fn lct_padding_bits_do_not_change_counts() {
+    // The bytes genolens reads must not depend on the padding; PLINK 1.9 agrees.
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = data("1000g_lct_region_gaston/LCT");
+    let zeroed = zero_padding_copy(&prefix, dir.path());
+    let a = BedFile::open(&prefix).unwrap().read_block(0..607).unwrap();
+    let b = BedFile::open(&zeroed).unwrap().read_block(0..607).unwrap();
+    assert_eq!(a.missing_mask(), b.missing_mask());
+    assert_eq!(a.dosages().mapv(|x| x.to_bits()), b.dosages().mapv(|x| x.to_bits()));
+    let out = dir.path().join("p19");
+    if reference("plink1.9", &["--bfile", s(&prefix), "--freq", "--out", s(&out)]).is_none() {
+        return;
+    }
+    let frq = std::fs::read_to_string(out.with_extension("frq")).unwrap();
+    let nchrobs: Vec<u64> = frq.lines().skip(1).map(|l| l.split_whitespace().last().unwrap().parse().unwrap()).collect();
+    let missing_per_variant: Vec<u64> = (0..607).map(|j| a.variant(j).iter().filter(|d| d.is_nan()).count() as u64).collect();
+    for (j, obs) in nchrobs.iter().enumerate() {
+        assert_eq!(*obs, 2 * (503 - missing_per_variant[j]), "variant {j}");
+    }
+}
+
+fn assert_same_files(a: &Path, b: &Path) {
+    for ext in ["bed", "bim", "fam"] {
+        let x = std::fs::read(a.with_extension(ext)).unwrap();
+        let y = std::fs::read(b.with_extension(ext)).unwrap();
+        assert!(x == y, "{} differs from {}", a.with_extension(ext).display(), b.with_extension(ext).display());
+    }
+}
+
+#[test]
+fn convert_lct_vcf_matches_plink2_and_the_bundled_bed() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = data("1000g_lct_region_gaston/LCT.vcf.gz");
+    let ours = dir.path().join("ours");
+    ok(genolens(&["convert", "--vcf", s(&vcf), "--make-bed", "--out", s(&ours)]));
+    let theirs = dir.path().join("theirs");
+    if reference("plink2", &["--vcf", s(&vcf), "--make-bed", "--out", s(&theirs)]).is_some() {
+        assert_same_files(&ours, &theirs);
+    }
+
+    // Genotypes read from the VCF equal those of LCT.bed, matched by sample IID
+    // and variant ID, with the counted allele oriented the same way.
+    let from_vcf = VcfGenotypes::read(&vcf).unwrap();
+    let bed = BedFile::open(data("1000g_lct_region_gaston/LCT")).unwrap();
+    assert_eq!(from_vcf.n_variants(), bed.n_variants());
+    let row_in_bed: std::collections::HashMap<&str, usize> =
+        bed.samples().iter().enumerate().map(|(i, s)| (s.id.iid.as_str(), i)).collect();
+    let a = from_vcf.read_block(0..from_vcf.n_variants()).unwrap();
+    let b = bed.read_block(0..bed.n_variants()).unwrap();
+    let mut compared = 0;
+    for (j, (va, vb)) in from_vcf.variants().iter().zip(bed.variants()).enumerate() {
+        assert_eq!((va.id.as_str(), va.pos), (vb.id.as_str(), vb.pos));
+        let flip = va.allele1 != vb.allele1;
+        if flip {
+            assert_eq!((&va.allele1, &va.allele2), (&vb.allele2, &vb.allele1), "{}", va.id);
+        }
+        for (i, sample) in from_vcf.samples().iter().enumerate() {
+            let r = row_in_bed[sample.id.iid.as_str()];
+            let (x, y) = (a.variant(j)[i], b.variant(j)[r]);
+            let y = if flip { 2.0 - y } else { y };
+            assert!(x == y || (x.is_nan() && y.is_nan()), "{} {}: vcf {x} bed {y}", va.id, sample.id.iid);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 503 * 607);
+}
+
+#[test]
+fn convert_spec_vcf_matches_plink2_max_alleles_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let vcf = data("hapmap_snprelate_60x5000/sequence.vcf");
+    let ours = dir.path().join("ours");
+    ok(genolens(&["convert", "--vcf", s(&vcf), "--max-alleles", "2", "--make-bed", "--out", s(&ours)]));
+    let theirs = dir.path().join("theirs");
+    if reference("plink2", &["--vcf", s(&vcf), "--max-alleles", "2", "--make-bed", "--out", s(&theirs)]).is_some() {
+        assert_same_files(&ours, &theirs);
+    }
+    // Without a policy the multi-allelic records are an error, and nothing is written.
+    let failed = dir.path().join("failed");
+    let out = genolens(&["convert", "--vcf", s(&vcf), "--make-bed", "--out", s(&failed)]);
+    assert!(!out.status.success());
+    assert!(!failed.with_extension("bed").exists() && !failed.with_extension("bim").exists());
+}
+
+#[test]
+fn bad_input_exits_non_zero_with_one_line_and_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("bad");
+    let absent = dir.path().join("absent");
+    std::fs::write(prefix.with_extension("bed"), [0x6c, 0x1b, 0x01, 0x00]).unwrap();
+    std::fs::write(prefix.with_extension("bim"), "1 rs1 0 1 A G\n1 rs2 0 2 A G\n").unwrap();
+    std::fs::write(prefix.with_extension("fam"), "f a 0 0 0 -9\n").unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["freq", "--bfile", s(&prefix), "--out"], "truncated"),
+        (&["info", "--bfile", s(&prefix)], "truncated"),
+        (&["freq", "--bfile", s(&absent), "--out"], "No such file"),
+        (&["convert", "--bfile", s(&prefix), "--make-bed", "--out"], "truncated"),
+    ];
+    for (args, cause) in cases {
+        let out_prefix = dir.path().join("result");
+        let mut args: Vec<&str> = args.to_vec();
+        if args.last() == Some(&"--out") {
+            args.push(s(&out_prefix));
+        }
+        let out = genolens(&args);
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err:?}");
+        assert!(err.starts_with("genolens: error: ") && err.contains(cause), "{args:?}: {err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !n.starts_with("bad."))
+            .collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
+}
+
+#[test]
+fn info_reports_counts_and_missing_rate() {
+    let out = genolens(&["info", "--bfile", s(&data("hapmap_snprelate_60x5000/plinkhapmap"))]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let field = |k: &str| -> String {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}\t")))
+            .unwrap_or_else(|| panic!("no {k} in {text}"))
+            .to_string()
+    };
+    assert_eq!(field("samples"), "60");
+    assert_eq!(field("variants"), "5000");
+    assert_eq!(field("chromosomes"), "23");
+    // PROVENANCE.md: 1009 missing calls.
+    assert_eq!(field("missing_calls"), "1009");
+    let rate: f64 = field("missing_rate").parse().unwrap();
+    assert!((rate - 1009.0 / 300000.0).abs() < 1e-8);
+}
