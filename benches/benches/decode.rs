@@ -1,1 +1,73 @@
-fn main(){}
+//! Block decode rate of genolens' `.bed` reader, in genotypes per second, next to
+//! bed-reader's dense read of the same file (with `--features bed-reader`).
+//!
+//! The file is `$GENOLENS_BENCH_BED` (a fileset prefix; `cargo xtask bench` makes a
+//! 10,000 × 60,000 one with `plink2 --dummy`), else a 2,000 × 5,000 file generated
+//! here with `plink2 --dummy` under `target/`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use genolens::io::plink::BedFile;
+use genolens::io::{blocks, GenotypeSource};
+
+fn bench_file() -> PathBuf {
+    if let Some(p) = std::env::var_os("GENOLENS_BENCH_BED") {
+        return PathBuf::from(p);
+    }
+    let prefix = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-dummy_2000x5000");
+    if !prefix.with_extension("bed").exists() {
+        let status = Command::new("plink2")
+            .args([
+                "--dummy",
+                "2000",
+                "5000",
+                "0.01",
+                "--seed",
+                "1",
+                "--make-bed",
+                "--out",
+            ])
+            .arg(&prefix)
+            .status()
+            .expect("plink2 generates the benchmark file (cargo xtask install-tools)");
+        assert!(status.success(), "plink2 --dummy failed");
+    }
+    prefix
+}
+
+fn decode(c: &mut Criterion) {
+    let prefix = bench_file();
+    let bed = BedFile::open(&prefix).expect("benchmark fileset opens");
+    let genotypes = (bed.n_samples() * bed.n_variants()) as u64;
+    let mut group = c.benchmark_group("decode");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(genotypes));
+    group.bench_function("genolens_blocks_1024", |b| {
+        b.iter(|| {
+            let mut missing = 0usize;
+            for block in blocks(&bed, 1024) {
+                let block = block.expect("block decodes");
+                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
+            }
+            missing
+        })
+    });
+    #[cfg(feature = "bed-reader")]
+    group.bench_function("bed_reader_dense_f32", |b| {
+        b.iter(|| {
+            let mut reader =
+                bed_reader::Bed::new(prefix.with_extension("bed")).expect("bed-reader opens");
+            let values = bed_reader::ReadOptions::builder()
+                .f32()
+                .read(&mut reader)
+                .expect("bed-reader reads");
+            values.iter().filter(|d| d.is_nan()).count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

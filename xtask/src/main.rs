@@ -1,1 +1,342 @@
-fn main() {}
+//! Project automation, run as `cargo xtask <task>`:
+//!
+//! - `ci`: everything CI checks (fmt, clippy, tests, docs), after installing the
+//!   reference tools the tests compare against;
+//! - `bench`: end-to-end benchmarks against the reference tools, and the
+//!   criterion benchmarks.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// Debian packages the tests compare against, with the binary each provides.
+const REFERENCE_TOOLS: [(&str, &str); 3] = [
+    ("plink2", "plink2"),
+    ("plink1.9", "plink1.9"),
+    ("bcftools", "bcftools"),
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(),
+        Some("install-tools") => install_tools(),
+        _ => Err("usage: cargo xtask <ci|bench|install-tools>".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+/// Runs a command, printing its wall time.
+fn step(name: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: == {name}");
+    let t = Instant::now();
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{name}: cannot start: {e}"))?;
+    eprintln!("xtask: {name}: {:.1} s", t.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{name} failed ({status})"))
+    }
+}
+
+fn have(binary: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {binary}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// Installs the missing reference tools from Debian, when running as root.
+fn install_tools() -> Result<(), String> {
+    let missing: Vec<&str> = REFERENCE_TOOLS
+        .iter()
+        .filter(|(_, bin)| !have(bin))
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    // `id -u` tells root without unsafe libc calls.
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if uid.ok().as_deref() != Some("0") {
+        return Err(format!(
+            "missing reference tools {missing:?}; install them (Debian: apt-get install {})",
+            missing.join(" ")
+        ));
+    }
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    step("apt-get update", update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing);
+    install.env("DEBIAN_FRONTEND", "noninteractive");
+    step(&format!("apt-get install {}", missing.join(" ")), install)
+}
+
+fn ci() -> Result<(), String> {
+    let t = Instant::now();
+    install_tools()?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    step("cargo fmt --check", fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("cargo clippy", clippy)?;
+    let mut test = cargo();
+    test.args(["test", "--workspace"]);
+    let (passed, failed) = test_step(test)?;
+    let mut doc = cargo();
+    doc.args(["doc", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings");
+    step("cargo doc", doc)?;
+    eprintln!("xtask: ci passed in {:.1} s", t.elapsed().as_secs_f64());
+    // One closing line for the whole suite (cargo prints one per test binary).
+    println!("ci: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
+fn test_step(mut cmd: Command) -> Result<(u64, u64), String> {
+    use std::io::{BufRead, BufReader};
+    eprintln!("xtask: == cargo test");
+    let t = Instant::now();
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cargo test: cannot start: {e}"))?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| -> u64 {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim().strip_suffix(word).map(|n| {
+                                n.trim()
+                                    .rsplit(' ')
+                                    .next()
+                                    .unwrap_or("0")
+                                    .parse()
+                                    .unwrap_or(0)
+                            })
+                        })
+                        .unwrap_or(0)
+                };
+                passed += count(" passed");
+                failed += count(" failed");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+    eprintln!(
+        "xtask: cargo test: {:.1} s ({passed} passed, {failed} failed)",
+        t.elapsed().as_secs_f64()
+    );
+    if status.success() {
+        Ok((passed, failed))
+    } else {
+        Err(format!(
+            "cargo test failed ({status}): {passed} passed, {failed} failed"
+        ))
+    }
+}
+
+/// Peak resident memory (KiB) of the largest child waited for so far.
+fn max_child_rss_kib() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // getrusage only writes into the struct we own.
+    #[allow(unsafe_code)]
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    usage.ru_maxrss
+}
+
+/// Runs `cmd` and returns (wall seconds, peak RSS of this child in KiB). Each
+/// measured command runs in a fresh `xtask` child so RUSAGE_CHILDREN sees only it.
+fn measure(label: &str, argv: &[&str]) -> Result<(f64, i64), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args(["bench", "--measure-one"])
+        .args(argv)
+        .output()
+        .map_err(|e| format!("{label}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{label} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let secs: f64 = it
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad measurement")?;
+    let rss: i64 = it
+        .next()
+        .and_then(|s| s.parse().ok())
+        .ok_or("bad measurement")?;
+    Ok((secs, rss))
+}
+
+fn measure_one(argv: &[String]) -> Result<(), String> {
+    let t = Instant::now();
+    let status = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map_err(|e| format!("{}: {e}", argv[0]))?;
+    if !status.success() {
+        return Err(format!("{argv:?} failed"));
+    }
+    println!("{} {}", t.elapsed().as_secs_f64(), max_child_rss_kib());
+    Ok(())
+}
+
+fn bench() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    if args.first().map(String::as_str) == Some("--measure-one") {
+        return measure_one(&args[1..]);
+    }
+    install_tools()?;
+    let data = root().join("bench-data");
+    std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    let prefix = data.join("dummy_10000x60000");
+    let bed = prefix.with_extension("bed");
+    if !bed.exists() {
+        let mut gen = Command::new("plink2");
+        gen.args([
+            "--dummy",
+            "10000",
+            "60000",
+            "0.01",
+            "--seed",
+            "1",
+            "--make-bed",
+            "--out",
+        ])
+        .arg(&prefix);
+        step("plink2 --dummy 10000 60000", gen)?;
+    }
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "genolens-cli"]);
+    step("cargo build --release -p genolens-cli", build)?;
+    let genolens = root().join("target/release/genolens");
+    let g = genolens.to_str().ok_or("non-UTF-8 path")?;
+    let p = prefix.to_str().ok_or("non-UTF-8 path")?;
+    let bed_kib = std::fs::metadata(&bed).map_err(|e| e.to_string())?.len() as i64 / 1024;
+    let out_g = data.join("g").to_string_lossy().to_string();
+    let out_p = data.join("p").to_string_lossy().to_string();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .to_string();
+
+    let (t_info, rss_info) = measure(
+        "genolens info",
+        &[g, "info", "--threads", &threads, "--bfile", p],
+    )?;
+    let (t_gf, rss_gf) = measure(
+        "genolens freq",
+        &[
+            g,
+            "freq",
+            "--threads",
+            &threads,
+            "--bfile",
+            p,
+            "--out",
+            &out_g,
+        ],
+    )?;
+    let (t_pf, rss_pf) = measure(
+        "plink2 --freq",
+        &[
+            "plink2",
+            "--threads",
+            &threads,
+            "--bfile",
+            p,
+            "--freq",
+            "--out",
+            &out_p,
+        ],
+    )?;
+    println!("| measurement | wall s | peak RSS MiB |");
+    println!("|---|---|---|");
+    println!("| .bed size | | {:.1} |", bed_kib as f64 / 1024.0);
+    println!(
+        "| genolens info (streams every block) | {t_info:.2} | {:.1} |",
+        rss_info as f64 / 1024.0
+    );
+    println!(
+        "| genolens freq | {t_gf:.2} | {:.1} |",
+        rss_gf as f64 / 1024.0
+    );
+    println!(
+        "| plink2 --freq | {t_pf:.2} | {:.1} |",
+        rss_pf as f64 / 1024.0
+    );
+    println!(
+        "freq time ratio genolens/plink2: {:.2} ({threads} threads)",
+        t_gf / t_pf
+    );
+    if rss_info >= 2 * bed_kib {
+        return Err(format!(
+            "streaming peak RSS {rss_info} KiB is not below twice the .bed ({bed_kib} KiB)"
+        ));
+    }
+    println!(
+        "streaming peak RSS is {:.3}x the .bed size (limit 2x)",
+        rss_info as f64 / bed_kib as f64
+    );
+
+    let mut crit = cargo();
+    crit.args([
+        "bench",
+        "-p",
+        "benches",
+        "--features",
+        "bed-reader",
+        "--bench",
+        "decode",
+    ])
+    .env("GENOLENS_BENCH_BED", &prefix);
+    step("criterion decode benchmark", crit)
+}

@@ -56,7 +56,10 @@ impl VcfArgs {
 }
 
 /// Opens the genotype source the flags name.
-pub fn open(geno: &GenotypeArgs, vcf: Option<&VcfArgs>) -> Result<Box<dyn GenotypeSource>, CliError> {
+pub fn open(
+    geno: &GenotypeArgs,
+    vcf: Option<&VcfArgs>,
+) -> Result<Box<dyn GenotypeSource>, CliError> {
     match (&geno.bfile, &geno.vcf) {
         (Some(prefix), None) => Ok(Box::new(BedFile::open(prefix)?)),
         (None, Some(path)) => {
@@ -73,6 +76,8 @@ pub fn open(geno: &GenotypeArgs, vcf: Option<&VcfArgs>) -> Result<Box<dyn Genoty
             }
             Ok(Box::new(g))
         }
-        _ => Err(CliError::Usage("give exactly one of --bfile or --vcf".into())),
+        _ => Err(CliError::Usage(
+            "give exactly one of --bfile or --vcf".into(),
+        )),
     }
 }

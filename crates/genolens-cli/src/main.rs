@@ -41,9 +41,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
         }
         pool = pool.num_threads(n);
     }
-    let pool = pool
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start {} threads: {e}", cli.threads.unwrap_or(0))))?;
+    let pool = pool.build().map_err(|e| {
+        CliError::Usage(format!(
+            "cannot start {} threads: {e}",
+            cli.threads.unwrap_or(0)
+        ))
+    })?;
     pool.install(|| match cli.command {
         Command::Info(a) => commands::info::run(a),
         Command::Freq(a) => commands::freq::run(a),

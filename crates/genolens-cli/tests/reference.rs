@@ -27,19 +27,29 @@ fn genolens(args: &[&str]) -> Output {
 fn reference(tool: &str, args: &[&str]) -> Option<Output> {
     match Command::new(tool).args(args).output() {
         Ok(out) => {
-            assert!(out.status.success(), "{tool} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{tool} {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             Some(out)
         }
         Err(e) if std::env::var_os("GENOLENS_SKIP_REFERENCE").is_some() => {
             eprintln!("skipping: {tool} unavailable ({e})");
             None
         }
-        Err(e) => panic!("{tool} is needed for this test ({e}); run `cargo xtask ci` or install Debian's {tool}"),
+        Err(e) => panic!(
+            "{tool} is needed for this test ({e}); run `cargo xtask ci` or install Debian's {tool}"
+        ),
     }
 }
 
 fn ok(out: Output) {
-    assert!(out.status.success(), "genolens failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "genolens failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn s(p: &Path) -> &str {
@@ -80,7 +90,13 @@ fn freq_is_identical_to_plink2_on_every_bundled_fileset() {
         let prefix = data(fs);
         let name = prefix.file_name().unwrap().to_str().unwrap().to_string();
         let ours = dir.path().join(format!("g_{name}"));
-        ok(genolens(&["freq", "--bfile", s(&prefix), "--out", s(&ours)]));
+        ok(genolens(&[
+            "freq",
+            "--bfile",
+            s(&prefix),
+            "--out",
+            s(&ours),
+        ]));
         let mine = std::fs::read_to_string(ours.with_extension("afreq")).unwrap();
 
         // Debian's plink2 2.00a3.5 miscounts .bed files whose padding bits are not
@@ -88,11 +104,18 @@ fn freq_is_identical_to_plink2_on_every_bundled_fileset() {
         // reference runs on a copy with them zeroed. Other files are unchanged by it.
         let ref_input = zero_padding_copy(&prefix, dir.path());
         let theirs = dir.path().join(format!("p_{name}"));
-        let Some(_) = reference("plink2", &["--bfile", s(&ref_input), "--freq", "--out", s(&theirs)]) else {
+        let Some(_) = reference(
+            "plink2",
+            &["--bfile", s(&ref_input), "--freq", "--out", s(&theirs)],
+        ) else {
             return;
         };
         let reference = std::fs::read_to_string(theirs.with_extension("afreq")).unwrap();
-        assert_eq!(mine.lines().count(), reference.lines().count(), "{fs}: row count");
+        assert_eq!(
+            mine.lines().count(),
+            reference.lines().count(),
+            "{fs}: row count"
+        );
         for (i, (a, b)) in mine.lines().zip(reference.lines()).enumerate() {
             assert_eq!(a, b, "{fs}: .afreq line {} differs from plink2", i + 1);
         }
@@ -108,14 +131,28 @@ fn lct_padding_bits_do_not_change_counts() {
     let a = BedFile::open(&prefix).unwrap().read_block(0..607).unwrap();
     let b = BedFile::open(&zeroed).unwrap().read_block(0..607).unwrap();
     assert_eq!(a.missing_mask(), b.missing_mask());
-    assert_eq!(a.dosages().mapv(|x| x.to_bits()), b.dosages().mapv(|x| x.to_bits()));
+    assert_eq!(
+        a.dosages().mapv(|x| x.to_bits()),
+        b.dosages().mapv(|x| x.to_bits())
+    );
     let out = dir.path().join("p19");
-    if reference("plink1.9", &["--bfile", s(&prefix), "--freq", "--out", s(&out)]).is_none() {
+    if reference(
+        "plink1.9",
+        &["--bfile", s(&prefix), "--freq", "--out", s(&out)],
+    )
+    .is_none()
+    {
         return;
     }
     let frq = std::fs::read_to_string(out.with_extension("frq")).unwrap();
-    let nchrobs: Vec<u64> = frq.lines().skip(1).map(|l| l.split_whitespace().last().unwrap().parse().unwrap()).collect();
-    let missing_per_variant: Vec<u64> = (0..607).map(|j| a.variant(j).iter().filter(|d| d.is_nan()).count() as u64).collect();
+    let nchrobs: Vec<u64> = frq
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().last().unwrap().parse().unwrap())
+        .collect();
+    let missing_per_variant: Vec<u64> = (0..607)
+        .map(|j| a.variant(j).iter().filter(|d| d.is_nan()).count() as u64)
+        .collect();
     for (j, obs) in nchrobs.iter().enumerate() {
         assert_eq!(*obs, 2 * (503 - missing_per_variant[j]), "variant {j}");
     }
@@ -125,7 +162,12 @@ fn assert_same_files(a: &Path, b: &Path) {
     for ext in ["bed", "bim", "fam"] {
         let x = std::fs::read(a.with_extension(ext)).unwrap();
         let y = std::fs::read(b.with_extension(ext)).unwrap();
-        assert!(x == y, "{} differs from {}", a.with_extension(ext).display(), b.with_extension(ext).display());
+        assert!(
+            x == y,
+            "{} differs from {}",
+            a.with_extension(ext).display(),
+            b.with_extension(ext).display()
+        );
     }
 }
 
@@ -134,9 +176,21 @@ fn convert_lct_vcf_matches_plink2_and_the_bundled_bed() {
     let dir = tempfile::tempdir().unwrap();
     let vcf = data("1000g_lct_region_gaston/LCT.vcf.gz");
     let ours = dir.path().join("ours");
-    ok(genolens(&["convert", "--vcf", s(&vcf), "--make-bed", "--out", s(&ours)]));
+    ok(genolens(&[
+        "convert",
+        "--vcf",
+        s(&vcf),
+        "--make-bed",
+        "--out",
+        s(&ours),
+    ]));
     let theirs = dir.path().join("theirs");
-    if reference("plink2", &["--vcf", s(&vcf), "--make-bed", "--out", s(&theirs)]).is_some() {
+    if reference(
+        "plink2",
+        &["--vcf", s(&vcf), "--make-bed", "--out", s(&theirs)],
+    )
+    .is_some()
+    {
         assert_same_files(&ours, &theirs);
     }
 
@@ -145,8 +199,12 @@ fn convert_lct_vcf_matches_plink2_and_the_bundled_bed() {
     let from_vcf = VcfGenotypes::read(&vcf).unwrap();
     let bed = BedFile::open(data("1000g_lct_region_gaston/LCT")).unwrap();
     assert_eq!(from_vcf.n_variants(), bed.n_variants());
-    let row_in_bed: std::collections::HashMap<&str, usize> =
-        bed.samples().iter().enumerate().map(|(i, s)| (s.id.iid.as_str(), i)).collect();
+    let row_in_bed: std::collections::HashMap<&str, usize> = bed
+        .samples()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.iid.as_str(), i))
+        .collect();
     let a = from_vcf.read_block(0..from_vcf.n_variants()).unwrap();
     let b = bed.read_block(0..bed.n_variants()).unwrap();
     let mut compared = 0;
@@ -154,13 +212,23 @@ fn convert_lct_vcf_matches_plink2_and_the_bundled_bed() {
         assert_eq!((va.id.as_str(), va.pos), (vb.id.as_str(), vb.pos));
         let flip = va.allele1 != vb.allele1;
         if flip {
-            assert_eq!((&va.allele1, &va.allele2), (&vb.allele2, &vb.allele1), "{}", va.id);
+            assert_eq!(
+                (&va.allele1, &va.allele2),
+                (&vb.allele2, &vb.allele1),
+                "{}",
+                va.id
+            );
         }
         for (i, sample) in from_vcf.samples().iter().enumerate() {
             let r = row_in_bed[sample.id.iid.as_str()];
             let (x, y) = (a.variant(j)[i], b.variant(j)[r]);
             let y = if flip { 2.0 - y } else { y };
-            assert!(x == y || (x.is_nan() && y.is_nan()), "{} {}: vcf {x} bed {y}", va.id, sample.id.iid);
+            assert!(
+                x == y || (x.is_nan() && y.is_nan()),
+                "{} {}: vcf {x} bed {y}",
+                va.id,
+                sample.id.iid
+            );
             compared += 1;
         }
     }
@@ -172,14 +240,43 @@ fn convert_spec_vcf_matches_plink2_max_alleles_2() {
     let dir = tempfile::tempdir().unwrap();
     let vcf = data("hapmap_snprelate_60x5000/sequence.vcf");
     let ours = dir.path().join("ours");
-    ok(genolens(&["convert", "--vcf", s(&vcf), "--max-alleles", "2", "--make-bed", "--out", s(&ours)]));
+    ok(genolens(&[
+        "convert",
+        "--vcf",
+        s(&vcf),
+        "--max-alleles",
+        "2",
+        "--make-bed",
+        "--out",
+        s(&ours),
+    ]));
     let theirs = dir.path().join("theirs");
-    if reference("plink2", &["--vcf", s(&vcf), "--max-alleles", "2", "--make-bed", "--out", s(&theirs)]).is_some() {
+    if reference(
+        "plink2",
+        &[
+            "--vcf",
+            s(&vcf),
+            "--max-alleles",
+            "2",
+            "--make-bed",
+            "--out",
+            s(&theirs),
+        ],
+    )
+    .is_some()
+    {
         assert_same_files(&ours, &theirs);
     }
     // Without a policy the multi-allelic records are an error, and nothing is written.
     let failed = dir.path().join("failed");
-    let out = genolens(&["convert", "--vcf", s(&vcf), "--make-bed", "--out", s(&failed)]);
+    let out = genolens(&[
+        "convert",
+        "--vcf",
+        s(&vcf),
+        "--make-bed",
+        "--out",
+        s(&failed),
+    ]);
     assert!(!out.status.success());
     assert!(!failed.with_extension("bed").exists() && !failed.with_extension("bim").exists());
 }
@@ -190,13 +287,20 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
     let prefix = dir.path().join("bad");
     let absent = dir.path().join("absent");
     std::fs::write(prefix.with_extension("bed"), [0x6c, 0x1b, 0x01, 0x00]).unwrap();
-    std::fs::write(prefix.with_extension("bim"), "1 rs1 0 1 A G\n1 rs2 0 2 A G\n").unwrap();
+    std::fs::write(
+        prefix.with_extension("bim"),
+        "1 rs1 0 1 A G\n1 rs2 0 2 A G\n",
+    )
+    .unwrap();
     std::fs::write(prefix.with_extension("fam"), "f a 0 0 0 -9\n").unwrap();
     let cases: [(&[&str], &str); 4] = [
         (&["freq", "--bfile", s(&prefix), "--out"], "truncated"),
         (&["info", "--bfile", s(&prefix)], "truncated"),
         (&["freq", "--bfile", s(&absent), "--out"], "No such file"),
-        (&["convert", "--bfile", s(&prefix), "--make-bed", "--out"], "truncated"),
+        (
+            &["convert", "--bfile", s(&prefix), "--make-bed", "--out"],
+            "truncated",
+        ),
     ];
     for (args, cause) in cases {
         let out_prefix = dir.path().join("result");
@@ -207,8 +311,15 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
         let out = genolens(&args);
         assert!(!out.status.success(), "{args:?} succeeded");
         let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: not one line: {err:?}");
-        assert!(err.starts_with("genolens: error: ") && err.contains(cause), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {err:?}"
+        );
+        assert!(
+            err.starts_with("genolens: error: ") && err.contains(cause),
+            "{args:?}: {err}"
+        );
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -220,7 +331,11 @@ fn bad_input_exits_non_zero_with_one_line_and_no_output() {
 
 #[test]
 fn info_reports_counts_and_missing_rate() {
-    let out = genolens(&["info", "--bfile", s(&data("hapmap_snprelate_60x5000/plinkhapmap"))]);
+    let out = genolens(&[
+        "info",
+        "--bfile",
+        s(&data("hapmap_snprelate_60x5000/plinkhapmap")),
+    ]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let field = |k: &str| -> String {

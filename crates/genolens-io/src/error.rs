@@ -101,7 +101,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn record(path: impl Into<PathBuf>, record: usize, reason: impl Into<String>) -> Self {
+    pub(crate) fn record(
+        path: impl Into<PathBuf>,
+        record: usize,
+        reason: impl Into<String>,
+    ) -> Self {
         Error::Record {
             path: path.into(),
             record,

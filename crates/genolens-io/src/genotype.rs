@@ -220,7 +220,11 @@ pub struct Subset<S> {
 impl<S: GenotypeSource> Subset<S> {
     /// Restricts `inner` to the samples at `samples` and the variants at `variants`
     /// (indices into `inner`; `None` keeps all, in order).
-    pub fn new(inner: S, samples: Option<Vec<usize>>, variants: Option<Vec<usize>>) -> Result<Self> {
+    pub fn new(
+        inner: S,
+        samples: Option<Vec<usize>>,
+        variants: Option<Vec<usize>>,
+    ) -> Result<Self> {
         let check = |idx: &[usize], n: usize, what: &str| -> Result<()> {
             if let Some(&bad) = idx.iter().find(|&&i| i >= n) {
                 return Err(Error::request(
@@ -239,7 +243,10 @@ impl<S: GenotypeSource> Subset<S> {
             Some(s) => s.iter().map(|&i| inner.samples()[i].clone()).collect(),
             None => inner.samples().to_vec(),
         };
-        let variant_meta = variant_idx.iter().map(|&i| inner.variants()[i].clone()).collect();
+        let variant_meta = variant_idx
+            .iter()
+            .map(|&i| inner.variants()[i].clone())
+            .collect();
         Ok(Self {
             inner,
             sample_idx: samples,
@@ -269,7 +276,10 @@ impl<S: GenotypeSource> GenotypeSource for Subset<S> {
         let Some(&v) = self.variant_idx.get(variant) else {
             return Err(Error::request(
                 self.origin(),
-                format!("variant index {variant} is outside the {} variants", self.variant_idx.len()),
+                format!(
+                    "variant index {variant} is outside the {} variants",
+                    self.variant_idx.len()
+                ),
             ));
         };
         match &self.sample_idx {

@@ -56,7 +56,11 @@ pub struct AlleleFreqRow {
 
 /// Writes a PLINK 2 `.afreq` report (`#CHROM ID REF ALT ALT_FREQS OBS_CT`) for
 /// `variants` and their `rows`, atomically.
-pub fn write_afreq(path: impl AsRef<Path>, variants: &[Variant], rows: &[AlleleFreqRow]) -> Result<()> {
+pub fn write_afreq(
+    path: impl AsRef<Path>,
+    variants: &[Variant],
+    rows: &[AlleleFreqRow],
+) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     let mut s = String::with_capacity(64 * 1024);
     s.push_str("#CHROM\tID\tREF\tALT\tALT_FREQS\tOBS_CT\n");

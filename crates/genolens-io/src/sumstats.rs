@@ -94,7 +94,12 @@ pub enum PColumn {
 }
 
 /// Writes records as a PLINK 2 `--glm` text file, atomically.
-pub fn write_glm(path: impl AsRef<Path>, kind: GlmKind, p_column: PColumn, records: &[AssocRecord]) -> Result<()> {
+pub fn write_glm(
+    path: impl AsRef<Path>,
+    kind: GlmKind,
+    p_column: PColumn,
+    records: &[AssocRecord],
+) -> Result<()> {
     let mut f = AtomicFile::create(path)?;
     let [e, se, stat] = kind.effect_columns();
     let mut s = String::with_capacity(64 * 1024);
@@ -109,16 +114,34 @@ pub fn write_glm(path: impl AsRef<Path>, kind: GlmKind, p_column: PColumn, recor
         PColumn::Both => s.push_str("\tP\tLOG10_P"),
     }
     s.push_str("\tERRCODE\n");
-    let num = |x: f64| if x.is_nan() { "NA".to_string() } else { format_g(x, 6) };
+    let num = |x: f64| {
+        if x.is_nan() {
+            "NA".to_string()
+        } else {
+            format_g(x, 6)
+        }
+    };
     for r in records {
-        let _ = write!(s, "{}\t{}\t{}\t{}\t{}\t{}", r.chrom, r.pos, r.id, r.ref_allele, r.alt, r.a1);
+        let _ = write!(
+            s,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            r.chrom, r.pos, r.id, r.ref_allele, r.alt, r.a1
+        );
         if kind == GlmKind::LogisticHybrid {
             s.push_str(match r.firth {
                 Some(true) => "\tY",
                 _ => "\tN",
             });
         }
-        let _ = write!(s, "\t{}\t{}\t{}\t{}\t{}", r.test, r.obs_ct, num(r.effect), num(r.se), num(r.stat));
+        let _ = write!(
+            s,
+            "\t{}\t{}\t{}\t{}\t{}",
+            r.test,
+            r.obs_ct,
+            num(r.effect),
+            num(r.se),
+            num(r.stat)
+        );
         match p_column {
             PColumn::P => {
                 let _ = write!(s, "\t{}", num(r.p));
@@ -145,7 +168,10 @@ pub fn write_glm(path: impl AsRef<Path>, kind: GlmKind, p_column: PColumn, recor
 pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
     let path = path.as_ref();
     let text = read_to_string(path)?;
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let Some((_, header)) = lines.next() else {
         return Err(Error::Empty { path: path.into() });
     };
@@ -161,7 +187,11 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
     } else if find("OR").is_some() {
         GlmKind::Logistic
     } else {
-        return Err(Error::parse(path, 1, "header has neither BETA nor OR: not a --glm file"));
+        return Err(Error::parse(
+            path,
+            1,
+            "header has neither BETA nor OR: not a --glm file",
+        ));
     };
     let [e, se, stat] = kind.effect_columns();
     let (c_chrom, c_pos, c_id) = (need("#CHROM")?, need("POS")?, need("ID")?);
@@ -179,16 +209,28 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
         let n = i + 1;
         let f: Vec<&str> = line.split('\t').collect();
         if f.len() != cols.len() {
-            return Err(Error::parse(path, n, format!("{} columns, the header has {}", f.len(), cols.len())));
+            return Err(Error::parse(
+                path,
+                n,
+                format!("{} columns, the header has {}", f.len(), cols.len()),
+            ));
         }
         let num = |c: usize| -> Result<f64> {
             match f[c] {
                 "NA" | "nan" => Ok(f64::NAN),
-                s => s.parse().map_err(|_| Error::parse(path, n, format!("{}: {s:?} is not a number", cols[c]))),
+                s => s.parse().map_err(|_| {
+                    Error::parse(path, n, format!("{}: {s:?} is not a number", cols[c]))
+                }),
             }
         };
         let int = |c: usize| -> Result<u64> {
-            f[c].parse().map_err(|_| Error::parse(path, n, format!("{}: {:?} is not an integer", cols[c], f[c])))
+            f[c].parse().map_err(|_| {
+                Error::parse(
+                    path,
+                    n,
+                    format!("{}: {:?} is not an integer", cols[c], f[c]),
+                )
+            })
         };
         let p = c_p.map(num).transpose()?;
         let log10_p = c_lp.map(num).transpose()?;
@@ -221,14 +263,22 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
 
 /// Writes records as Parquet (full precision), atomically. The effect column is
 /// named `BETA` or `OR` by `kind`.
-pub fn write_glm_parquet(path: impl AsRef<Path>, kind: GlmKind, records: &[AssocRecord]) -> Result<()> {
+pub fn write_glm_parquet(
+    path: impl AsRef<Path>,
+    kind: GlmKind,
+    records: &[AssocRecord],
+) -> Result<()> {
     let path = path.as_ref();
     let [e, se, stat] = kind.effect_columns();
-    let s = |f: fn(&AssocRecord) -> &str| records.iter().map(|r| f(r).to_string()).collect::<Vec<_>>();
+    let s =
+        |f: fn(&AssocRecord) -> &str| records.iter().map(|r| f(r).to_string()).collect::<Vec<_>>();
     let x = |f: fn(&AssocRecord) -> f64| records.iter().map(f).collect::<Vec<f64>>();
     let mut columns = vec![
         Column::new("#CHROM".into(), s(|r| &r.chrom)),
-        Column::new("POS".into(), records.iter().map(|r| r.pos).collect::<Vec<u64>>()),
+        Column::new(
+            "POS".into(),
+            records.iter().map(|r| r.pos).collect::<Vec<u64>>(),
+        ),
         Column::new("ID".into(), s(|r| &r.id)),
         Column::new("REF".into(), s(|r| &r.ref_allele)),
         Column::new("ALT".into(), s(|r| &r.alt)),
@@ -237,12 +287,18 @@ pub fn write_glm_parquet(path: impl AsRef<Path>, kind: GlmKind, records: &[Assoc
     if kind == GlmKind::LogisticHybrid {
         columns.push(Column::new(
             "FIRTH?".into(),
-            records.iter().map(|r| r.firth.unwrap_or(false)).collect::<Vec<bool>>(),
+            records
+                .iter()
+                .map(|r| r.firth.unwrap_or(false))
+                .collect::<Vec<bool>>(),
         ));
     }
     columns.extend([
         Column::new("TEST".into(), s(|r| &r.test)),
-        Column::new("OBS_CT".into(), records.iter().map(|r| r.obs_ct).collect::<Vec<u64>>()),
+        Column::new(
+            "OBS_CT".into(),
+            records.iter().map(|r| r.obs_ct).collect::<Vec<u64>>(),
+        ),
         Column::new(e.into(), x(|r| r.effect)),
         Column::new(se.into(), x(|r| r.se)),
         Column::new(stat.into(), x(|r| r.stat)),
@@ -275,19 +331,47 @@ pub fn read_glm_parquet(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRec
     } else if has("OR") {
         GlmKind::Logistic
     } else {
-        return Err(Error::invalid(path, "neither a BETA nor an OR column: not a genolens sumstats file"));
+        return Err(Error::invalid(
+            path,
+            "neither a BETA nor an OR column: not a genolens sumstats file",
+        ));
     };
     let [e, se, stat] = kind.effect_columns();
     let strs = |n: &str| -> Result<Vec<String>> {
-        Ok(df.column(n).and_then(|c| c.str().cloned()).map_err(bad)?.iter().map(|v| v.unwrap_or("").to_string()).collect())
+        Ok(df
+            .column(n)
+            .and_then(|c| c.str().cloned())
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect())
     };
     let f64s = |n: &str| -> Result<Vec<f64>> {
-        Ok(df.column(n).and_then(|c| c.f64().cloned()).map_err(bad)?.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+        Ok(df
+            .column(n)
+            .and_then(|c| c.f64().cloned())
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or(f64::NAN))
+            .collect())
     };
     let u64s = |n: &str| -> Result<Vec<u64>> {
-        Ok(df.column(n).and_then(|c| c.u64().cloned()).map_err(bad)?.iter().map(|v| v.unwrap_or(0)).collect())
+        Ok(df
+            .column(n)
+            .and_then(|c| c.u64().cloned())
+            .map_err(bad)?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
     };
-    let (chrom, pos, id, rf, alt, a1) = (strs("#CHROM")?, u64s("POS")?, strs("ID")?, strs("REF")?, strs("ALT")?, strs("A1")?);
+    let (chrom, pos, id, rf, alt, a1) = (
+        strs("#CHROM")?,
+        u64s("POS")?,
+        strs("ID")?,
+        strs("REF")?,
+        strs("ALT")?,
+        strs("A1")?,
+    );
     let (test, obs, ef, sev, st, p, lp, err) = (
         strs("TEST")?,
         u64s("OBS_CT")?,
@@ -299,7 +383,14 @@ pub fn read_glm_parquet(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRec
         strs("ERRCODE")?,
     );
     let firth: Option<Vec<bool>> = if kind == GlmKind::LogisticHybrid {
-        Some(df.column("FIRTH?").and_then(|c| c.bool().cloned()).map_err(bad)?.iter().map(|v| v.unwrap_or(false)).collect())
+        Some(
+            df.column("FIRTH?")
+                .and_then(|c| c.bool().cloned())
+                .map_err(bad)?
+                .iter()
+                .map(|v| v.unwrap_or(false))
+                .collect(),
+        )
     } else {
         None
     };
@@ -343,9 +434,17 @@ mod tests {
             effect: 0.123456789 * i as f64,
             se: 0.0449874,
             stat: -1.09107,
-            p: if i == 2 { f64::NAN } else { 10f64.powi(-(i as i32) * 50) },
+            p: if i == 2 {
+                f64::NAN
+            } else {
+                10f64.powi(-(i as i32) * 50)
+            },
             log10_p: if i == 2 { f64::NAN } else { 50.0 * i as f64 },
-            errcode: if i == 2 { "CONST_ALLELE".into() } else { ".".into() },
+            errcode: if i == 2 {
+                "CONST_ALLELE".into()
+            } else {
+                ".".into()
+            },
         }
     }
 

@@ -150,7 +150,9 @@ impl SampleTable {
         let mut seen: HashMap<SampleId, usize> = HashMap::new();
         for (r, iid) in iids.into_iter().enumerate() {
             let line = raw.lines[r];
-            let iid = iid.filter(|s| !s.is_empty()).ok_or_else(|| Error::parse(path, line, "empty IID"))?;
+            let iid = iid
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::parse(path, line, "empty IID"))?;
             let fid = match &fids {
                 Some(f) => f[r].clone().unwrap_or_default(),
                 None => "0".to_string(),
@@ -211,7 +213,10 @@ impl SampleTable {
             let hits: Vec<&TableColumn> = self
                 .columns
                 .iter()
-                .filter(|c| c.name == name || matches!(&c.kind, ColumnKind::Dummy { source, .. } if source == name))
+                .filter(|c| {
+                    c.name == name
+                        || matches!(&c.kind, ColumnKind::Dummy { source, .. } if source == name)
+                })
                 .collect();
             if hits.is_empty() {
                 let have: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
@@ -239,8 +244,12 @@ impl SampleTable {
                 (String::new(), id.iid.clone())
             }
         };
-        let rows: HashMap<(String, String), usize> =
-            self.ids.iter().enumerate().map(|(r, id)| (key(id), r)).collect();
+        let rows: HashMap<(String, String), usize> = self
+            .ids
+            .iter()
+            .enumerate()
+            .map(|(r, id)| (key(id), r))
+            .collect();
         let mut values = Array2::from_elem((samples.len(), self.columns.len()), f64::NAN);
         let mut report = AlignmentReport::default();
         let mut used = vec![false; self.ids.len()];
@@ -271,7 +280,11 @@ impl SampleTable {
                 format!(
                     "no sample ID matches the genotype samples (genotypes start with {first:?}, \
                      the table with {theirs:?}{})",
-                    if self.has_fid { "; matching on FID and IID" } else { "" }
+                    if self.has_fid {
+                        "; matching on FID and IID"
+                    } else {
+                        ""
+                    }
                 ),
             ));
         }
@@ -305,12 +318,16 @@ impl RawTable {
         let Some((first_no, first)) = lines.next() else {
             return Err(Error::Empty { path: path.into() });
         };
-        let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        let is_csv = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
             || (first.contains(',') && !first.contains('\t'));
         let has_tab = first.contains('\t');
         let split = |l: &str| -> Vec<String> {
             if is_csv {
-                l.split(',').map(|c| c.trim().trim_matches('"').to_string()).collect()
+                l.split(',')
+                    .map(|c| c.trim().trim_matches('"').to_string())
+                    .collect()
             } else if has_tab {
                 l.split('\t').map(|c| c.trim().to_string()).collect()
             } else {
@@ -322,7 +339,11 @@ impl RawTable {
         let tok1 = first_cells.get(1).map(|s| s.to_ascii_uppercase());
         let (has_fid, header, mut pending) = if tok0 == "FID" {
             if tok1.as_deref() != Some("IID") {
-                return Err(Error::parse(path, first_no, "header starts with FID but its second column is not IID"));
+                return Err(Error::parse(
+                    path,
+                    first_no,
+                    "header starts with FID but its second column is not IID",
+                ));
             }
             let mut h = first_cells.clone();
             h[0] = "FID".into();
@@ -343,12 +364,20 @@ impl RawTable {
         };
         let n_id = if has_fid { 2 } else { 1 };
         if header.len() <= n_id {
-            return Err(Error::parse(path, first_no, "no value columns after the sample ID columns"));
+            return Err(Error::parse(
+                path,
+                first_no,
+                "no value columns after the sample ID columns",
+            ));
         }
         let mut seen = BTreeSet::new();
         for h in &header {
             if !seen.insert(h.as_str()) {
-                return Err(Error::parse(path, first_no, format!("duplicate column name {h:?}")));
+                return Err(Error::parse(
+                    path,
+                    first_no,
+                    format!("duplicate column name {h:?}"),
+                ));
             }
         }
         let mut rows = Vec::new();
@@ -454,12 +483,16 @@ fn parse_column(
             };
             if coded {
                 for x in values.iter_mut() {
-                    *x = match (options.case_control_01, *x) {
-                        (true, v) => v,
-                        (false, v) if v == 1.0 => 0.0,
-                        (false, v) if v == 2.0 => 1.0,
-                        _ => f64::NAN, // 0 is missing in 1/2 coding
-                    };
+                    if !options.case_control_01 {
+                        // 1/2 coding: 1 control, 2 case, 0 missing.
+                        *x = if *x == 1.0 {
+                            0.0
+                        } else if *x == 2.0 {
+                            1.0
+                        } else {
+                            f64::NAN
+                        };
+                    }
                 }
                 ColumnKind::CaseControl
             } else {
@@ -514,7 +547,10 @@ mod tests {
 
     #[test]
     fn plink_style_with_missing_codes_and_case_control() {
-        let f = table("#FID IID q cc\nf1 a 1.5 2\nf1 b NA 1\nf2 c -9 0\nf2 d 3 -9\n", ".txt");
+        let f = table(
+            "#FID IID q cc\nf1 a 1.5 2\nf1 b NA 1\nf2 c -9 0\nf2 d 3 -9\n",
+            ".txt",
+        );
         let t = SampleTable::read_phenotypes(f.path(), &TableOptions::default()).unwrap();
         assert!(t.has_fid());
         let q = t.column("q").unwrap();
@@ -545,7 +581,10 @@ mod tests {
 
     #[test]
     fn categorical_covariates_become_dummies() {
-        let f = table("FID\tIID\tage\tsite\n1\ta\t30\tx\n1\tb\t40\ty\n1\tc\t\tz\n1\td\t50\t\n", ".txt");
+        let f = table(
+            "FID\tIID\tage\tsite\n1\ta\t30\tx\n1\tb\t40\ty\n1\tc\t\tz\n1\td\t50\t\n",
+            ".txt",
+        );
         let t = SampleTable::read_covariates(f.path(), &TableOptions::default()).unwrap();
         let names: Vec<&str> = t.columns().iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["age", "site=y", "site=z"]);
@@ -560,7 +599,11 @@ mod tests {
     fn aligns_to_genotype_order_and_reports_mismatches() {
         let f = table("FID IID y\n1 a 1.0\n1 b 2.0\n1 z 3.0\n", ".txt");
         let t = SampleTable::read_phenotypes(f.path(), &TableOptions::default()).unwrap();
-        let geno = vec![SampleId::new("1", "b"), SampleId::new("1", "c"), SampleId::new("1", "a")];
+        let geno = vec![
+            SampleId::new("1", "b"),
+            SampleId::new("1", "c"),
+            SampleId::new("1", "a"),
+        ];
         let (aligned, report) = t.align(&geno).unwrap();
         assert_eq!(aligned.values[[0, 0]], 2.0);
         assert!(aligned.values[[1, 0]].is_nan());

@@ -42,8 +42,14 @@ fn expect_err<T: std::fmt::Debug>(r: Result<T, Error>, file: &Path, cause: &str)
     let e = r.expect_err("malformed input was accepted");
     assert_eq!(e.path(), file, "error names the wrong file: {e}");
     let msg = e.to_string();
-    assert!(msg.contains(&file.display().to_string()), "message lacks the file: {msg}");
-    assert!(msg.contains(cause), "message {msg:?} lacks the cause {cause:?}");
+    assert!(
+        msg.contains(&file.display().to_string()),
+        "message lacks the file: {msg}"
+    );
+    assert!(
+        msg.contains(cause),
+        "message {msg:?} lacks the cause {cause:?}"
+    );
     e
 }
 
@@ -113,7 +119,11 @@ fn bim_fam_count_mismatch() {
 fn bim_non_numeric_position() {
     let d = Dir::new();
     let p = fileset(&d, None, Some("1 rs1 0 100 A G\n1 rs2 0 2O0 C T\n"), None);
-    let e = expect_err(BedFile::open(p), &d.path("x.bim"), "base-pair position \"2O0\"");
+    let e = expect_err(
+        BedFile::open(p),
+        &d.path("x.bim"),
+        "base-pair position \"2O0\"",
+    );
     assert_eq!(line_of(&e), Some(2));
 }
 
@@ -128,15 +138,29 @@ fn bim_wrong_column_count() {
 #[test]
 fn fam_duplicate_sample_ids() {
     let d = Dir::new();
-    let p = fileset(&d, None, None, Some("f a 0 0 1 -9\nf b 0 0 2 -9\nf a 0 0 0 -9\n"));
-    let e = expect_err(BedFile::open(p), &d.path("x.fam"), "duplicate sample ID f a");
+    let p = fileset(
+        &d,
+        None,
+        None,
+        Some("f a 0 0 1 -9\nf b 0 0 2 -9\nf a 0 0 0 -9\n"),
+    );
+    let e = expect_err(
+        BedFile::open(p),
+        &d.path("x.fam"),
+        "duplicate sample ID f a",
+    );
     assert_eq!(line_of(&e), Some(3));
 }
 
 #[test]
 fn fam_wrong_column_count() {
     let d = Dir::new();
-    let p = fileset(&d, None, None, Some("f a 0 0 1 -9\nf b 0 0 2\nf c 0 0 0 -9\n"));
+    let p = fileset(
+        &d,
+        None,
+        None,
+        Some("f a 0 0 1 -9\nf b 0 0 2\nf c 0 0 0 -9\n"),
+    );
     let e = expect_err(BedFile::open(p), &d.path("x.fam"), "expected 6 columns");
     assert_eq!(line_of(&e), Some(2));
 }
@@ -149,7 +173,10 @@ fn empty_fam_and_bim() {
     assert!(matches!(e, Error::Empty { .. }));
     let d = Dir::new();
     let p = fileset(&d, None, Some("\n"), None);
-    assert!(matches!(expect_err(BedFile::open(p), &d.path("x.bim"), "empty"), Error::Empty { .. }));
+    assert!(matches!(
+        expect_err(BedFile::open(p), &d.path("x.bim"), "empty"),
+        Error::Empty { .. }
+    ));
 }
 
 #[test]
@@ -172,7 +199,10 @@ fn vcf(d: &Dir, body: &str) -> PathBuf {
 #[test]
 fn vcf_bad_gt() {
     let d = Dir::new();
-    let p = vcf(&d, "1\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\n1\t20\trs2\tA\tG\t.\t.\t.\tGT\t0/x\t1/1\n");
+    let p = vcf(
+        &d,
+        "1\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1/1\n1\t20\trs2\tA\tG\t.\t.\t.\tGT\t0/x\t1/1\n",
+    );
     let e = expect_err(VcfGenotypes::read(&p), &p, "bad GT of sample s1");
     assert_eq!(line_of(&e), Some(2));
 }
@@ -196,7 +226,10 @@ fn vcf_multiallelic_needs_a_policy() {
 fn vcf_without_records_is_empty() {
     let d = Dir::new();
     let p = vcf(&d, "");
-    assert!(matches!(expect_err(VcfGenotypes::read(&p), &p, "empty"), Error::Empty { .. }));
+    assert!(matches!(
+        expect_err(VcfGenotypes::read(&p), &p, "empty"),
+        Error::Empty { .. }
+    ));
 }
 
 #[test]
@@ -239,7 +272,11 @@ fn vcf_triploid_call() {
 fn phenotype_with_text_in_numeric_column() {
     let d = Dir::new();
     let p = d.write("p.txt", "FID IID y\nf a 1.5\nf b tall\n");
-    let e = expect_err(SampleTable::read_phenotypes(&p, &TableOptions::default()), &p, "\"tall\" is not a number");
+    let e = expect_err(
+        SampleTable::read_phenotypes(&p, &TableOptions::default()),
+        &p,
+        "\"tall\" is not a number",
+    );
     assert_eq!(line_of(&e), Some(3));
 }
 
@@ -247,20 +284,36 @@ fn phenotype_with_text_in_numeric_column() {
 fn phenotype_empty_file() {
     let d = Dir::new();
     let p = d.write("p.txt", "");
-    let e = expect_err(SampleTable::read_phenotypes(&p, &TableOptions::default()), &p, "empty");
+    let e = expect_err(
+        SampleTable::read_phenotypes(&p, &TableOptions::default()),
+        &p,
+        "empty",
+    );
     assert!(matches!(e, Error::Empty { .. }));
     let p = d.write("h.txt", "FID IID y\n");
-    expect_err(SampleTable::read_phenotypes(&p, &TableOptions::default()), &p, "empty");
+    expect_err(
+        SampleTable::read_phenotypes(&p, &TableOptions::default()),
+        &p,
+        "empty",
+    );
 }
 
 #[test]
 fn phenotype_duplicate_ids_and_ragged_rows() {
     let d = Dir::new();
     let p = d.write("p.txt", "FID IID y\nf a 1\nf a 2\n");
-    let e = expect_err(SampleTable::read_phenotypes(&p, &TableOptions::default()), &p, "duplicate sample ID");
+    let e = expect_err(
+        SampleTable::read_phenotypes(&p, &TableOptions::default()),
+        &p,
+        "duplicate sample ID",
+    );
     assert_eq!(line_of(&e), Some(3));
     let p = d.write("r.txt", "FID IID y z\nf a 1 2\nf b 1\n");
-    let e = expect_err(SampleTable::read_covariates(&p, &TableOptions::default()), &p, "3 columns, the header has 4");
+    let e = expect_err(
+        SampleTable::read_covariates(&p, &TableOptions::default()),
+        &p,
+        "3 columns, the header has 4",
+    );
     assert_eq!(line_of(&e), Some(3));
 }
 
@@ -268,7 +321,11 @@ fn phenotype_duplicate_ids_and_ragged_rows() {
 fn phenotype_missing_file_and_unknown_column() {
     let d = Dir::new();
     let missing = d.path("none.txt");
-    expect_err(SampleTable::read_phenotypes(&missing, &TableOptions::default()), &missing, "No such file");
+    expect_err(
+        SampleTable::read_phenotypes(&missing, &TableOptions::default()),
+        &missing,
+        "No such file",
+    );
     let p = d.write("p.txt", "FID IID y\nf a 1\n");
     let t = SampleTable::read_phenotypes(&p, &TableOptions::default()).unwrap();
     expect_err(t.select(&["height"]), &p, "no column \"height\"");
@@ -284,7 +341,10 @@ fn sumstats_that_are_not_glm_output() {
 #[test]
 fn failed_writes_leave_nothing_behind() {
     let d = Dir::new();
-    let samples: Vec<Sample> = ["a", "b"].iter().map(|i| Sample::new(SampleId::new("f", *i))).collect();
+    let samples: Vec<Sample> = ["a", "b"]
+        .iter()
+        .map(|i| Sample::new(SampleId::new("f", *i)))
+        .collect();
     let variants = vec![Variant {
         chrom: "1".into(),
         pos: 1,

@@ -25,7 +25,9 @@ pub struct Args {
 /// Writes the requested output format.
 pub fn run(args: Args) -> Result<(), CliError> {
     if !args.make_bed {
-        return Err(CliError::Usage("convert: say which output to write (--make-bed)".into()));
+        return Err(CliError::Usage(
+            "convert: say which output to write (--make-bed)".into(),
+        ));
     }
     let source = open(&args.geno, Some(&args.vcf))?;
     write_bed_fileset(source.as_ref(), &args.out, 1024)?;

@@ -25,7 +25,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), CliError> {
     let source = open(&args.geno, Some(&args.vcf))?;
     let bar = progress::variants(source.n_variants(), "counting alleles");
-    let counts = allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| bar.set_position(n as u64))?;
+    let counts = allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| {
+        bar.set_position(n as u64)
+    })?;
     bar.finish_and_clear();
     let rows: Vec<AlleleFreqRow> = counts
         .iter()

@@ -19,7 +19,9 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), CliError> {
     let source = open(&args.geno, Some(&args.vcf))?;
     let bar = progress::variants(source.n_variants(), "scanning");
-    let summary = summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| bar.set_position(n as u64))?;
+    let summary = summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| {
+        bar.set_position(n as u64)
+    })?;
     bar.finish_and_clear();
     println!("source\t{}", source.origin().display());
     println!("samples\t{}", summary.n_samples);
@@ -29,6 +31,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         println!("chromosome\t{chrom}\t{n}");
     }
     println!("missing_calls\t{}", summary.missing_calls);
-    println!("missing_rate\t{}", genolens::io::report::format_g(summary.missing_rate(), 6));
+    println!(
+        "missing_rate\t{}",
+        genolens::io::report::format_g(summary.missing_rate(), 6)
+    );
     Ok(())
 }

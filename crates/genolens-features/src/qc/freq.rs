@@ -58,7 +58,10 @@ pub fn allele_frequencies<S: GenotypeSource + ?Sized>(
 ) -> Result<Vec<AlleleCount>> {
     let n_var = source.n_variants();
     if n_var == 0 {
-        return Err(Error::Invalid(format!("{}: no variants", source.origin().display())));
+        return Err(Error::Invalid(format!(
+            "{}: no variants",
+            source.origin().display()
+        )));
     }
     let step = block_size.max(1);
     let sexes: Vec<Sex> = source.samples().iter().map(|s| s.sex).collect();

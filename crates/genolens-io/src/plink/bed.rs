@@ -76,10 +76,7 @@ impl BedFile {
         let samples = read_fam(fam.as_ref())?;
         let variants = read_bim(bim.as_ref())?;
         let file = open(&bed_path)?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io(&bed_path, e))?
-            .len();
+        let len = file.metadata().map_err(|e| Error::io(&bed_path, e))?.len();
         let mut magic = [0u8; 3];
         if len < 3 {
             return Err(Error::invalid(
@@ -146,7 +143,10 @@ impl BedFile {
         if buf.len() != need {
             return Err(Error::request(
                 &self.bed_path,
-                format!("raw buffer holds {} bytes, the range needs {need}", buf.len()),
+                format!(
+                    "raw buffer holds {} bytes, the range needs {need}",
+                    buf.len()
+                ),
             ));
         }
         let offset = 3 + (range.start as u64) * (self.stride as u64);
@@ -188,7 +188,10 @@ impl GenotypeSource for BedFile {
             let Some(&byte) = buf.get(s / 4) else {
                 return Err(Error::request(
                     &self.bed_path,
-                    format!("sample index {s} is outside the {} samples", self.samples.len()),
+                    format!(
+                        "sample index {s} is outside the {} samples",
+                        self.samples.len()
+                    ),
                 ));
             };
             *o = CODE_DOSAGE[((byte >> (2 * (s % 4))) & 3) as usize];
@@ -223,14 +226,17 @@ impl BedFile {
 #[cfg(unix)]
 fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> {
     use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset).map_err(|e| Error::io(path, e))
+    file.read_exact_at(buf, offset)
+        .map_err(|e| Error::io(path, e))
 }
 
 #[cfg(windows)]
 fn read_at(file: &File, path: &Path, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
     use std::os::windows::fs::FileExt;
     while !buf.is_empty() {
-        let n = file.seek_read(buf, offset).map_err(|e| Error::io(path, e))?;
+        let n = file
+            .seek_read(buf, offset)
+            .map_err(|e| Error::io(path, e))?;
         if n == 0 {
             return Err(Error::io(
                 path,

@@ -19,17 +19,27 @@ pub fn read_bim(path: impl AsRef<Path>) -> Result<Vec<Variant>> {
             return Err(Error::parse(
                 path,
                 lineno,
-                format!("expected 6 columns (chrom id cm pos allele1 allele2), found {}", f.len()),
+                format!(
+                    "expected 6 columns (chrom id cm pos allele1 allele2), found {}",
+                    f.len()
+                ),
             ));
         }
         let cm: f64 = f[2].parse().map_err(|_| {
-            Error::parse(path, lineno, format!("genetic position {:?} is not a number", f[2]))
+            Error::parse(
+                path,
+                lineno,
+                format!("genetic position {:?} is not a number", f[2]),
+            )
         })?;
         let pos: u64 = f[3].parse().map_err(|_| {
             Error::parse(
                 path,
                 lineno,
-                format!("base-pair position {:?} is not a non-negative integer", f[3]),
+                format!(
+                    "base-pair position {:?} is not a non-negative integer",
+                    f[3]
+                ),
             )
         })?;
         variants.push(Variant {
@@ -54,7 +64,11 @@ pub(crate) fn bim_text(variants: &[Variant]) -> String {
             "{}\t{}\t{}\t{}\t{}\t{}\n",
             v.chrom,
             v.id,
-            if v.cm == 0.0 { "0".to_string() } else { v.cm.to_string() },
+            if v.cm == 0.0 {
+                "0".to_string()
+            } else {
+                v.cm.to_string()
+            },
             v.pos,
             v.allele1,
             v.allele2

@@ -31,7 +31,11 @@ pub fn read_fam(path: impl AsRef<Path>) -> Result<Vec<Sample>> {
         }
         let id = SampleId::new(f[0], f[1]);
         if !seen.insert(id.clone()) {
-            return Err(Error::parse(path, lineno, format!("duplicate sample ID {id}")));
+            return Err(Error::parse(
+                path,
+                lineno,
+                format!("duplicate sample ID {id}"),
+            ));
         }
         let sex = match f[4] {
             "1" => Sex::Male,

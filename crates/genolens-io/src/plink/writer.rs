@@ -29,7 +29,11 @@ pub struct BedWriter {
 
 impl BedWriter {
     /// Starts a fileset at `prefix` for these samples and variants.
-    pub fn create(prefix: impl AsRef<Path>, samples: &[Sample], variants: &[Variant]) -> Result<Self> {
+    pub fn create(
+        prefix: impl AsRef<Path>,
+        samples: &[Sample],
+        variants: &[Variant],
+    ) -> Result<Self> {
         let (bed_path, bim_path, fam_path) = fileset_paths(prefix);
         let mut bed = AtomicFile::create(&bed_path)?;
         bed.write_all(&BED_MAGIC)?;
@@ -55,13 +59,20 @@ impl BedWriter {
         if self.written >= self.variants.len() {
             return Err(Error::request(
                 path,
-                format!("more variants written than the {} declared", self.variants.len()),
+                format!(
+                    "more variants written than the {} declared",
+                    self.variants.len()
+                ),
             ));
         }
         if dosages.len() != self.n_samples {
             return Err(Error::request(
                 path,
-                format!("{} dosages given for {} samples", dosages.len(), self.n_samples),
+                format!(
+                    "{} dosages given for {} samples",
+                    dosages.len(),
+                    self.n_samples
+                ),
             ));
         }
         self.buf.fill(0);

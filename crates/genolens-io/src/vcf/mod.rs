@@ -89,7 +89,8 @@ impl VcfGenotypes {
         let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let mut magic = [0u8; 18];
         let n = read_prefix(&mut file, &mut magic).map_err(|e| Error::io(path, e))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(path, e))?;
         match Compression::sniff(&magic[..n]) {
             Compression::Bgzf => {
                 let mut reader = vcf::io::Reader::new(noodles::bgzf::io::Reader::new(file));
@@ -100,9 +101,11 @@ impl VcfGenotypes {
                 let inner = BufReader::new(flate2::read::MultiGzDecoder::new(file));
                 Self::from_reader(&mut vcf::io::Reader::new(inner), path, options)
             }
-            Compression::None => {
-                Self::from_reader(&mut vcf::io::Reader::new(BufReader::new(file)), path, options)
-            }
+            Compression::None => Self::from_reader(
+                &mut vcf::io::Reader::new(BufReader::new(file)),
+                path,
+                options,
+            ),
         }
     }
 
@@ -188,7 +191,9 @@ impl VcfGenotypes {
             let mut n_seen = 0;
             for (s, sample) in samples_field.iter().enumerate() {
                 if s >= n {
-                    return Err(bad(format!("more sample columns than the {n} in the header")));
+                    return Err(bad(format!(
+                        "more sample columns than the {n} in the header"
+                    )));
                 }
                 n_seen += 1;
                 let mut call = Call::Missing;
@@ -311,7 +316,9 @@ impl Call {
 fn gt_call(alleles: &[Option<usize>], n_alts: usize) -> std::result::Result<Call, String> {
     let check = |a: usize| {
         if a > n_alts {
-            Err(format!("allele index {a} but the record has {n_alts} ALT allele(s)"))
+            Err(format!(
+                "allele index {a} but the record has {n_alts} ALT allele(s)"
+            ))
         } else {
             Ok(a)
         }
@@ -324,7 +331,10 @@ fn gt_call(alleles: &[Option<usize>], n_alts: usize) -> std::result::Result<Call
             Ok(Call::Alleles(a, a))
         }
         [Some(a), Some(b)] => Ok(Call::Alleles(check(*a)?, check(*b)?)),
-        more => Err(format!("ploidy {} is not supported (haploid and diploid only)", more.len())),
+        more => Err(format!(
+            "ploidy {} is not supported (haploid and diploid only)",
+            more.len()
+        )),
     }
 }
 
