@@ -37,13 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let counts = allele_frequencies(&bed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    let rows: Vec<AlleleFreqRow> = counts
-        .iter()
-        .map(|c| AlleleFreqRow {
-            alt_freq: c.alt_freq(),
-            obs_ct: c.obs,
-        })
-        .collect();
+    let rows: Vec<AlleleFreqRow> = counts.iter().map(|c| c.afreq_row()).collect();
     let afreq = out_dir.join("LCT.afreq");
     write_afreq(&afreq, bed.variants(), &rows)?;
     // rs4988235 is the classic lactase-persistence variant.

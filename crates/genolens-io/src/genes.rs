@@ -29,18 +29,8 @@ pub struct Gene {
     pub end: u64,
 }
 
-/// Normalises a chromosome code the way [`Variant::plink_chrom`] does, so that
-/// genes and variants from differently-written files meet on the same key.
-fn normalise_chrom(chrom: &str) -> &str {
-    let c = chrom.strip_prefix("chr").unwrap_or(chrom);
-    match c {
-        "23" => "X",
-        "24" => "Y",
-        "25" => "XY",
-        "26" | "M" => "MT",
-        other => other,
-    }
-}
+// Genes and variants from differently-written files meet on the same key.
+use crate::record::plink_chrom as normalise_chrom;
 
 /// Per-chromosome index: the chromosome's genes occupy `range` of
 /// [`GeneMap::genes`], sorted by start.

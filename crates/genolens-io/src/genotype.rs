@@ -16,7 +16,10 @@ use crate::record::{Sample, Variant};
 /// mask travels with the values and no silent imputation can happen. The array is
 /// column-major (one contiguous column per variant), the layout per-variant
 /// statistics and GEMM tiles want.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Two blocks are equal when they cover the same variants and hold the same calls,
+/// a missing call being equal to a missing call (unlike `NaN == NaN`).
+#[derive(Debug, Clone)]
 pub struct GenotypeBlock {
     first_variant: usize,
     dosages: Array2<f32>,
@@ -80,6 +83,18 @@ impl GenotypeBlock {
     /// The dosage array itself.
     pub fn into_dosages(self) -> Array2<f32> {
         self.dosages
+    }
+}
+
+impl PartialEq for GenotypeBlock {
+    fn eq(&self, other: &Self) -> bool {
+        self.first_variant == other.first_variant
+            && self.dosages.dim() == other.dosages.dim()
+            && self
+                .dosages
+                .iter()
+                .zip(other.dosages.iter())
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()))
     }
 }
 

@@ -33,4 +33,4 @@ pub mod vcf;
 pub use atomic::AtomicFile;
 pub use error::{Error, Result};
 pub use genotype::{blocks, GenotypeBlock, GenotypeSource, Subset};
-pub use record::{ChromKind, Sample, SampleId, Sex, Variant};
+pub use record::{plink_chrom, ChromKind, Sample, SampleId, Sex, Variant};

@@ -95,6 +95,19 @@ pub enum ChromKind {
     Mt,
 }
 
+/// A chromosome code as PLINK 2 prints it: `23`→`X`, `24`→`Y`, `25`→`XY`,
+/// `26`/`M`→`MT`, and a leading `chr` removed.
+pub fn plink_chrom(chrom: &str) -> &str {
+    let c = chrom.strip_prefix("chr").unwrap_or(chrom);
+    match c {
+        "23" => "X",
+        "24" => "Y",
+        "25" => "XY",
+        "26" | "M" => "MT",
+        other => other,
+    }
+}
+
 /// One variant: position, identifier and its two alleles.
 ///
 /// `allele1` is the counted allele: dosages count copies of it. In a `.bim` file it
@@ -119,14 +132,7 @@ impl Variant {
     /// The chromosome as PLINK 2 prints it: `23`→`X`, `24`→`Y`, `25`→`XY`,
     /// `26`→`MT`, and a leading `chr` removed.
     pub fn plink_chrom(&self) -> &str {
-        let c = self.chrom.strip_prefix("chr").unwrap_or(&self.chrom);
-        match c {
-            "23" => "X",
-            "24" => "Y",
-            "25" => "XY",
-            "26" | "M" => "MT",
-            other => other,
-        }
+        plink_chrom(&self.chrom)
     }
 
     /// The ploidy class of this variant's chromosome.

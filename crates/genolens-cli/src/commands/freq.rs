@@ -29,13 +29,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         bar.set_position(n as u64)
     })?;
     bar.finish_and_clear();
-    let rows: Vec<AlleleFreqRow> = counts
-        .iter()
-        .map(|c| AlleleFreqRow {
-            alt_freq: c.alt_freq(),
-            obs_ct: c.obs,
-        })
-        .collect();
+    let rows: Vec<AlleleFreqRow> = counts.iter().map(|c| c.afreq_row()).collect();
     let path = with_suffix(&args.out, "afreq");
     write_afreq(&path, source.variants(), &rows)?;
     eprintln!("genolens: wrote {}", path.display());

@@ -1,5 +1,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use genolens_io::report::AlleleFreqRow;
 use genolens_io::{ChromKind, GenotypeSource, Sex};
 use rayon::prelude::*;
 
@@ -22,6 +23,14 @@ impl AlleleCount {
             f64::NAN
         } else {
             self.alt / self.obs as f64
+        }
+    }
+
+    /// The row `genolens_io::report::write_afreq` prints for this count.
+    pub fn afreq_row(&self) -> AlleleFreqRow {
+        AlleleFreqRow {
+            alt_freq: self.alt_freq(),
+            obs_ct: self.obs,
         }
     }
 }

@@ -1,0 +1,258 @@
+//! Readers and writers on the bundled real datasets: round trips, subsets, VCF
+//! semantics and table alignment.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use genolens_io::plink::{write_bed_fileset, BedFile};
+use genolens_io::table::{ColumnKind, SampleTable, TableOptions};
+use genolens_io::vcf::{MultiAllelic, VcfGenotypes, VcfOptions};
+use genolens_io::{blocks, GenotypeSource, Subset};
+
+fn data(rel: &str) -> PathBuf {
+    std::env::var_os("GENOLENS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+        .join(rel)
+}
+
+fn same(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+#[test]
+fn bed_round_trip_is_byte_identical() {
+    // 60 samples fill whole bytes, so the written .bed must equal the original.
+    let src = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let bed = BedFile::open(&src).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("copy");
+    write_bed_fileset(&bed, &out, 777).unwrap();
+    assert_eq!(
+        std::fs::read(out.with_extension("bed")).unwrap(),
+        std::fs::read(src.with_extension("bed")).unwrap()
+    );
+    let back = BedFile::open(&out).unwrap();
+    assert_eq!(back.samples(), bed.samples());
+    assert_eq!(back.variants(), bed.variants());
+}
+
+#[test]
+fn blocks_cover_every_variant_once_whatever_the_block_size() {
+    let bed = BedFile::open(data("regenie_example/example")).unwrap();
+    let whole = bed.read_block(0..bed.n_variants()).unwrap();
+    for size in [1, 7, 256, 5000] {
+        let mut next = 0;
+        for block in blocks(&bed, size) {
+            let block = block.unwrap();
+            assert_eq!(block.first_variant(), next);
+            for j in 0..block.n_variants() {
+                assert_eq!(block.variant(j), whole.variant(next + j));
+            }
+            next += block.n_variants();
+        }
+        assert_eq!(next, bed.n_variants());
+    }
+    assert!(
+        bed.read_block(990..1001).is_err(),
+        "a range past the end is an error"
+    );
+}
+
+#[test]
+fn subsets_by_sample_and_variant() {
+    let bed = BedFile::open(data("hapmap_snprelate_60x5000/plinkhapmap")).unwrap();
+    let whole = bed.read_block(0..bed.n_variants()).unwrap();
+    let samples = vec![59, 0, 13, 13, 42];
+    let variants = vec![4999, 3, 1000, 2];
+    let sub = Subset::new(&bed, Some(samples.clone()), Some(variants.clone())).unwrap();
+    assert_eq!(sub.n_samples(), 5);
+    assert_eq!(sub.variants()[0].id, bed.variants()[4999].id);
+    assert_eq!(sub.samples()[0].id, bed.samples()[59].id);
+    let block = sub.read_block(0..4).unwrap();
+    for (j, &v) in variants.iter().enumerate() {
+        let want: Vec<f32> = samples.iter().map(|&s| whole.variant(v)[s]).collect();
+        assert!(same(&block.variant(j).to_vec(), &want), "variant {v}");
+    }
+    // The generic gather and the .bed's own subset decode agree, missing calls included.
+    let vcf_like = Subset::new(&bed, None, None).unwrap();
+    let mut a = vec![0.0; 5];
+    let mut b = vec![0.0; 5];
+    for v in 0..bed.n_variants() {
+        bed.read_variant_subset_into(v, &samples, &mut a).unwrap();
+        let mut all = vec![0.0; 60];
+        vcf_like.read_variant_into(v, &mut all).unwrap();
+        for (k, &s) in samples.iter().enumerate() {
+            b[k] = all[s];
+        }
+        assert!(same(&a, &b));
+    }
+    assert!(Subset::new(&bed, Some(vec![60]), None).is_err());
+}
+
+const HEAD: &str = "##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"Genotype\">\n##FORMAT=<ID=DS,Number=1,Type=Float,Description=\"ALT dosage\">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ta\tb\tc\n";
+const BODY: &str = "1\t10\trs1\tA\tG\t.\t.\t.\tGT\t0/1\t1|1\t./.\n\
+X\t20\trs2\tC\tT\t.\t.\t.\tGT\t1\t0\t0/.\n\
+1\t30\trs3\tG\tA,T\t.\t.\t.\tGT\t1/2\t2/2\t0/0\n\
+1\t40\trs4\tT\tC\t.\t.\t.\tGT:DS\t0/1:0.9\t1/1:.\t0/0:0.05\n";
+
+#[test]
+fn vcf_calls_haploid_dosage_and_split_semantics() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.vcf");
+    std::fs::write(&p, format!("{HEAD}{BODY}")).unwrap();
+    let split = VcfGenotypes::read_with(
+        &p,
+        VcfOptions {
+            multiallelic: MultiAllelic::Split,
+            use_dosage: true,
+        },
+    )
+    .unwrap();
+    let ids: Vec<(&str, &str)> = split
+        .variants()
+        .iter()
+        .map(|v| (v.id.as_str(), v.allele1.as_str()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            ("rs1", "G"),
+            ("rs2", "T"),
+            ("rs3", "A"),
+            ("rs3", "T"),
+            ("rs4", "C")
+        ]
+    );
+    let b = split.read_block(0..5).unwrap();
+    let col = |j: usize| b.variant(j).to_vec();
+    assert!(same(&col(0), &[1.0, 2.0, f32::NAN]), "GT, phased, missing");
+    assert!(
+        same(&col(1), &[2.0, 0.0, f32::NAN]),
+        "haploid as homozygous; partial call missing"
+    );
+    assert!(same(&col(2), &[1.0, 0.0, 0.0]), "split: copies of A");
+    assert!(same(&col(3), &[1.0, 2.0, 0.0]), "split: copies of T");
+    assert!(
+        same(&col(4), &[0.9, 2.0, 0.05]),
+        "DS where present, GT where DS is missing"
+    );
+    assert_eq!(split.variants()[4].allele2, "T");
+
+    let gt_only = VcfGenotypes::read_with(
+        &p,
+        VcfOptions {
+            multiallelic: MultiAllelic::Skip,
+            use_dosage: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(gt_only.n_variants(), 3);
+    assert_eq!(gt_only.skipped_multiallelic(), 1);
+    assert!(same(
+        &gt_only.read_block(2..3).unwrap().variant(0).to_vec(),
+        &[1.0, 2.0, 0.0]
+    ));
+}
+
+#[test]
+fn bgzf_and_plain_gzip_vcf_read_the_same() {
+    let plain = VcfGenotypes::read(data("1000g_lct_region_gaston/LCT.vcf")).unwrap();
+    let gzip = VcfGenotypes::read(data("1000g_lct_region_gaston/LCT.vcf.gz")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bgz_path = dir.path().join("LCT.vcf.bgz");
+    let mut w = noodles::bgzf::io::Writer::new(std::fs::File::create(&bgz_path).unwrap());
+    w.write_all(&std::fs::read(data("1000g_lct_region_gaston/LCT.vcf")).unwrap())
+        .unwrap();
+    w.finish().unwrap();
+    let bgzf = VcfGenotypes::read(&bgz_path).unwrap();
+    let whole = |g: &VcfGenotypes| g.read_block(0..g.n_variants()).unwrap();
+    assert_eq!(plain.n_variants(), 607);
+    assert_eq!(whole(&plain), whole(&gzip));
+    assert_eq!(whole(&plain), whole(&bgzf));
+    assert_eq!(plain.samples(), bgzf.samples());
+}
+
+#[test]
+fn regenie_tables_align_to_the_fam() {
+    let bed = BedFile::open(data("regenie_example/example")).unwrap();
+    let ids: Vec<_> = bed.samples().iter().map(|s| s.id.clone()).collect();
+    let opts01 = TableOptions {
+        case_control_01: true,
+        ..Default::default()
+    };
+    let pheno =
+        SampleTable::read_phenotypes(data("regenie_example/phenotype_bin.txt"), &opts01).unwrap();
+    let y1 = pheno.column("Y1").unwrap();
+    assert_eq!(y1.kind, ColumnKind::CaseControl);
+    // PROVENANCE.md: Y1 has 121 cases and 379 controls.
+    assert_eq!(y1.values.iter().filter(|&&x| x == 1.0).count(), 121);
+    assert_eq!(y1.values.iter().filter(|&&x| x == 0.0).count(), 379);
+    let (aligned, report) = pheno.align(&ids).unwrap();
+    assert_eq!(report.matched, 500);
+    assert!(report.table_only.is_empty() && report.genotype_only.is_empty());
+    assert_eq!(aligned.values.nrows(), 500);
+
+    // In PLINK's default 1/2 coding the same file has only controls (1) and missing (0).
+    let default = SampleTable::read_phenotypes(
+        data("regenie_example/phenotype_bin.txt"),
+        &TableOptions::default(),
+    )
+    .unwrap();
+    let y1 = default.column("Y1").unwrap();
+    assert!(y1.values.iter().all(|&x| x == 0.0 || x.is_nan()));
+
+    let with_na =
+        SampleTable::read_phenotypes(data("regenie_example/phenotype_bin_wNA.txt"), &opts01)
+            .unwrap();
+    assert!(with_na
+        .columns()
+        .iter()
+        .any(|c| c.values.iter().any(|x| x.is_nan())));
+
+    // Tab-separated covariates with an integer and a categorical column.
+    let covar = SampleTable::read_covariates(
+        data("regenie_example/covariates_wBin.txt"),
+        &TableOptions::default(),
+    )
+    .unwrap();
+    let dummies: Vec<&str> = covar
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.kind, ColumnKind::Dummy { .. }))
+        .map(|c| c.name.as_str())
+        .collect();
+    assert!(
+        !dummies.is_empty() && dummies.iter().all(|n| n.starts_with("V5=")),
+        "{dummies:?}"
+    );
+    let (aligned, _) = covar.select(&["V1", "V5"]).unwrap().align(&ids).unwrap();
+    assert_eq!(aligned.names.len(), 1 + dummies.len());
+}
+
+#[test]
+fn bolt_covariates_with_mismatched_ids_are_reported() {
+    let bed = BedFile::open(data("bolt_lmm_eur_subset_1000g/EUR_subset")).unwrap();
+    let covar = SampleTable::read_covariates(
+        data("bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars"),
+        &TableOptions::default(),
+    )
+    .unwrap();
+    let keep: Vec<_> = bed.samples()[..100].iter().map(|s| s.id.clone()).collect();
+    let in_table: std::collections::HashSet<_> = covar.ids().iter().cloned().collect();
+    let expected = keep.iter().filter(|id| in_table.contains(*id)).count();
+    let (aligned, report) = covar.align(&keep).unwrap();
+    assert!(expected > 90, "fixture sanity: {expected}");
+    assert_eq!(report.matched, expected);
+    assert_eq!(report.genotype_only.len(), 100 - expected);
+    assert_eq!(report.table_only.len(), covar.ids().len() - expected);
+    assert_eq!(aligned.values.nrows(), 100);
+    // Unmatched genotype samples get missing values, never a neighbour's.
+    for id in &report.genotype_only {
+        let row = keep.iter().position(|k| k == id).unwrap();
+        assert!(aligned.values.row(row).iter().all(|x| x.is_nan()));
+    }
+}
