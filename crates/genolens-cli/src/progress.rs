@@ -14,3 +14,16 @@ pub fn variants(total: usize, what: &str) -> ProgressBar {
     bar.set_message(what.to_string());
     bar
 }
+
+/// Runs `work` with a progress callback drawn as a bar over `total` variants, and
+/// clears the bar when it returns.
+pub fn over_variants<T>(
+    total: usize,
+    what: &str,
+    work: impl FnOnce(&(dyn Fn(usize) + Sync)) -> T,
+) -> T {
+    let bar = variants(total, what);
+    let result = work(&|n| bar.set_position(n as u64));
+    bar.finish_and_clear();
+    result
+}

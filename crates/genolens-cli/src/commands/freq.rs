@@ -24,11 +24,9 @@ pub struct Args {
 /// Writes `OUT.afreq`.
 pub fn run(args: Args) -> Result<(), CliError> {
     let source = open(&args.geno, Some(&args.vcf))?;
-    let bar = progress::variants(source.n_variants(), "counting alleles");
-    let counts = allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| {
-        bar.set_position(n as u64)
+    let counts = progress::over_variants(source.n_variants(), "counting alleles", |p| {
+        allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
     })?;
-    bar.finish_and_clear();
     let rows: Vec<AlleleFreqRow> = counts.iter().map(|c| c.afreq_row()).collect();
     let path = with_suffix(&args.out, "afreq");
     write_afreq(&path, source.variants(), &rows)?;

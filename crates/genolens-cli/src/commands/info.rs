@@ -18,11 +18,9 @@ pub struct Args {
 /// Prints the summary to stdout.
 pub fn run(args: Args) -> Result<(), CliError> {
     let source = open(&args.geno, Some(&args.vcf))?;
-    let bar = progress::variants(source.n_variants(), "scanning");
-    let summary = summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, &|n| {
-        bar.set_position(n as u64)
+    let summary = progress::over_variants(source.n_variants(), "scanning", |p| {
+        summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
     })?;
-    bar.finish_and_clear();
     println!("source\t{}", source.origin().display());
     println!("samples\t{}", summary.n_samples);
     println!("variants\t{}", summary.n_variants);
