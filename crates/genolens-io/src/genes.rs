@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::atomic::read_to_string;
 use crate::error::{Error, Result};
 use crate::record::Variant;
+use crate::tsv::HeaderedTsv;
 
 /// One gene and its span on a chromosome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -189,42 +190,18 @@ impl GeneMap {
     pub fn read_grch38(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = read_to_string(path)?;
-        let mut lines = text.lines().enumerate();
-        let header = loop {
-            match lines.next() {
-                Some((_, l)) if l.trim().is_empty() => continue,
-                Some((i, l)) => break (i + 1, l),
-                None => return Err(Error::Empty { path: path.into() }),
-            }
-        };
-        let cols: Vec<&str> = header.1.split('\t').map(str::trim).collect();
-        let find = |name: &str| {
-            cols.iter().position(|c| *c == name).ok_or_else(|| {
-                Error::parse(path, header.0, format!("header has no column {name:?}"))
-            })
-        };
-        let (c_id, c_sym, c_chrom) = (find("entrez_id")?, find("symbol")?, find("chrom")?);
-        let (c_start, c_end) = (find("start_grch38")?, find("end_grch38")?);
+        let table = HeaderedTsv::parse(path, &text)?;
+        let (c_id, c_sym, c_chrom) = (
+            table.column("entrez_id")?,
+            table.column("symbol")?,
+            table.column("chrom")?,
+        );
+        let (c_start, c_end) = (table.column("start_grch38")?, table.column("end_grch38")?);
 
         let mut genes = Vec::new();
         let mut skipped = 0;
-        for (i, line) in lines {
-            let lineno = i + 1;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let f: Vec<&str> = line.split('\t').collect();
-            if f.len() != cols.len() {
-                return Err(Error::parse(
-                    path,
-                    lineno,
-                    format!(
-                        "expected {} tab-separated columns, found {}",
-                        cols.len(),
-                        f.len()
-                    ),
-                ));
-            }
+        for row in table.rows() {
+            let (lineno, f) = row?;
             let missing = |s: &str| s.trim().is_empty() || s.trim() == "NA";
             let entrez_id = if missing(f[c_id]) {
                 None
@@ -402,36 +379,17 @@ impl GeneAliases {
     pub fn read(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let text = read_to_string(path)?;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty());
-        let Some((hi, header)) = lines.next() else {
-            return Err(Error::Empty { path: path.into() });
-        };
-        let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
-        let find = |name: &str| {
-            cols.iter()
-                .position(|c| *c == name)
-                .ok_or_else(|| Error::parse(path, hi + 1, format!("header has no column {name:?}")))
-        };
-        let (c_id, c_sym, c_alias) = (find("entrez_id")?, find("symbol")?, find("alias")?);
+        let table = HeaderedTsv::parse(path, &text)?;
+        let (c_id, c_sym, c_alias) = (
+            table.column("entrez_id")?,
+            table.column("symbol")?,
+            table.column("alias")?,
+        );
 
         let mut out = Self::default();
-        for (i, line) in lines {
-            let lineno = i + 1;
-            let f: Vec<&str> = line.split('\t').map(str::trim).collect();
-            if f.len() != cols.len() {
-                return Err(Error::parse(
-                    path,
-                    lineno,
-                    format!(
-                        "expected {} tab-separated columns, found {}",
-                        cols.len(),
-                        f.len()
-                    ),
-                ));
-            }
+        for row in table.rows() {
+            let (lineno, f) = row?;
+            let f: Vec<&str> = f.into_iter().map(str::trim).collect();
             let id: u64 = f[c_id].parse().map_err(|_| {
                 Error::parse(
                     path,

@@ -28,6 +28,7 @@ mod record;
 pub mod report;
 pub mod sumstats;
 pub mod table;
+mod tsv;
 pub mod vcf;
 
 pub use atomic::AtomicFile;

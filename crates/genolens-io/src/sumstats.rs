@@ -15,6 +15,7 @@ use polars::prelude::{Column, DataFrame, ParquetReader, ParquetWriter, SerReader
 use crate::atomic::{read_to_string, AtomicFile};
 use crate::error::{Error, Result};
 use crate::report::format_g;
+use crate::tsv::HeaderedTsv;
 
 /// Which regression produced the statistics, which decides the column names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,18 +169,9 @@ pub fn write_glm(
 pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
     let path = path.as_ref();
     let text = read_to_string(path)?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let Some((_, header)) = lines.next() else {
-        return Err(Error::Empty { path: path.into() });
-    };
-    let cols: Vec<&str> = header.split('\t').collect();
-    let find = |name: &str| cols.iter().position(|c| *c == name);
-    let need = |name: &str| {
-        find(name).ok_or_else(|| Error::parse(path, 1, format!("header lacks column {name}")))
-    };
+    let table = HeaderedTsv::parse(path, &text)?;
+    let find = |name: &str| table.find(name);
+    let need = |name: &str| table.column(name);
     let kind = if find("BETA").is_some() {
         GlmKind::Linear
     } else if find("FIRTH?").is_some() {
@@ -187,11 +179,7 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
     } else if find("OR").is_some() {
         GlmKind::Logistic
     } else {
-        return Err(Error::parse(
-            path,
-            1,
-            "header has neither BETA nor OR: not a --glm file",
-        ));
+        return Err(table.header_error("header has neither BETA nor OR: not a --glm file"));
     };
     let [e, se, stat] = kind.effect_columns();
     let (c_chrom, c_pos, c_id) = (need("#CHROM")?, need("POS")?, need("ID")?);
@@ -200,26 +188,18 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
     let (c_e, c_se, c_stat) = (need(e)?, need(se)?, need(stat)?);
     let (c_p, c_lp) = (find("P"), find("LOG10_P"));
     if c_p.is_none() && c_lp.is_none() {
-        return Err(Error::parse(path, 1, "header has neither P nor LOG10_P"));
+        return Err(table.header_error("header has neither P nor LOG10_P"));
     }
     let c_firth = find("FIRTH?");
     let c_err = find("ERRCODE");
     let mut out = Vec::new();
-    for (i, line) in lines {
-        let n = i + 1;
-        let f: Vec<&str> = line.split('\t').collect();
-        if f.len() != cols.len() {
-            return Err(Error::parse(
-                path,
-                n,
-                format!("{} columns, the header has {}", f.len(), cols.len()),
-            ));
-        }
+    for row in table.rows() {
+        let (n, f) = row?;
         let num = |c: usize| -> Result<f64> {
             match f[c] {
                 "NA" | "nan" => Ok(f64::NAN),
                 s => s.parse().map_err(|_| {
-                    Error::parse(path, n, format!("{}: {s:?} is not a number", cols[c]))
+                    Error::parse(path, n, format!("{}: {s:?} is not a number", table.name(c)))
                 }),
             }
         };
@@ -228,7 +208,7 @@ pub fn read_glm(path: impl AsRef<Path>) -> Result<(GlmKind, Vec<AssocRecord>)> {
                 Error::parse(
                     path,
                     n,
-                    format!("{}: {:?} is not an integer", cols[c], f[c]),
+                    format!("{}: {:?} is not an integer", table.name(c), f[c]),
                 )
             })
         };
