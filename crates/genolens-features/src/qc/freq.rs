@@ -1,10 +1,7 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use genolens_io::report::AlleleFreqRow;
 use genolens_io::{ChromKind, GenotypeSource, Sex};
-use rayon::prelude::*;
 
-use super::Progress;
+use super::{map_blocks, Progress};
 use crate::error::{Error, Result};
 
 /// Allele-1 (ALT) count and allele observations of one variant.
@@ -72,25 +69,17 @@ pub fn allele_frequencies<S: GenotypeSource + ?Sized>(
             source.origin().display()
         )));
     }
-    let step = block_size.max(1);
     let sexes: Vec<Sex> = source.samples().iter().map(|s| s.sex).collect();
-    let done = AtomicUsize::new(0);
-    let starts: Vec<usize> = (0..n_var).step_by(step).collect();
-    let per_block: Vec<Vec<AlleleCount>> = starts
-        .par_iter()
-        .map(|&start| {
-            let end = (start + step).min(n_var);
-            let block = source.read_block(start..end)?;
-            let counts = (start..end)
-                .map(|v| {
-                    let kind = source.variants()[v].chrom_kind();
-                    count_column(block.variant(v - start).iter().copied(), &sexes, kind)
-                })
-                .collect();
-            progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
-            Ok(counts)
-        })
-        .collect::<Result<_>>()?;
+    let per_block = map_blocks(source, block_size, progress, |block| {
+        block
+            .variant_range()
+            .enumerate()
+            .map(|(j, v)| {
+                let kind = source.variants()[v].chrom_kind();
+                count_column(block.variant(j).iter().copied(), &sexes, kind)
+            })
+            .collect::<Vec<_>>()
+    })?;
     Ok(per_block.into_iter().flatten().collect())
 }
 

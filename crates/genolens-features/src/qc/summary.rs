@@ -1,9 +1,6 @@
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use genolens_io::GenotypeSource;
-use rayon::prelude::*;
 
-use super::Progress;
+use super::{map_blocks, Progress};
 use crate::error::Result;
 
 /// What `genolens info` reports about a genotype source.
@@ -49,23 +46,14 @@ pub fn summarize<S: GenotypeSource + ?Sized>(
             },
         }
     }
-    let n_var = source.n_variants();
-    let step = block_size.max(1);
-    let done = AtomicUsize::new(0);
-    let starts: Vec<usize> = (0..n_var).step_by(step).collect();
-    let missing_calls = starts
-        .par_iter()
-        .map(|&start| {
-            let end = (start + step).min(n_var);
-            let block = source.read_block(start..end)?;
-            let missing = block.dosages().iter().filter(|d| d.is_nan()).count() as u64;
-            progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
-            Ok(missing)
-        })
-        .sum::<Result<u64>>()?;
+    let missing_calls = map_blocks(source, block_size, progress, |block| {
+        block.dosages().iter().filter(|d| d.is_nan()).count() as u64
+    })?
+    .into_iter()
+    .sum();
     Ok(GenotypeSummary {
         n_samples: source.n_samples(),
-        n_variants: n_var,
+        n_variants: source.n_variants(),
         chromosomes,
         missing_calls,
     })
