@@ -21,6 +21,22 @@ pub struct GenotypeArgs {
     pub vcf: Option<PathBuf>,
 }
 
+/// All genotype input flags: the source and how a VCF is read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    #[command(flatten)]
+    geno: GenotypeArgs,
+    #[command(flatten)]
+    vcf: VcfArgs,
+}
+
+impl InputArgs {
+    /// Opens the genotype source the flags name.
+    pub fn open(&self) -> Result<Box<dyn GenotypeSource>, CliError> {
+        open(&self.geno, &self.vcf)
+    }
+}
+
 /// How VCF records are turned into biallelic variants.
 #[derive(Debug, Args)]
 pub struct VcfArgs {
@@ -55,19 +71,11 @@ impl VcfArgs {
     }
 }
 
-/// Opens the genotype source the flags name.
-pub fn open(
-    geno: &GenotypeArgs,
-    vcf: Option<&VcfArgs>,
-) -> Result<Box<dyn GenotypeSource>, CliError> {
+fn open(geno: &GenotypeArgs, vcf: &VcfArgs) -> Result<Box<dyn GenotypeSource>, CliError> {
     match (&geno.bfile, &geno.vcf) {
         (Some(prefix), None) => Ok(Box::new(BedFile::open(prefix)?)),
         (None, Some(path)) => {
-            let options = match vcf {
-                Some(v) => v.options()?,
-                None => VcfOptions::default(),
-            };
-            let g = VcfGenotypes::read_with(path, options)?;
+            let g = VcfGenotypes::read_with(path, vcf.options()?)?;
             if g.skipped_multiallelic() > 0 {
                 eprintln!(
                     "genolens: skipped {} multi-allelic record(s) (--max-alleles 2)",

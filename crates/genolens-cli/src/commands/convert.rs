@@ -5,15 +5,13 @@ use std::path::PathBuf;
 use genolens::io::plink::write_bed_fileset;
 
 use crate::error::CliError;
-use crate::input::{open, GenotypeArgs, VcfArgs};
+use crate::input::InputArgs;
 
 /// Flags of `genolens convert`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    geno: GenotypeArgs,
-    #[command(flatten)]
-    vcf: VcfArgs,
+    input: InputArgs,
     /// Write a PLINK 1 binary fileset (`OUT.bed`, `OUT.bim`, `OUT.fam`).
     #[arg(long)]
     make_bed: bool,
@@ -29,7 +27,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "convert: say which output to write (--make-bed)".into(),
         ));
     }
-    let source = open(&args.geno, Some(&args.vcf))?;
+    let source = args.input.open()?;
     write_bed_fileset(source.as_ref(), &args.out, 1024)?;
     eprintln!(
         "genolens: wrote {0}.bed, {0}.bim, {0}.fam ({1} samples, {2} variants)",

@@ -6,16 +6,14 @@ use genolens::features::qc::{allele_frequencies, DEFAULT_BLOCK_SIZE};
 use genolens::io::report::{write_afreq, AlleleFreqRow};
 
 use crate::error::CliError;
-use crate::input::{open, GenotypeArgs, VcfArgs};
+use crate::input::InputArgs;
 use crate::progress;
 
 /// Flags of `genolens freq`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    geno: GenotypeArgs,
-    #[command(flatten)]
-    vcf: VcfArgs,
+    input: InputArgs,
     /// Output prefix: writes `OUT.afreq`.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
@@ -23,7 +21,7 @@ pub struct Args {
 
 /// Writes `OUT.afreq`.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let source = open(&args.geno, Some(&args.vcf))?;
+    let source = args.input.open()?;
     let counts = progress::over_variants(source.n_variants(), "counting alleles", |p| {
         allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
     })?;

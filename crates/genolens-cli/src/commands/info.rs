@@ -3,21 +3,19 @@
 use genolens::features::qc::{summarize, DEFAULT_BLOCK_SIZE};
 
 use crate::error::CliError;
-use crate::input::{open, GenotypeArgs, VcfArgs};
+use crate::input::InputArgs;
 use crate::progress;
 
 /// Flags of `genolens info`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    geno: GenotypeArgs,
-    #[command(flatten)]
-    vcf: VcfArgs,
+    input: InputArgs,
 }
 
 /// Prints the summary to stdout.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let source = open(&args.geno, Some(&args.vcf))?;
+    let source = args.input.open()?;
     let summary = progress::over_variants(source.n_variants(), "scanning", |p| {
         summarize(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
     })?;
