@@ -16,7 +16,7 @@ pub struct GenotypeArgs {
     /// PLINK 1 binary fileset prefix (`P.bed`, `P.bim`, `P.fam`).
     #[arg(long, value_name = "PREFIX")]
     pub bfile: Option<PathBuf>,
-    /// VCF or bgzipped VCF file.
+    /// VCF file: plain, gzip or bgzip (told apart by content).
     #[arg(long, value_name = "FILE")]
     pub vcf: Option<PathBuf>,
 }
