@@ -4,16 +4,26 @@
 //! Run with `cargo run --release --example quickstart [OUT_DIR]`. It reads the
 //! PLINK fileset, summarizes it, writes PLINK 2-style allele frequencies, converts
 //! the VCF of the same region to a `.bed` fileset and checks that both give the same
-//! genotypes. The data is looked up in `$GENOLENS_DATA`, else `../shared/data`
-//! beside the repository. It grows as genolens gains capabilities.
+//! genotypes, then runs QC (Hardy–Weinberg), LD pruning and a PCA whose PC1/PC2
+//! plot is coloured by population. The data is looked up in `$GENOLENS_DATA`, else
+//! `../shared/data` beside the repository. It grows as genolens gains
+//! capabilities.
 
 use std::path::PathBuf;
 
-use genolens::features::qc::{allele_frequencies, summarize, DEFAULT_BLOCK_SIZE};
+use std::collections::HashMap;
+
+use genolens::features::ld::{indep_pairwise, IndepPairwise};
+use genolens::features::pca::{pca, PcaMethod, PcaOptions};
+use genolens::features::qc::{
+    allele_frequencies, count_calls, hardy_rows, summarize, DEFAULT_BLOCK_SIZE,
+};
 use genolens::io::plink::{write_bed_fileset, BedFile};
 use genolens::io::report::{format_g, write_afreq, AlleleFreqRow};
+use genolens::io::table::SampleTable;
 use genolens::io::vcf::VcfGenotypes;
-use genolens::io::GenotypeSource;
+use genolens::io::{GenotypeSource, Subset};
+use genolens::plot::ScatterPlot;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::var_os("GENOLENS_DATA")
@@ -72,5 +82,84 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !same {
         return Err("VCF -> .bed round trip changed genotypes".into());
     }
+
+    // QC: Hardy–Weinberg exact tests from one counting pass over the packed calls.
+    let calls = count_calls(&bed, DEFAULT_BLOCK_SIZE, &|_| {})?;
+    let hardy = hardy_rows(bed.variants(), &calls.variants, false);
+    let out_of_hwe = hardy.iter().filter(|(_, r)| r.p < 1e-6).count();
+    println!(
+        "Hardy-Weinberg: {out_of_hwe} of {} variants with p < 1e-6",
+        hardy.len()
+    );
+
+    // LD pruning as plink2 --indep-pairwise 50 5 0.2, then PCA on what is kept.
+    let params = IndepPairwise {
+        window: 50,
+        step: 5,
+        r2: 0.2,
+    };
+    let pruned = indep_pairwise(&bed, params, &|_| {})?;
+    println!(
+        "LD pruning (50 5 0.2): {} kept, {} pruned",
+        pruned.kept.len(),
+        pruned.pruned.len()
+    );
+    let kept = Subset::new(&bed, None, Some(pruned.kept.clone()))?;
+    let pcs = pca(&kept, &PcaOptions::new(5, PcaMethod::Exact), &|_| {})?;
+    println!(
+        "PCA eigenvalues: {}",
+        pcs.eigenvalues
+            .iter()
+            .map(|x| format_g(*x, 4))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+
+    // Colour PC1/PC2 by population and report each population's mean PC1.
+    let labels = SampleTable::read_labels(
+        data.join("1000g_lct_region_gaston/LCT.pop.tsv"),
+        "population",
+    )?;
+    let pop: HashMap<&str, &str> = labels
+        .iter()
+        .filter_map(|(id, l)| l.as_deref().map(|l| (id.iid.as_str(), l)))
+        .collect();
+    let groups: Vec<&str> = bed
+        .samples()
+        .iter()
+        .map(|s| pop.get(s.id.iid.as_str()).copied().unwrap_or("unknown"))
+        .collect();
+    let mut means: HashMap<&str, (f64, usize)> = HashMap::new();
+    for (i, g) in groups.iter().enumerate() {
+        let e = means.entry(g).or_default();
+        e.0 += pcs.eigenvectors[(i, 0)];
+        e.1 += 1;
+    }
+    let mut means: Vec<(&str, f64)> = means
+        .into_iter()
+        .map(|(g, (sum, n))| (g, sum / n as f64))
+        .collect();
+    means.sort_by(|a, b| a.1.total_cmp(&b.1));
+    println!(
+        "mean PC1 by population: {}",
+        means
+            .iter()
+            .map(|(g, m)| format!("{g} {}", format_g(*m, 3)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let png = out_dir.join("LCT.pca.png");
+    ScatterPlot::new()
+        .title("LCT region, LD-pruned: PC1 vs PC2")
+        .x_label("PC1")
+        .y_label("PC2")
+        .points(
+            groups
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (pcs.eigenvectors[(i, 0)], pcs.eigenvectors[(i, 1)], *g)),
+        )
+        .write_png(&png)?;
+    println!("wrote {}", png.display());
     Ok(())
 }

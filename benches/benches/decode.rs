@@ -2,7 +2,7 @@
 //! bed-reader's dense read of the same file (with `--features bed-reader`).
 //!
 //! The file is `$GENOLENS_BENCH_BED` (a fileset prefix; `cargo xtask bench` makes a
-//! 10,000 × 60,000 one with `plink2 --dummy`), else a 2,000 × 5,000 file generated
+//! simulated 10,000 × 60,000 one), else a 2,000 × 5,000 file generated
 //! here with `plink2 --dummy` under `target/`.
 
 use std::path::PathBuf;

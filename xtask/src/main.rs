@@ -229,6 +229,60 @@ fn measure_one(argv: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The median wall time of `n` runs, and the peak RSS of the median run.
+fn median_of(n: usize, label: &str, argv: &[&str]) -> Result<(f64, i64), String> {
+    let mut runs = (0..n)
+        .map(|_| measure(label, argv))
+        .collect::<Result<Vec<_>, _>>()?;
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(runs[n / 2])
+}
+
+/// |Pearson r| of each of the first `k` PCs of two `.eigenvec` files, matched by
+/// the row's IID.
+fn pc_correlations(a: &str, b: &str, k: usize) -> Result<Vec<f64>, String> {
+    use std::collections::HashMap;
+    let read = |p: &str| -> Result<HashMap<String, Vec<f64>>, String> {
+        let text = std::fs::read_to_string(p).map_err(|e| format!("{p}: {e}"))?;
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().ok_or("empty eigenvec")?.split('\t').collect();
+        let first = header
+            .iter()
+            .position(|h| h.starts_with("PC"))
+            .ok_or("no PC columns")?;
+        lines
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                let pcs = f[first..]
+                    .iter()
+                    .map(|x| x.parse::<f64>().map_err(|e| e.to_string()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((f[first - 1].to_string(), pcs))
+            })
+            .collect()
+    };
+    let (ra, rb) = (read(a)?, read(b)?);
+    let ids: Vec<&String> = ra.keys().collect();
+    Ok((0..k)
+        .map(|j| {
+            let x: Vec<f64> = ids.iter().map(|i| ra[*i][j]).collect();
+            let y: Vec<f64> = ids
+                .iter()
+                .map(|i| rb.get(*i).map_or(f64::NAN, |r| r[j]))
+                .collect();
+            let n = x.len() as f64;
+            let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+            let (mut c, mut vx, mut vy) = (0.0, 0.0, 0.0);
+            for (p, q) in x.iter().zip(&y) {
+                c += (p - mx) * (q - my);
+                vx += (p - mx) * (p - mx);
+                vy += (q - my) * (q - my);
+            }
+            (c / (vx * vy).sqrt()).abs()
+        })
+        .collect())
+}
+
 fn bench() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(2).collect();
     if args.first().map(String::as_str) == Some("--measure-one") {
@@ -237,29 +291,37 @@ fn bench() -> Result<(), String> {
     install_tools()?;
     let data = root().join("bench-data");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
-    let prefix = data.join("dummy_10000x60000");
-    let bed = prefix.with_extension("bed");
-    if !bed.exists() {
-        let mut gen = Command::new("plink2");
-        gen.args([
-            "--dummy",
-            "10000",
-            "60000",
-            "0.01",
-            "--seed",
-            "1",
-            "--make-bed",
-            "--out",
-        ])
-        .arg(&prefix);
-        step("plink2 --dummy 10000 60000", gen)?;
-    }
     let mut build = cargo();
     build.args(["build", "--release", "-p", "genolens-cli"]);
     step("cargo build --release -p genolens-cli", build)?;
     let genolens = root().join("target/release/genolens");
     let g = genolens.to_str().ok_or("non-UTF-8 path")?;
+    // A structured cohort (7 populations), so that its principal components are
+    // well defined and comparable between tools; plink2 --dummy has no structure.
+    let prefix = data.join("sim_10000x60000");
+    let bed = prefix.with_extension("bed");
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
+    if !bed.exists() {
+        let mut gen = Command::new(&genolens);
+        gen.args([
+            "simulate",
+            "--samples",
+            "10000",
+            "--variants",
+            "60000",
+            "--populations",
+            "7",
+            "--fst",
+            "0.03",
+            "--missing-rate",
+            "0.01",
+            "--seed",
+            "1",
+            "--out",
+            p,
+        ]);
+        step("genolens simulate 10000 x 60000", gen)?;
+    }
     let bed_kib = std::fs::metadata(&bed).map_err(|e| e.to_string())?.len() as i64 / 1024;
     let out_g = data.join("g").to_string_lossy().to_string();
     let out_p = data.join("p").to_string_lossy().to_string();
@@ -267,30 +329,21 @@ fn bench() -> Result<(), String> {
         .map(|n| n.get())
         .unwrap_or(1)
         .to_string();
+    let t = threads.as_str();
 
-    let (t_info, rss_info) = measure(
-        "genolens info",
-        &[g, "info", "--threads", &threads, "--bfile", p],
-    )?;
-    let (t_gf, rss_gf) = measure(
+    let (t_info, rss_info) = measure("genolens info", &[g, "info", "--threads", t, "--bfile", p])?;
+    let (t_gf, rss_gf) = median_of(
+        5,
         "genolens freq",
-        &[
-            g,
-            "freq",
-            "--threads",
-            &threads,
-            "--bfile",
-            p,
-            "--out",
-            &out_g,
-        ],
+        &[g, "freq", "--threads", t, "--bfile", p, "--out", &out_g],
     )?;
-    let (t_pf, rss_pf) = measure(
+    let (t_pf, rss_pf) = median_of(
+        5,
         "plink2 --freq",
         &[
             "plink2",
             "--threads",
-            &threads,
+            t,
             "--bfile",
             p,
             "--freq",
@@ -298,25 +351,99 @@ fn bench() -> Result<(), String> {
             &out_p,
         ],
     )?;
-    println!("| measurement | wall s | peak RSS MiB |");
+    let qc_flags = ["--freq", "--hardy", "--missing"];
+    let mut gq = vec![g, "qc", "--threads", t, "--bfile", p];
+    gq.extend(qc_flags);
+    gq.extend(["--out", &out_g]);
+    let mut pq = vec!["plink2", "--threads", t, "--bfile", p];
+    pq.extend(qc_flags);
+    pq.extend(["--out", &out_p]);
+    let (t_gq, rss_gq) = median_of(5, "genolens qc", &gq)?;
+    let (t_pq, rss_pq) = median_of(5, "plink2 --freq --hardy --missing", &pq)?;
+    for ext in ["afreq", "hardy", "smiss", "vmiss"] {
+        let a = std::fs::read(format!("{out_g}.{ext}")).map_err(|e| e.to_string())?;
+        let b = std::fs::read(format!("{out_p}.{ext}")).map_err(|e| e.to_string())?;
+        if a != b {
+            return Err(format!(".{ext} differs between genolens qc and plink2"));
+        }
+    }
+    let (t_ga, rss_ga) = measure(
+        "genolens pca --approx",
+        &[
+            g,
+            "pca",
+            "--threads",
+            t,
+            "--bfile",
+            p,
+            "--pca",
+            "10",
+            "--approx",
+            "--out",
+            &out_g,
+        ],
+    )?;
+    let (t_pa, rss_pa) = measure(
+        "plink2 --pca 10 approx",
+        &[
+            "plink2",
+            "--threads",
+            t,
+            "--bfile",
+            p,
+            "--pca",
+            "10",
+            "approx",
+            "--out",
+            &out_p,
+        ],
+    )?;
+    let corr = pc_correlations(
+        &format!("{out_g}.eigenvec"),
+        &format!("{out_p}.eigenvec"),
+        5,
+    )?;
+
+    println!("| measurement ({t} threads) | wall s | peak RSS MiB |");
     println!("|---|---|---|");
     println!("| .bed size | | {:.1} |", bed_kib as f64 / 1024.0);
+    let row = |name: &str, secs: f64, rss: i64| {
+        println!("| {name} | {secs:.3} | {:.1} |", rss as f64 / 1024.0);
+    };
+    row("genolens info (streams every block)", t_info, rss_info);
+    row("genolens freq (median of 5)", t_gf, rss_gf);
+    row("plink2 --freq (median of 5)", t_pf, rss_pf);
+    row(
+        "genolens qc --freq --hardy --missing (median of 5)",
+        t_gq,
+        rss_gq,
+    );
+    row(
+        "plink2 --freq --hardy --missing (median of 5)",
+        t_pq,
+        rss_pq,
+    );
+    row("genolens pca --pca 10 --approx", t_ga, rss_ga);
+    row("plink2 --pca 10 approx", t_pa, rss_pa);
+    println!("freq time ratio genolens/plink2: {:.2}", t_gf / t_pf);
     println!(
-        "| genolens info (streams every block) | {t_info:.2} | {:.1} |",
-        rss_info as f64 / 1024.0
+        "qc time ratio genolens/plink2: {:.2} (target <= 1.0)",
+        t_gq / t_pq
     );
     println!(
-        "| genolens freq | {t_gf:.2} | {:.1} |",
-        rss_gf as f64 / 1024.0
+        "pca approx time ratio genolens/plink2: {:.2} (target <= 0.5)",
+        t_ga / t_pa
     );
     println!(
-        "| plink2 --freq | {t_pf:.2} | {:.1} |",
-        rss_pf as f64 / 1024.0
+        "pca approx |r| of PC1..PC5 against plink2: {}",
+        corr.iter()
+            .map(|c| format!("{c:.5}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
-    println!(
-        "freq time ratio genolens/plink2: {:.2} ({threads} threads)",
-        t_gf / t_pf
-    );
+    if corr.iter().any(|&c| c < 0.99) {
+        return Err(format!("approx PCs disagree with plink2's: {corr:?}"));
+    }
     if rss_info >= 2 * bed_kib {
         return Err(format!(
             "streaming peak RSS {rss_info} KiB is not below twice the .bed ({bed_kib} KiB)"

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use genolens::io::plink::BedFile;
+use genolens::io::report::{read_id_list, read_sample_list};
 use genolens::io::vcf::{MultiAllelic, VcfGenotypes, VcfOptions};
-use genolens::io::GenotypeSource;
+use genolens::io::{GenotypeSource, Subset};
+use std::collections::HashSet;
 
 use crate::error::CliError;
 
@@ -21,19 +23,93 @@ pub struct GenotypeArgs {
     pub vcf: Option<PathBuf>,
 }
 
-/// All genotype input flags: the source and how a VCF is read.
+/// All genotype input flags: the source, how a VCF is read, and which samples and
+/// variants to use.
 #[derive(Debug, Args)]
 pub struct InputArgs {
     #[command(flatten)]
     geno: GenotypeArgs,
     #[command(flatten)]
     vcf: VcfArgs,
+    /// Keep only the variants whose IDs are listed in FILE (one per line, as
+    /// PLINK's `--extract`; e.g. a `.prune.in`).
+    #[arg(long, value_name = "FILE")]
+    extract: Option<PathBuf>,
+    /// Keep only the samples listed in FILE (`FID IID` or `IID` per line, as
+    /// PLINK's `--keep`).
+    #[arg(long, value_name = "FILE")]
+    keep: Option<PathBuf>,
 }
 
 impl InputArgs {
     /// Opens the genotype source the flags name.
     pub fn open(&self) -> Result<Box<dyn GenotypeSource>, CliError> {
-        open(&self.geno, &self.vcf)
+        let source = open(&self.geno, &self.vcf)?;
+        if self.extract.is_none() && self.keep.is_none() {
+            return Ok(source);
+        }
+        let variants = match &self.extract {
+            None => None,
+            Some(path) => {
+                let ids: HashSet<String> = read_id_list(path)?.into_iter().collect();
+                let idx: Vec<usize> = source
+                    .variants()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| ids.contains(&v.id))
+                    .map(|(i, _)| i)
+                    .collect();
+                if idx.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "--extract {}: none of its {} IDs is a variant of {}",
+                        path.display(),
+                        ids.len(),
+                        source.origin().display()
+                    )));
+                }
+                Some(idx)
+            }
+        };
+        let samples = match &self.keep {
+            None => None,
+            Some(path) => {
+                let list = read_sample_list(path)?;
+                let full: HashSet<(&str, &str)> = list
+                    .iter()
+                    .filter_map(|(f, i)| f.as_deref().map(|f| (f, i.as_str())))
+                    .collect();
+                let iid_only: HashSet<&str> = list
+                    .iter()
+                    .filter(|(f, _)| f.is_none())
+                    .map(|(_, i)| i.as_str())
+                    .collect();
+                let idx: Vec<usize> = source
+                    .samples()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| {
+                        full.contains(&(s.id.fid.as_str(), s.id.iid.as_str()))
+                            || iid_only.contains(s.id.iid.as_str())
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if idx.is_empty() {
+                    return Err(CliError::Usage(format!(
+                        "--keep {}: none of its samples is in {}",
+                        path.display(),
+                        source.origin().display()
+                    )));
+                }
+                Some(idx)
+            }
+        };
+        Ok(Box::new(Subset::new(source, samples, variants)?))
+    }
+
+    /// `true` when the genotypes come from a VCF (no family IDs: reports print
+    /// `IID` only, as PLINK 2 does).
+    pub fn is_vcf(&self) -> bool {
+        self.geno.vcf.is_some()
     }
 }
 

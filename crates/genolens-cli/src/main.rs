@@ -31,6 +31,14 @@ enum Command {
     Freq(commands::freq::Args),
     /// Convert genotypes, e.g. a VCF to a PLINK binary fileset (`--make-bed`).
     Convert(commands::convert::Args),
+    /// QC reports (--freq, --hardy, --missing, --het), the --mind/--geno/--hwe/--maf
+    /// filters, LD pruning (--indep-pairwise) and --make-bed, as PLINK 2 does them.
+    Qc(commands::qc::Args),
+    /// Principal components (exact or --approx), PLINK 2's .eigenvec/.eigenval, and
+    /// a PC1/PC2 plot.
+    Pca(commands::pca::Args),
+    /// Write a seeded cohort with population structure as a PLINK fileset.
+    Simulate(commands::simulate::Args),
 }
 
 fn run(cli: Cli) -> Result<(), CliError> {
@@ -51,6 +59,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Info(a) => commands::info::run(a),
         Command::Freq(a) => commands::freq::run(a),
         Command::Convert(a) => commands::convert::run(a),
+        Command::Qc(a) => commands::qc::run(a),
+        Command::Pca(a) => commands::pca::run(a),
+        Command::Simulate(a) => commands::simulate::run(a),
     })
 }
 

@@ -4,14 +4,23 @@
 //! [`GenotypeSource`](genolens_io::GenotypeSource) and never parses files
 //! itself, nor knows anything of deep-learning frameworks.
 //!
-//! Present now: [`qc`], the per-variant allele counts behind `genolens freq`
-//! (PLINK 2's `--freq`) and the dataset summary behind `genolens info`.
-//!
-//! Still to come (see the project's issues): missing-rate and Hardy–Weinberg QC
-//! filters, imputation and scaling with fit/transform semantics, LD pruning, PCA,
-//! model encodings and seeded sample splits.
+//! | module | what |
+//! |---|---|
+//! | [`qc`] | allele frequencies, missingness, Hardy–Weinberg, heterozygosity and the `--maf/--geno/--mind/--hwe` filters, as PLINK 2 computes them |
+//! | [`scale`] | imputation and standardisation, fitted on training samples and applied to any |
+//! | [`ld`] | LD pruning identical to `plink2 --indep-pairwise` |
+//! | [`pca`] | exact and randomized (streaming) PCA, loadings, projection of new samples |
+//! | [`encode`] | model encodings: additive, dominant/recessive, one-hot, transformer tokens, SNP→gene groups |
+//! | [`split`] | seeded train/validation/test splits and folds, or folds from a file |
+//! | [`simulate`] | a seeded structured-population genotype source for tests and benchmarks |
 
+pub mod encode;
+pub mod ld;
+pub mod pca;
 pub mod qc;
+pub mod scale;
+pub mod simulate;
+pub mod split;
 
 mod error;
 

@@ -6,6 +6,7 @@ use std::path::Path;
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
 
 use crate::error::{Error, Result};
+use crate::hardcall::HardCallBlock;
 use crate::record::{Sample, Variant};
 
 /// A dense block of dosages: all samples of a source × a contiguous range of its
@@ -157,6 +158,21 @@ pub trait GenotypeSource: Send + Sync {
         }
         Ok(block)
     }
+
+    /// The hard calls of the variants in `range`, two bits per genotype.
+    ///
+    /// The default hard-calls [`read_block`](Self::read_block)'s dosages; PLINK
+    /// sources override it to hand out their bytes without decoding.
+    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+        Ok(HardCallBlock::from_dosages(&self.read_block(range)?))
+    }
+
+    /// `true` when [`read_hardcalls`](Self::read_hardcalls) loses nothing: every
+    /// genotype is a hard call (0, 1, 2 or missing), as in a `.bed`. Kernels may
+    /// then work on the packed calls instead of dosages.
+    fn hardcalls_exact(&self) -> bool {
+        false
+    }
 }
 
 pub(crate) fn check_range(origin: &Path, range: &Range<usize>, n: usize) -> Result<()> {
@@ -195,6 +211,44 @@ impl<S: GenotypeSource + ?Sized> GenotypeSource for &S {
     }
     fn read_block(&self, range: Range<usize>) -> Result<GenotypeBlock> {
         (**self).read_block(range)
+    }
+    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+        (**self).read_hardcalls(range)
+    }
+    fn hardcalls_exact(&self) -> bool {
+        (**self).hardcalls_exact()
+    }
+}
+
+impl<S: GenotypeSource + ?Sized> GenotypeSource for Box<S> {
+    fn samples(&self) -> &[Sample] {
+        (**self).samples()
+    }
+    fn variants(&self) -> &[Variant] {
+        (**self).variants()
+    }
+    fn origin(&self) -> &Path {
+        (**self).origin()
+    }
+    fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
+        (**self).read_variant_into(variant, out)
+    }
+    fn read_variant_subset_into(
+        &self,
+        variant: usize,
+        samples: &[usize],
+        out: &mut [f32],
+    ) -> Result<()> {
+        (**self).read_variant_subset_into(variant, samples, out)
+    }
+    fn read_block(&self, range: Range<usize>) -> Result<GenotypeBlock> {
+        (**self).read_block(range)
+    }
+    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+        (**self).read_hardcalls(range)
+    }
+    fn hardcalls_exact(&self) -> bool {
+        (**self).hardcalls_exact()
     }
 }
 
@@ -301,5 +355,43 @@ impl<S: GenotypeSource> GenotypeSource for Subset<S> {
             Some(s) => self.inner.read_variant_subset_into(v, s, out),
             None => self.inner.read_variant_into(v, out),
         }
+    }
+
+    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+        check_range(self.origin(), &range, self.n_variants())?;
+        let n = self.n_samples();
+        let stride = n.div_ceil(4);
+        let mut bytes = vec![0u8; stride * range.len()];
+        // Runs of consecutive inner variants are read as one block.
+        let idx = &self.variant_idx[range.clone()];
+        let mut j = 0;
+        while j < idx.len() {
+            let mut end = j + 1;
+            while end < idx.len() && idx[end] == idx[end - 1] + 1 {
+                end += 1;
+            }
+            let inner = self.inner.read_hardcalls(idx[j]..idx[end - 1] + 1)?;
+            for k in 0..end - j {
+                let out = &mut bytes[(j + k) * stride..(j + k + 1) * stride];
+                let src = inner.variant(k);
+                match &self.sample_idx {
+                    None => out.copy_from_slice(src),
+                    Some(samples) => {
+                        for (i, &s) in samples.iter().enumerate() {
+                            let code = (src[s / 4] >> (2 * (s % 4))) & 3;
+                            out[i / 4] |= code << (2 * (i % 4));
+                        }
+                    }
+                }
+            }
+            j = end;
+        }
+        HardCallBlock::from_packed(range.start, n, bytes).ok_or_else(|| {
+            Error::request(self.origin(), "hard-call block size mismatch".to_string())
+        })
+    }
+
+    fn hardcalls_exact(&self) -> bool {
+        self.inner.hardcalls_exact()
     }
 }

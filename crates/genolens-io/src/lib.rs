@@ -6,9 +6,11 @@
 //! | [`plink`] | PLINK 1 binary `.bed/.bim/.fam`, read by streaming blocks and written atomically |
 //! | [`vcf`] | VCF and bgzipped VCF (via `noodles`): GT hard calls, DS dosages, haploid calls, multi-allelic policy |
 //! | [`table`] | phenotype and covariate tables (PLINK style and CSV, via `polars`), aligned to genotype samples by ID |
+//! | [`folds`] | cross-validation fold assignments (a fold label per sample ID, CSV or whitespace/tab-separated) |
 //! | [`genes`] | gene maps (PLINK glist, GRCh38 table) and SNP→gene lookup |
 //! | [`corpus`] | literature corpora: PubTator (BioRED, NCBI-disease) and JSONL |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
+//! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
 //! | [`report`] | PLINK 2 text reports (`.afreq`) and PLINK-style number formatting |
 //!
 //! Genotypes are read through the [`GenotypeSource`] trait, which streams
@@ -21,8 +23,10 @@
 pub mod atomic;
 pub mod corpus;
 mod error;
+pub mod folds;
 pub mod genes;
 mod genotype;
+pub mod hardcall;
 pub mod plink;
 mod record;
 pub mod report;
@@ -34,4 +38,5 @@ pub mod vcf;
 pub use atomic::AtomicFile;
 pub use error::{Error, Result};
 pub use genotype::{blocks, GenotypeBlock, GenotypeSource, Subset};
+pub use hardcall::HardCallBlock;
 pub use record::{plink_chrom, ChromKind, Sample, SampleId, Sex, Variant};

@@ -1,47 +1,106 @@
-//! PLINK 2 text reports and PLINK's way of printing numbers.
+//! PLINK 2 text reports (`.afreq`, `.hardy`, `.vmiss`, `.smiss`, `.het`,
+//! `.eigenvec`/`.eigenval`, ID lists) and PLINK's way of printing numbers.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::atomic::AtomicFile;
 use crate::error::Result;
-use crate::record::Variant;
+use crate::record::{Sample, Variant};
 
 /// Formats `x` like C's `printf("%.{sig}g")`, which is how PLINK 2 prints
 /// statistics (`sig` = 6 by default): `sig` significant digits, trailing zeros
 /// removed, scientific notation when the exponent is below -4 or at least `sig`.
 /// `NaN` prints as `nan` and infinities as `inf`/`-inf`, as PLINK 2 does.
 pub fn format_g(x: f64, sig: usize) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let sig = sig.max(1);
-    // Round to `sig` significant digits first: the exponent after rounding decides
-    // the notation (0.0000999999 rounds to 0.0001).
-    let sci = format!("{:.*e}", sig - 1, x);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= sig as i32 {
-        let m = trim_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{m}e{sign}{:02}", exp.abs())
-    } else {
-        let decimals = (sig as i32 - 1 - exp).max(0) as usize;
-        trim_zeros(&format!("{x:.decimals$}")).to_string()
-    }
+    let mut s = String::new();
+    push_g(&mut s, x, sig);
+    s
 }
 
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
+/// Appends `x` formatted as [`format_g`] does, without allocating: the hot path of
+/// every report writer.
+pub fn push_g(out: &mut String, x: f64, sig: usize) {
+    use std::io::Write as _;
+
+    if x.is_nan() {
+        out.push_str("nan");
+        return;
+    }
+    if x.is_infinite() {
+        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+        return;
+    }
+    if x == 0.0 {
+        out.push('0');
+        return;
+    }
+    let sig = sig.clamp(1, 17);
+    // Round to `sig` significant digits once, in scientific form: the exponent
+    // after rounding decides the notation (0.0000999999 rounds to 0.0001), and the
+    // digits serve both notations.
+    let mut buf = [0u8; 64];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        if write!(cursor, "{:.*e}", sig - 1, x.abs()).is_err() {
+            return;
+        }
+        cursor.position() as usize
+    };
+    let sci = &buf[..len];
+    let e_at = sci.iter().position(|&b| b == b'e').unwrap_or(len);
+    let exp: i32 = std::str::from_utf8(&sci[e_at + 1..])
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    // The significant digits, without the point, trailing zeros dropped.
+    let mut digits = [0u8; 20];
+    let mut nd = 0;
+    for &b in &sci[..e_at] {
+        if b.is_ascii_digit() {
+            digits[nd] = b;
+            nd += 1;
+        }
+    }
+    while nd > 1 && digits[nd - 1] == b'0' {
+        nd -= 1;
+    }
+    let digits = &digits[..nd];
+    if x < 0.0 {
+        out.push('-');
+    }
+    let push = |out: &mut String, d: &[u8]| d.iter().for_each(|&b| out.push(b as char));
+    if exp < -4 || exp >= sig as i32 {
+        push(out, &digits[..1]);
+        if nd > 1 {
+            out.push('.');
+            push(out, &digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            out.push('0');
+        }
+        let _ = write!(out, "{e}");
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        push(out, digits);
     } else {
-        s
+        let int_len = exp as usize + 1;
+        if nd <= int_len {
+            push(out, digits);
+            for _ in nd..int_len {
+                out.push('0');
+            }
+        } else {
+            push(out, &digits[..int_len]);
+            out.push('.');
+            push(out, &digits[int_len..]);
+        }
     }
 }
 
@@ -61,26 +120,388 @@ pub fn write_afreq(
     variants: &[Variant],
     rows: &[AlleleFreqRow],
 ) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "variants", variants.len(), rows.len())?;
+    write_chunked(
+        path,
+        "#CHROM\tID\tREF\tALT\tALT_FREQS\tOBS_CT\n",
+        rows.len(),
+        |i, s| {
+            let (v, r) = (&variants[i], &rows[i]);
+            push_variant(s, v, true);
+            s.push('\t');
+            push_g(s, r.alt_freq, 6);
+            let _ = writeln!(s, "\t{}", r.obs_ct);
+        },
+    )
+}
+
+/// `CHROM \t ID` and, with `alleles`, `\t REF \t ALT`.
+fn push_variant(s: &mut String, v: &Variant, alleles: bool) {
+    s.push_str(v.plink_chrom());
+    s.push('\t');
+    s.push_str(&v.id);
+    if alleles {
+        s.push('\t');
+        s.push_str(&v.allele2);
+        s.push('\t');
+        s.push_str(&v.allele1);
+    }
+}
+
+/// Writes `text` built by `fill`, in chunks, to an atomic file at `path`.
+fn write_chunked<F>(path: impl AsRef<Path>, header: &str, rows: usize, mut fill: F) -> Result<()>
+where
+    F: FnMut(usize, &mut String),
+{
     let mut f = AtomicFile::create(path)?;
     let mut s = String::with_capacity(64 * 1024);
-    s.push_str("#CHROM\tID\tREF\tALT\tALT_FREQS\tOBS_CT\n");
-    for (v, r) in variants.iter().zip(rows) {
-        let _ = writeln!(
-            s,
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            v.plink_chrom(),
-            v.id,
-            v.allele2,
-            v.allele1,
-            format_g(r.alt_freq, 6),
-            r.obs_ct
-        );
+    s.push_str(header);
+    for i in 0..rows {
+        fill(i, &mut s);
         if s.len() > 60 * 1024 {
             f.write_all(s.as_bytes())?;
             s.clear();
         }
     }
     f.write_all(s.as_bytes())?;
+    f.commit()
+}
+
+fn check_rows(path: &Path, what: &str, n_items: usize, n_rows: usize) -> Result<()> {
+    if n_items != n_rows {
+        return Err(crate::Error::request(
+            path,
+            format!("{n_rows} report rows for {n_items} {what}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The sample-ID columns PLINK 2 prints: `FID IID` for filesets read from a
+/// `.fam`, `IID` alone for VCF input (which has no family IDs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleIdColumns {
+    /// `#FID IID`.
+    FidIid,
+    /// `#IID`.
+    Iid,
+}
+
+impl SampleIdColumns {
+    fn header(self) -> &'static str {
+        match self {
+            Self::FidIid => "#FID\tIID",
+            Self::Iid => "#IID",
+        }
+    }
+
+    fn push(self, s: &mut String, sample: &Sample) {
+        if self == Self::FidIid {
+            s.push_str(&sample.id.fid);
+            s.push('\t');
+        }
+        s.push_str(&sample.id.iid);
+    }
+}
+
+/// One row of a PLINK 2 `.hardy` report, in the counted-allele (ALT) terms
+/// genolens uses; the writer turns them into PLINK 2's `A1` = REF columns.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HardyReportRow {
+    /// Homozygous ALT (allele 1) calls.
+    pub hom_alt: u32,
+    /// Heterozygous calls.
+    pub het: u32,
+    /// Homozygous REF (allele 2) calls.
+    pub hom_ref: u32,
+    /// Observed heterozygote frequency.
+    pub observed_het: f64,
+    /// Expected heterozygote frequency under HWE.
+    pub expected_het: f64,
+    /// Exact-test p-value (mid-p when the report says so).
+    pub p: f64,
+}
+
+/// Writes a PLINK 2 `.hardy` report (`#CHROM ID A1 AX HOM_A1_CT HET_A1_CT
+/// TWO_AX_CT O(HET_A1) E(HET_A1) P`, or `MIDP` as the last column with `midp`),
+/// atomically. As in PLINK 2, `A1` is the REF allele (`allele2`).
+pub fn write_hardy(
+    path: impl AsRef<Path>,
+    variants: &[&Variant],
+    rows: &[HardyReportRow],
+    midp: bool,
+) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "variants", variants.len(), rows.len())?;
+    let header = format!(
+        "#CHROM\tID\tA1\tAX\tHOM_A1_CT\tHET_A1_CT\tTWO_AX_CT\tO(HET_A1)\tE(HET_A1)\t{}\n",
+        if midp { "MIDP" } else { "P" }
+    );
+    write_chunked(path, &header, rows.len(), |i, s| {
+        let (v, r) = (variants[i], &rows[i]);
+        push_variant(s, v, true);
+        let _ = write!(s, "\t{}\t{}\t{}\t", r.hom_ref, r.het, r.hom_alt);
+        push_g(s, r.observed_het, 6);
+        s.push('\t');
+        push_g(s, r.expected_het, 6);
+        s.push('\t');
+        push_g(s, r.p, 6);
+        s.push('\n');
+    })
+}
+
+/// Missing-call counts of one variant or sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingRow {
+    /// Missing calls.
+    pub missing: u32,
+    /// Calls that could have been made (PLINK 2's `OBS_CT` here).
+    pub total: u32,
+}
+
+impl MissingRow {
+    fn rate(&self) -> f64 {
+        if self.total == 0 {
+            f64::NAN
+        } else {
+            f64::from(self.missing) / f64::from(self.total)
+        }
+    }
+}
+
+/// Writes a PLINK 2 `.vmiss` report (`#CHROM ID MISSING_CT OBS_CT F_MISS`),
+/// atomically.
+pub fn write_vmiss(
+    path: impl AsRef<Path>,
+    variants: &[Variant],
+    rows: &[MissingRow],
+) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "variants", variants.len(), rows.len())?;
+    write_chunked(
+        path,
+        "#CHROM\tID\tMISSING_CT\tOBS_CT\tF_MISS\n",
+        rows.len(),
+        |i, s| {
+            let (v, r) = (&variants[i], &rows[i]);
+            push_variant(s, v, false);
+            let _ = write!(s, "\t{}\t{}\t", r.missing, r.total);
+            push_g(s, r.rate(), 6);
+            s.push('\n');
+        },
+    )
+}
+
+/// Writes a PLINK 2 `.smiss` report (`#FID IID [PHENO1] MISSING_CT OBS_CT F_MISS`),
+/// atomically. `pheno_missing`, when given, adds PLINK 2's `PHENO1` column (`Y`
+/// where the sample's phenotype is missing), which PLINK 2 prints whenever a
+/// phenotype was loaded.
+pub fn write_smiss(
+    path: impl AsRef<Path>,
+    samples: &[Sample],
+    rows: &[MissingRow],
+    ids: SampleIdColumns,
+    pheno_missing: Option<&[bool]>,
+) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "samples", samples.len(), rows.len())?;
+    if let Some(p) = pheno_missing {
+        check_rows(path, "samples", samples.len(), p.len())?;
+    }
+    let header = format!(
+        "{}{}\tMISSING_CT\tOBS_CT\tF_MISS\n",
+        ids.header(),
+        if pheno_missing.is_some() {
+            "\tPHENO1"
+        } else {
+            ""
+        }
+    );
+    write_chunked(path, &header, rows.len(), |i, s| {
+        ids.push(s, &samples[i]);
+        if let Some(p) = pheno_missing {
+            s.push_str(if p[i] { "\tY" } else { "\tN" });
+        }
+        let r = &rows[i];
+        let _ = write!(s, "\t{}\t{}\t", r.missing, r.total);
+        push_g(s, r.rate(), 6);
+        s.push('\n');
+    })
+}
+
+/// One sample's row of a PLINK 2 `.het` report.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HetReportRow {
+    /// Observed homozygous calls.
+    pub observed_hom: u32,
+    /// Expected homozygous calls.
+    pub expected_hom: f64,
+    /// Non-missing calls.
+    pub observed: u32,
+    /// Inbreeding coefficient F.
+    pub f: f64,
+}
+
+/// Writes a PLINK 2 `.het` report (`#FID IID O(HOM) E(HOM) OBS_CT F`), atomically.
+pub fn write_het(
+    path: impl AsRef<Path>,
+    samples: &[Sample],
+    rows: &[HetReportRow],
+    ids: SampleIdColumns,
+) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "samples", samples.len(), rows.len())?;
+    let header = format!("{}\tO(HOM)\tE(HOM)\tOBS_CT\tF\n", ids.header());
+    write_chunked(path, &header, rows.len(), |i, s| {
+        ids.push(s, &samples[i]);
+        let r = &rows[i];
+        let _ = writeln!(
+            s,
+            "\t{}\t{}\t{}\t{}",
+            r.observed_hom,
+            format_g(r.expected_hom, 6),
+            r.observed,
+            format_g(r.f, 6)
+        );
+    })
+}
+
+/// Writes PLINK 2's `.eigenvec` (`#FID IID PC1 … PCk`, one row per sample) and
+/// `.eigenval` (one eigenvalue per line) together: both appear or neither does.
+///
+/// `eigenvectors[i][k]` is sample `i`'s value on PC `k + 1`.
+pub fn write_eigen(
+    eigenvec_path: impl AsRef<Path>,
+    eigenval_path: impl AsRef<Path>,
+    samples: &[Sample],
+    eigenvectors: &[Vec<f64>],
+    eigenvalues: &[f64],
+    ids: SampleIdColumns,
+) -> Result<()> {
+    let vec_path = eigenvec_path.as_ref();
+    check_rows(vec_path, "samples", samples.len(), eigenvectors.len())?;
+    if let Some(bad) = eigenvectors.iter().find(|r| r.len() != eigenvalues.len()) {
+        return Err(crate::Error::request(
+            vec_path,
+            format!(
+                "an eigenvector row holds {} values for {} PCs",
+                bad.len(),
+                eigenvalues.len()
+            ),
+        ));
+    }
+    let mut vec_text = String::from(ids.header());
+    for k in 1..=eigenvalues.len() {
+        let _ = write!(vec_text, "\tPC{k}");
+    }
+    vec_text.push('\n');
+    for (sample, row) in samples.iter().zip(eigenvectors) {
+        ids.push(&mut vec_text, sample);
+        for x in row {
+            vec_text.push('\t');
+            push_g(&mut vec_text, *x, 6);
+        }
+        vec_text.push('\n');
+    }
+    let mut val_text = String::new();
+    for x in eigenvalues {
+        val_text.push_str(&format_g(*x, 6));
+        val_text.push('\n');
+    }
+    let mut vec_file = AtomicFile::create(vec_path)?;
+    vec_file.write_all(vec_text.as_bytes())?;
+    let mut val_file = AtomicFile::create(eigenval_path)?;
+    val_file.write_all(val_text.as_bytes())?;
+    crate::atomic::commit_all(vec![vec_file, val_file])
+}
+
+/// Writes one ID per line, no header (PLINK's `.prune.in` / `.prune.out`),
+/// atomically.
+pub fn write_id_list<'a>(
+    path: impl AsRef<Path>,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let mut text = String::new();
+    for id in ids {
+        text.push_str(id);
+        text.push('\n');
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.commit()
+}
+
+/// Reads an ID list as PLINK's `--extract` / `--exclude` take it: the first
+/// whitespace-separated token of every non-empty line; lines starting with `#`
+/// are a header and skipped. Duplicates are an error naming their line.
+pub fn read_id_list(path: impl AsRef<Path>) -> Result<Vec<String>> {
+    let path = path.as_ref();
+    let text = crate::atomic::read_to_string(path)?;
+    let mut seen = std::collections::HashMap::new();
+    let mut ids = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(id) = line.split_whitespace().next() else {
+            continue;
+        };
+        if id.starts_with('#') {
+            continue;
+        }
+        if let Some(first) = seen.insert(id.to_string(), i + 1) {
+            return Err(crate::Error::parse(
+                path,
+                i + 1,
+                format!("duplicate ID {id} (first on line {first})"),
+            ));
+        }
+        ids.push(id.to_string());
+    }
+    if ids.is_empty() {
+        return Err(crate::Error::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(ids)
+}
+
+/// Reads a sample list as PLINK's `--keep` takes it: `FID IID` per line, or `IID`
+/// alone on one-column lines; a `#FID`/`#IID` header is skipped. One-column entries
+/// get FID `None` and match any family.
+pub fn read_sample_list(path: impl AsRef<Path>) -> Result<Vec<(Option<String>, String)>> {
+    let path = path.as_ref();
+    let text = crate::atomic::read_to_string(path)?;
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [] => {}
+            [first, ..] if first.starts_with('#') => {}
+            [iid] => out.push((None, (*iid).to_string())),
+            [fid, iid, ..] => out.push((Some((*fid).to_string()), (*iid).to_string())),
+        }
+    }
+    if out.is_empty() {
+        return Err(crate::Error::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// Writes a sample-ID list with PLINK 2's header (`#FID IID` or `#IID`), as
+/// `--mind` writes `.mindrem.id`, atomically.
+pub fn write_sample_ids<'a>(
+    path: impl AsRef<Path>,
+    samples: impl IntoIterator<Item = &'a Sample>,
+    ids: SampleIdColumns,
+) -> Result<()> {
+    let mut text = format!("{}\n", ids.header());
+    for s in samples {
+        ids.push(&mut text, s);
+        text.push('\n');
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
     f.commit()
 }
 

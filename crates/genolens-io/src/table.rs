@@ -180,6 +180,56 @@ impl SampleTable {
         })
     }
 
+    /// Reads one column as text labels (population, batch, ...) with each row's
+    /// sample ID, in file order; a missing value is `None`. The ID columns follow
+    /// the same rules as [`read`](Self::read).
+    pub fn read_labels(
+        path: impl AsRef<Path>,
+        column: &str,
+    ) -> Result<Vec<(SampleId, Option<String>)>> {
+        let path = path.as_ref();
+        let text = read_to_string(path)?;
+        let raw = RawTable::split(path, &text, TableRole::Covariate)?;
+        let df = raw.to_dataframe(path)?;
+        let n_id = if raw.has_fid { 2 } else { 1 };
+        if !raw.header[n_id..].iter().any(|h| h == column) {
+            return Err(Error::invalid(
+                path,
+                format!(
+                    "no column {column}; columns are {}",
+                    raw.header[n_id..].join(", ")
+                ),
+            ));
+        }
+        let str_col = |name: &str| -> Result<Vec<Option<String>>> {
+            let col = df
+                .column(name)
+                .and_then(|c| c.str().cloned())
+                .map_err(|e| Error::invalid(path, format!("column {name}: {e}")))?;
+            Ok(col.iter().map(|v| v.map(str::to_string)).collect())
+        };
+        let fids = if raw.has_fid {
+            Some(str_col(&raw.header[0])?)
+        } else {
+            None
+        };
+        let iids = str_col(&raw.header[n_id - 1])?;
+        let labels = str_col(column)?;
+        let mut out = Vec::with_capacity(iids.len());
+        for (r, (iid, label)) in iids.into_iter().zip(labels).enumerate() {
+            let iid = iid
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::parse(path, raw.lines[r], "empty IID"))?;
+            let fid = fids
+                .as_ref()
+                .and_then(|f| f[r].clone())
+                .unwrap_or_else(|| "0".into());
+            let label = label.filter(|l| !l.is_empty() && !is_missing_label(l));
+            out.push((SampleId::new(fid, iid), label));
+        }
+        Ok(out)
+    }
+
     /// The file the table was read from.
     pub fn path(&self) -> &Path {
         &self.path
@@ -532,6 +582,10 @@ fn dummies(name: &str, cells: &[Option<String>], options: &TableOptions) -> Vec<
                 .collect(),
         })
         .collect()
+}
+
+fn is_missing_label(s: &str) -> bool {
+    matches!(s, "NA" | "nan" | "NaN" | "." | "-9")
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! | [`transformer`] | `genolens-transformer` | the burn genotype transformer |
 //! | [`text`] | `genolens-text` | literature mining |
 //! | [`explain`] | `genolens-explain` | attributions, evidence, reports |
+//! | [`plot`] | `genolens-plot` | PNG charts (scatter, line) from plain values |
 //!
 //! ```no_run
 //! use genolens::io::{plink::BedFile, GenotypeSource};
@@ -28,5 +29,6 @@ pub use genolens_assoc as assoc;
 pub use genolens_explain as explain;
 pub use genolens_features as features;
 pub use genolens_io as io;
+pub use genolens_plot as plot;
 pub use genolens_text as text;
 pub use genolens_transformer as transformer;

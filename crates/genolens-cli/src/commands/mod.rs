@@ -3,3 +3,6 @@
 pub mod convert;
 pub mod freq;
 pub mod info;
+pub mod pca;
+pub mod qc;
+pub mod simulate;

@@ -1,7 +1,7 @@
 use genolens_io::report::AlleleFreqRow;
 use genolens_io::{ChromKind, GenotypeSource, Sex};
 
-use super::{map_blocks, Progress};
+use super::{map_blocks, ploidy, Ploidy, Progress};
 use crate::error::{Error, Result};
 
 /// Allele-1 (ALT) count and allele observations of one variant.
@@ -29,27 +29,6 @@ impl AlleleCount {
             alt_freq: self.alt_freq(),
             obs_ct: self.obs,
         }
-    }
-}
-
-/// Ploidy of one sample on one chromosome class, as PLINK 2 counts alleles.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Ploidy {
-    Diploid,
-    /// One allele per call; a heterozygous call is treated as missing.
-    Haploid,
-    /// Not counted (females on Y).
-    Absent,
-}
-
-fn ploidy(kind: ChromKind, sex: Sex) -> Ploidy {
-    match (kind, sex) {
-        (ChromKind::Autosome, _) => Ploidy::Diploid,
-        (ChromKind::X, Sex::Male) => Ploidy::Haploid,
-        (ChromKind::X, _) => Ploidy::Diploid,
-        (ChromKind::Y, Sex::Male) => Ploidy::Haploid,
-        (ChromKind::Y, _) => Ploidy::Absent,
-        (ChromKind::Mt, _) => Ploidy::Haploid,
     }
 }
 

@@ -1,10 +1,53 @@
 //! Quality-control statistics, computed as PLINK 2 computes them.
+//!
+//! - [`count_calls`]: one pass over packed hard calls giving per-variant genotype
+//!   counts (`--freq`, `--hardy`, `--missing`'s `.vmiss`) and per-sample missing
+//!   counts (`.smiss`);
+//! - [`hwe_exact`] / [`HardyRow`]: the Hardy–Weinberg exact test;
+//! - [`heterozygosity`]: `--het`'s observed/expected homozygosity and F;
+//! - [`samples_over_missing`] and [`filter_variants`]: `--mind`, `--geno`, `--hwe`,
+//!   `--maf`;
+//! - [`allele_frequencies`]: dosage-based allele counts for sources with
+//!   fractional dosages (VCF `DS`).
 
+mod counts;
+mod filter;
 mod freq;
+mod hardy;
+mod het;
 mod summary;
 
+pub use counts::{count_calls, CallCounts, CallTally, SampleCalls, VariantCalls};
+pub use filter::{
+    filter_variants, samples_over_missing, QcThresholds, VariantFilter, VariantRemoval,
+};
 pub use freq::{allele_frequencies, AlleleCount};
+pub use hardy::{hardy_rows, hwe_exact, hwe_exact_ln, HardyRow};
+pub use het::{heterozygosity, HetRow};
 pub use summary::{summarize, GenotypeSummary};
+
+use genolens_io::{ChromKind, Sex};
+
+/// Ploidy of one sample on one chromosome class, as PLINK 2 counts alleles.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ploidy {
+    Diploid,
+    /// One allele per call; a heterozygous call is treated as missing.
+    Haploid,
+    /// Not counted (females on Y).
+    Absent,
+}
+
+pub(crate) fn ploidy(kind: ChromKind, sex: Sex) -> Ploidy {
+    match (kind, sex) {
+        (ChromKind::Autosome, _) => Ploidy::Diploid,
+        (ChromKind::X, Sex::Male) => Ploidy::Haploid,
+        (ChromKind::X, _) => Ploidy::Diploid,
+        (ChromKind::Y, Sex::Male) => Ploidy::Haploid,
+        (ChromKind::Y, _) => Ploidy::Absent,
+        (ChromKind::Mt, _) => Ploidy::Haploid,
+    }
+}
 
 /// Variants decoded per block when a caller does not choose: about 1 MiB of
 /// dosages per 1,000 samples.

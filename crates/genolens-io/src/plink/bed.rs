@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use crate::atomic::open;
 use crate::error::{Error, Result};
 use crate::genotype::{check_range, GenotypeBlock, GenotypeSource};
+use crate::hardcall::HardCallBlock;
 use crate::plink::{bytes_per_variant, fileset_paths, read_bim, read_fam};
 use crate::record::{Sample, Variant};
 
@@ -208,6 +209,17 @@ impl GenotypeSource for BedFile {
             decode_variant(bytes, block.variant_mut(j));
         }
         Ok(block)
+    }
+
+    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+        let mut buf = vec![0u8; range.len() * self.stride];
+        self.read_raw(range.clone(), &mut buf)?;
+        HardCallBlock::from_packed(range.start, self.samples.len(), buf)
+            .ok_or_else(|| Error::request(&self.bed_path, "raw block size mismatch".to_string()))
+    }
+
+    fn hardcalls_exact(&self) -> bool {
+        true
     }
 }
 

@@ -62,7 +62,8 @@ pub(crate) fn bim_text(variants: &[Variant]) -> String {
     for v in variants {
         s.push_str(&format!(
             "{}\t{}\t{}\t{}\t{}\t{}\n",
-            v.chrom,
+            // PLINK 2 writes normalised codes (23 → X, chr1 → 1).
+            v.plink_chrom(),
             v.id,
             if v.cm == 0.0 {
                 "0".to_string()

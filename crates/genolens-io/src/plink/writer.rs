@@ -3,14 +3,11 @@ use std::path::{Path, PathBuf};
 use crate::atomic::{commit_all, AtomicFile};
 use crate::error::{Error, Result};
 use crate::genotype::{blocks, GenotypeSource};
+use crate::hardcall::dosage_code;
 use crate::plink::bim::bim_text;
 use crate::plink::fam::fam_text;
 use crate::plink::{bytes_per_variant, fileset_paths, BED_MAGIC};
 use crate::record::{Sample, Variant};
-
-/// Dosages further than this from 0, 1 or 2 become missing calls, as with PLINK 2's
-/// default `--hard-call-threshold 0.1`.
-pub const HARD_CALL_THRESHOLD: f32 = 0.1;
 
 /// Writes a PLINK 1 binary fileset one variant at a time.
 ///
@@ -109,25 +106,6 @@ impl BedWriter {
         }
         commit_all(vec![self.bed, self.bim, self.fam])
     }
-}
-
-/// The 2-bit code for a dosage of allele1, or `None` if it is outside `[0, 2]`.
-fn dosage_code(d: f32) -> Option<u8> {
-    if d.is_nan() {
-        return Some(0b01);
-    }
-    if !(-HARD_CALL_THRESHOLD..=2.0 + HARD_CALL_THRESHOLD).contains(&d) {
-        return None;
-    }
-    let r = d.round();
-    if (d - r).abs() > HARD_CALL_THRESHOLD {
-        return Some(0b01);
-    }
-    Some(match r as i32 {
-        0 => 0b11,
-        1 => 0b10,
-        _ => 0b00,
-    })
 }
 
 /// Writes all genotypes of `source` as a PLINK 1 binary fileset at `prefix`,

@@ -1,0 +1,97 @@
+//! Helpers shared by the CLI's integration tests: data paths, running `genolens`
+//! and the reference tools, and fileset fixtures.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use genolens::io::plink::BedFile;
+use genolens::io::GenotypeSource;
+
+pub fn data(rel: &str) -> PathBuf {
+    let root = std::env::var_os("GENOLENS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
+    root.join(rel)
+}
+
+pub fn genolens(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_genolens"))
+        .args(args)
+        .output()
+        .expect("the genolens binary runs")
+}
+
+/// Runs a reference tool, or returns `None` when the run opted out of them.
+pub fn reference(tool: &str, args: &[&str]) -> Option<Output> {
+    match Command::new(tool).args(args).output() {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "{tool} {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(out)
+        }
+        Err(e) if std::env::var_os("GENOLENS_SKIP_REFERENCE").is_some() => {
+            eprintln!("skipping: {tool} unavailable ({e})");
+            None
+        }
+        Err(e) => panic!(
+            "{tool} is needed for this test ({e}); run `cargo xtask ci` or install Debian's {tool}"
+        ),
+    }
+}
+
+pub fn ok(out: Output) {
+    assert!(
+        out.status.success(),
+        "genolens failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("test paths are UTF-8")
+}
+
+pub const FILESETS: [&str; 5] = [
+    "hapmap_snprelate_60x5000/plinkhapmap",
+    "regenie_example/example",
+    "bolt_lmm_eur_subset_1000g/EUR_subset",
+    "bglr_wheat/wheat",
+    "1000g_lct_region_gaston/LCT",
+];
+
+/// A copy of a fileset whose unused padding bits (the last byte of each variant)
+/// are zero.
+pub fn zero_padding_copy(prefix: &Path, dir: &Path) -> PathBuf {
+    let bed = BedFile::open(prefix).unwrap();
+    let (n, stride) = (bed.n_samples(), bed.bytes_per_variant());
+    let mut bytes = std::fs::read(prefix.with_extension("bed")).unwrap();
+    let used_bits = 2 * (n % 4);
+    if used_bits > 0 {
+        for v in 0..bed.n_variants() {
+            bytes[3 + v * stride + stride - 1] &= (1u8 << used_bits) - 1;
+        }
+    }
+    let out = dir.join("zeroed");
+    std::fs::write(out.with_extension("bed"), bytes).unwrap();
+    std::fs::copy(prefix.with_extension("bim"), out.with_extension("bim")).unwrap();
+    std::fs::copy(prefix.with_extension("fam"), out.with_extension("fam")).unwrap();
+    out
+}
+
+pub fn assert_same_files(a: &Path, b: &Path) {
+    for ext in ["bed", "bim", "fam"] {
+        let x = std::fs::read(a.with_extension(ext)).unwrap();
+        let y = std::fs::read(b.with_extension(ext)).unwrap();
+        assert!(
+            x == y,
+            "{} differs from {}",
+            a.with_extension(ext).display(),
+            b.with_extension(ext).display()
+        );
+    }
+}

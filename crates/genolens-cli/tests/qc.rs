@@ -1,0 +1,506 @@
+//! `genolens qc` and `genolens pca` against `plink2` run on the same bundled
+//! filesets, plus the bad-input cases of the QC issue.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+mod common;
+
+use common::*;
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn with(prefix: &Path, ext: &str) -> std::path::PathBuf {
+    let mut s = prefix.as_os_str().to_os_string();
+    s.push(".");
+    s.push(ext);
+    s.into()
+}
+
+fn assert_same_text(ours: &Path, theirs: &Path, what: &str) {
+    let (a, b) = (read(ours), read(theirs));
+    assert_eq!(
+        a.lines().count(),
+        b.lines().count(),
+        "{what}: row count differs from plink2"
+    );
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        assert_eq!(x, y, "{what}: line {} differs from plink2", i + 1);
+    }
+}
+
+#[test]
+fn qc_reports_and_ld_pruning_are_identical_to_plink2() {
+    let dir = tempfile::tempdir().unwrap();
+    for fs in FILESETS {
+        let prefix = data(fs);
+        let name = prefix.file_name().unwrap().to_str().unwrap().to_string();
+        let ours = dir.path().join(format!("g_{name}"));
+        ok(genolens(&[
+            "qc",
+            "--bfile",
+            s(&prefix),
+            "--freq",
+            "--hardy",
+            "--missing",
+            "--het",
+            "--indep-pairwise",
+            "50",
+            "5",
+            "0.2",
+            "--out",
+            s(&ours),
+        ]));
+        // plink2 2.00a3.5 miscounts non-zero padding bits (see reference.rs).
+        let input = zero_padding_copy(&prefix, dir.path());
+        let theirs = dir.path().join(format!("p_{name}"));
+        let Some(_) = reference(
+            "plink2",
+            &[
+                "--bfile",
+                s(&input),
+                "--freq",
+                "--hardy",
+                "--missing",
+                "--het",
+                "--indep-pairwise",
+                "50",
+                "5",
+                "0.2",
+                "--out",
+                s(&theirs),
+            ],
+        ) else {
+            return;
+        };
+        for ext in ["afreq", "hardy", "smiss", "vmiss", "het"] {
+            assert_same_text(
+                &with(&ours, ext),
+                &with(&theirs, ext),
+                &format!("{fs} .{ext}"),
+            );
+        }
+        for ext in ["prune.in", "prune.out"] {
+            let (a, b) = (with(&ours, ext), with(&theirs, ext));
+            // wheat's markers are all on chromosome 0, which both tools ignore:
+            // neither writes a list then.
+            assert_eq!(
+                a.exists(),
+                b.exists(),
+                "{fs}: .{ext} written by only one tool"
+            );
+            if b.exists() {
+                assert_same_text(&a, &b, &format!("{fs} .{ext}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn hardy_midp_matches_plink2() {
+    let dir = tempfile::tempdir().unwrap();
+    for fs in ["hapmap_snprelate_60x5000/plinkhapmap", "bglr_wheat/wheat"] {
+        let prefix = data(fs);
+        let ours = dir.path().join("g");
+        ok(genolens(&[
+            "qc",
+            "--bfile",
+            s(&prefix),
+            "--hardy",
+            "--midp",
+            "--out",
+            s(&ours),
+        ]));
+        let theirs = dir.path().join("p");
+        let Some(_) = reference(
+            "plink2",
+            &[
+                "--bfile",
+                s(&prefix),
+                "--hardy",
+                "midp",
+                "--out",
+                s(&theirs),
+            ],
+        ) else {
+            return;
+        };
+        assert_same_text(&with(&ours, "hardy"), &with(&theirs, "hardy"), fs);
+    }
+}
+
+#[test]
+fn filters_keep_what_plink2_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let flags = [
+        "--mind", "0.01", "--geno", "0.02", "--maf", "0.1", "--hwe", "1e-3",
+    ];
+    let ours = dir.path().join("g");
+    let mut args = vec!["qc", "--bfile", s(&prefix)];
+    args.extend(flags);
+    args.extend(["--make-bed", "--out", s(&ours)]);
+    ok(genolens(&args));
+    let theirs = dir.path().join("p");
+    let mut args = vec!["--bfile", s(&prefix)];
+    args.extend(flags);
+    args.extend(["--make-bed", "--out", s(&theirs)]);
+    let Some(_) = reference("plink2", &args) else {
+        return;
+    };
+    for ext in ["bim", "fam", "mindrem.id"] {
+        assert_same_text(&with(&ours, ext), &with(&theirs, ext), ext);
+    }
+    assert_same_files(&with(&ours, "bed"), &with(&theirs, "bed"));
+    // What each filter removed is reported, with plink2's counts.
+    let log = read(&with(&ours, "log"));
+    let plink_log = read(&with(&theirs, "log"));
+    assert!(log.contains("--mind 0.01: 1 sample(s) removed"), "{log}");
+    for (flag, needle) in [
+        ("--geno", "variants removed due to missing genotype data"),
+        ("--hwe", "variants removed due to Hardy-Weinberg"),
+    ] {
+        let n = plink_log
+            .lines()
+            .find(|l| l.contains(needle))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("plink2 log lacks {needle}"));
+        assert!(
+            log.lines()
+                .any(|l| l.starts_with(flag) && l.contains(&format!(": {n} variant(s)"))),
+            "{flag}: expected {n} removed\n{log}"
+        );
+    }
+    let removed = read(&with(&ours, "varrem.tsv"));
+    assert!(removed
+        .lines()
+        .skip(1)
+        .all(|l| l.ends_with("--geno") || l.ends_with("--hwe") || l.ends_with("--maf")));
+}
+
+/// `.eigenvec` as IID → PC values.
+fn eigenvec(p: &Path) -> (Vec<String>, HashMap<String, Vec<f64>>) {
+    let text = read(p);
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let first_pc = header.iter().position(|h| h.starts_with("PC")).unwrap();
+    let mut order = Vec::new();
+    let mut rows = HashMap::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        let iid = f[first_pc - 1].to_string();
+        order.push(iid.clone());
+        rows.insert(
+            iid,
+            f[first_pc..].iter().map(|x| x.parse().unwrap()).collect(),
+        );
+    }
+    (order, rows)
+}
+
+fn abs_corr(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let (mut c, mut vx, mut vy) = (0.0, 0.0, 0.0);
+    for (a, b) in x.iter().zip(y) {
+        c += (a - mx) * (b - my);
+        vx += (a - mx) * (a - mx);
+        vy += (b - my) * (b - my);
+    }
+    (c / (vx * vy).sqrt()).abs()
+}
+
+/// |correlation| of each of the first `k` PCs between two `.eigenvec` files.
+fn pc_correlations(a: &Path, b: &Path, k: usize) -> Vec<f64> {
+    let (order, ra) = eigenvec(a);
+    let (_, rb) = eigenvec(b);
+    (0..k)
+        .map(|j| {
+            let x: Vec<f64> = order.iter().map(|i| ra[i][j]).collect();
+            let y: Vec<f64> = order.iter().map(|i| rb[i][j]).collect();
+            abs_corr(&x, &y)
+        })
+        .collect()
+}
+
+#[test]
+fn exact_pca_matches_plink2_pca() {
+    let dir = tempfile::tempdir().unwrap();
+    for fs in [
+        "hapmap_snprelate_60x5000/plinkhapmap",
+        "bolt_lmm_eur_subset_1000g/EUR_subset",
+        "1000g_lct_region_gaston/LCT",
+        "regenie_example/example",
+    ] {
+        let prefix = data(fs);
+        let ours = dir.path().join("g");
+        ok(genolens(&[
+            "pca",
+            "--bfile",
+            s(&prefix),
+            "--pca",
+            "5",
+            "--out",
+            s(&ours),
+        ]));
+        let input = zero_padding_copy(&prefix, dir.path());
+        let theirs = dir.path().join("p");
+        let Some(_) = reference(
+            "plink2",
+            &["--bfile", s(&input), "--pca", "5", "--out", s(&theirs)],
+        ) else {
+            return;
+        };
+        let r = pc_correlations(&with(&ours, "eigenvec"), &with(&theirs, "eigenvec"), 5);
+        assert!(r.iter().all(|&c| c >= 0.99), "{fs}: |r| per PC {r:?}");
+        // Eigenvalues agree closely (PLINK 2 also corrects for missing calls).
+        let ev = |p: &Path| -> Vec<f64> { read(p).lines().map(|l| l.parse().unwrap()).collect() };
+        let (a, b) = (ev(&with(&ours, "eigenval")), ev(&with(&theirs, "eigenval")));
+        for (x, y) in a.iter().zip(&b) {
+            assert!(
+                (x - y).abs() <= 0.02 * y,
+                "{fs}: eigenvalues {a:?} vs {b:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn approx_pca_matches_plink2_approx_on_a_5000_sample_cohort() {
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("sim");
+    ok(genolens(&[
+        "simulate",
+        "--samples",
+        "5000",
+        "--variants",
+        "6000",
+        "--populations",
+        "7",
+        "--fst",
+        "0.03",
+        "--seed",
+        "11",
+        "--out",
+        s(&cohort),
+    ]));
+    let ours = dir.path().join("g");
+    ok(genolens(&[
+        "pca",
+        "--bfile",
+        s(&cohort),
+        "--pca",
+        "5",
+        "--approx",
+        "--out",
+        s(&ours),
+    ]));
+    let theirs = dir.path().join("p");
+    let Some(_) = reference(
+        "plink2",
+        &[
+            "--bfile",
+            s(&cohort),
+            "--pca",
+            "5",
+            "approx",
+            "--out",
+            s(&theirs),
+        ],
+    ) else {
+        return;
+    };
+    let r = pc_correlations(&with(&ours, "eigenvec"), &with(&theirs, "eigenvec"), 5);
+    assert!(r.iter().all(|&c| c >= 0.99), "|r| per PC {r:?}");
+}
+
+#[test]
+fn pca_separates_the_lct_populations_and_plots_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = data("1000g_lct_region_gaston/LCT");
+    let pops = data("1000g_lct_region_gaston/LCT.pop.tsv");
+    let ours = dir.path().join("lct");
+    ok(genolens(&[
+        "pca",
+        "--bfile",
+        s(&prefix),
+        "--pca",
+        "5",
+        "--plot",
+        "--pop-file",
+        s(&pops),
+        "--out",
+        s(&ours),
+    ]));
+    let (order, rows) = eigenvec(&with(&ours, "eigenvec"));
+    let labels: HashMap<String, String> = read(&pops)
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[1].to_string(), f[2].to_string())
+        })
+        .collect();
+    // Between- over within-population variance of (PC1, PC2): an F-like ratio.
+    let mut groups: HashMap<&str, Vec<[f64; 2]>> = HashMap::new();
+    for iid in &order {
+        groups
+            .entry(labels[iid].as_str())
+            .or_default()
+            .push([rows[iid][0], rows[iid][1]]);
+    }
+    assert_eq!(groups.len(), 5);
+    let n = order.len() as f64;
+    let mut between = 0.0;
+    let mut within = 0.0;
+    let grand = [0usize, 1].map(|k| order.iter().map(|i| rows[i][k]).sum::<f64>() / n);
+    for pts in groups.values() {
+        let m = [0usize, 1].map(|k| pts.iter().map(|p| p[k]).sum::<f64>() / pts.len() as f64);
+        for k in 0..2 {
+            between += pts.len() as f64 * (m[k] - grand[k]).powi(2);
+            within += pts.iter().map(|p| (p[k] - m[k]).powi(2)).sum::<f64>();
+        }
+    }
+    let ratio = (between / 4.0) / (within / (n - 5.0));
+    assert!(ratio > 10.0, "between/within variance ratio {ratio}");
+    let png = std::fs::read(with(&ours, "pca.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let hapmap = data("hapmap_snprelate_60x5000/plinkhapmap");
+    // More PCs than samples allow.
+    let out = genolens(&[
+        "pca",
+        "--bfile",
+        s(&hapmap),
+        "--pca",
+        "60",
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("60 principal components") && err.contains("at most 59"),
+        "{err}"
+    );
+    assert!(!dir.path().join("x.eigenvec").exists());
+
+    // A sample with every call missing is reported, and --mind removes it.
+    let bed = std::fs::read(hapmap.with_extension("bed")).unwrap();
+    let stride = 60usize.div_ceil(4);
+    let mut bed = bed;
+    for v in 0..5000 {
+        let byte = &mut bed[3 + v * stride];
+        *byte = (*byte & !0b11) | 0b01; // sample 1 missing
+    }
+    let broken = dir.path().join("broken");
+    std::fs::write(broken.with_extension("bed"), bed).unwrap();
+    std::fs::copy(hapmap.with_extension("bim"), broken.with_extension("bim")).unwrap();
+    std::fs::copy(hapmap.with_extension("fam"), broken.with_extension("fam")).unwrap();
+    let q = dir.path().join("q");
+    let out = genolens(&[
+        "qc",
+        "--bfile",
+        s(&broken),
+        "--missing",
+        "--mind",
+        "0.5",
+        "--out",
+        s(&q),
+    ]);
+    ok(out.clone());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("1 sample(s) have no called genotype (first: NA19152)"),
+        "{err}"
+    );
+    let smiss = read(&with(&q, "smiss"));
+    assert!(
+        !smiss.contains("NA19152"),
+        "--mind removed it before the report"
+    );
+    assert!(read(&with(&q, "mindrem.id")).contains("NA19152"));
+
+    // Nothing asked for is a usage error; a bad threshold too.
+    let out = genolens(&["qc", "--bfile", s(&hapmap), "--out", s(&q)]);
+    assert!(!out.status.success());
+    let out = genolens(&["qc", "--bfile", s(&hapmap), "--maf", "1.5", "--out", s(&q)]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("between 0 and 1"));
+}
+
+#[test]
+fn pca_on_ld_pruned_variants_matches_plink2_extract() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let q = dir.path().join("q");
+    ok(genolens(&[
+        "qc",
+        "--bfile",
+        s(&prefix),
+        "--indep-pairwise",
+        "50",
+        "5",
+        "0.2",
+        "--out",
+        s(&q),
+    ]));
+    let prune_in = with(&q, "prune.in");
+    let ours = dir.path().join("g");
+    ok(genolens(&[
+        "pca",
+        "--bfile",
+        s(&prefix),
+        "--extract",
+        s(&prune_in),
+        "--pca",
+        "5",
+        "--out",
+        s(&ours),
+    ]));
+    let theirs = dir.path().join("p");
+    let Some(_) = reference(
+        "plink2",
+        &[
+            "--bfile",
+            s(&prefix),
+            "--extract",
+            s(&prune_in),
+            "--pca",
+            "5",
+            "--out",
+            s(&theirs),
+        ],
+    ) else {
+        return;
+    };
+    let r = pc_correlations(&with(&ours, "eigenvec"), &with(&theirs, "eigenvec"), 5);
+    assert!(r.iter().all(|&c| c >= 0.99), "|r| per PC {r:?}");
+    // --keep restricts samples: a list of 100 IIDs gives 100 rows.
+    let fam = read(&prefix.with_extension("fam"));
+    let keep = dir.path().join("keep.txt");
+    let ids: Vec<String> = fam
+        .lines()
+        .take(100)
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+        .collect();
+    std::fs::write(&keep, ids.join("\n")).unwrap();
+    let k = dir.path().join("k");
+    ok(genolens(&[
+        "pca",
+        "--bfile",
+        s(&prefix),
+        "--keep",
+        s(&keep),
+        "--pca",
+        "3",
+        "--out",
+        s(&k),
+    ]));
+    assert_eq!(read(&with(&k, "eigenvec")).lines().count(), 101);
+}
