@@ -125,13 +125,13 @@ fn new_samples_project_next_to_their_population() {
     let fit = pca(&train_view, &PcaOptions::new(4, PcaMethod::Exact), &|_| {}).unwrap();
     let held_view = Subset::new(&c, Some(held.clone()), None).unwrap();
     let scores = fit.project(&held_view, &|_| {}).unwrap();
-    let mut centroids = vec![[0.0f64; 4]; 5];
+    let mut centroids = [[0.0f64; 4]; 5];
     let mut counts = [0usize; 5];
     for (r, &i) in train.iter().enumerate() {
         let p = c.population(i);
         counts[p] += 1;
-        for k in 0..4 {
-            centroids[p][k] += fit.eigenvectors[(r, k)];
+        for (k, c) in centroids[p].iter_mut().enumerate() {
+            *c += fit.eigenvectors[(r, k)];
         }
     }
     for (p, cen) in centroids.iter_mut().enumerate() {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use genolens::features::qc::{allele_frequencies, DEFAULT_BLOCK_SIZE};
+use genolens::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
 use genolens::io::report::{write_afreq, AlleleFreqRow};
 
 use crate::error::CliError;
@@ -22,10 +22,26 @@ pub struct Args {
 /// Writes `OUT.afreq`.
 pub fn run(args: Args) -> Result<(), CliError> {
     let source = args.input.open()?;
-    let counts = progress::over_variants(source.n_variants(), "counting alleles", |p| {
-        allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
-    })?;
-    let rows: Vec<AlleleFreqRow> = counts.iter().map(|c| c.afreq_row()).collect();
+    // Hard calls are counted on the packed bytes; fractional dosages (VCF DS) need
+    // the dosage path.
+    let rows: Vec<AlleleFreqRow> = if source.hardcalls_exact() {
+        let tally = progress::over_variants(source.n_variants(), "counting alleles", |p| {
+            count_calls(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
+        })?;
+        tally
+            .variants
+            .iter()
+            .map(|c| AlleleFreqRow {
+                alt_freq: c.allele1_freq(),
+                obs_ct: c.allele1_count().1,
+            })
+            .collect()
+    } else {
+        let counts = progress::over_variants(source.n_variants(), "counting alleles", |p| {
+            allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
+        })?;
+        counts.iter().map(|c| c.afreq_row()).collect()
+    };
     let path = with_suffix(&args.out, "afreq");
     write_afreq(&path, source.variants(), &rows)?;
     eprintln!("genolens: wrote {}", path.display());
