@@ -8,40 +8,12 @@ mod common;
 
 use common::*;
 
-fn read(p: &Path) -> String {
-    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
-fn with(prefix: &Path, ext: &str) -> std::path::PathBuf {
-    let mut s = prefix.as_os_str().to_os_string();
-    s.push(".");
-    s.push(ext);
-    s.into()
-}
-
-fn assert_same_text(ours: &Path, theirs: &Path, what: &str) {
-    let (a, b) = (read(ours), read(theirs));
-    assert_eq!(
-        a.lines().count(),
-        b.lines().count(),
-        "{what}: row count differs from plink2"
-    );
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        assert_eq!(x, y, "{what}: line {} differs from plink2", i + 1);
-    }
-}
-
 #[test]
 fn qc_reports_and_ld_pruning_are_identical_to_plink2() {
     let dir = tempfile::tempdir().unwrap();
     for fs in FILESETS {
         let prefix = data(fs);
-        let name = prefix.file_name().unwrap().to_str().unwrap().to_string();
-        let ours = dir.path().join(format!("g_{name}"));
-        ok(genolens(&[
-            "qc",
-            "--bfile",
-            s(&prefix),
+        let reports = [
             "--freq",
             "--hardy",
             "--missing",
@@ -50,28 +22,13 @@ fn qc_reports_and_ld_pruning_are_identical_to_plink2() {
             "50",
             "5",
             "0.2",
-            "--out",
-            s(&ours),
-        ]));
+        ];
         // plink2 2.00a3.5 miscounts non-zero padding bits (see reference.rs).
         let input = zero_padding_copy(&prefix, dir.path());
-        let theirs = dir.path().join(format!("p_{name}"));
-        let Some(_) = reference(
-            "plink2",
-            &[
-                "--bfile",
-                s(&input),
-                "--freq",
-                "--hardy",
-                "--missing",
-                "--het",
-                "--indep-pairwise",
-                "50",
-                "5",
-                "0.2",
-                "--out",
-                s(&theirs),
-            ],
+        let Some((ours, theirs)) = run_both(
+            dir.path(),
+            &[&["qc", "--bfile", s(&prefix)], &reports[..]].concat(),
+            &[&["--bfile", s(&input)], &reports[..]].concat(),
         ) else {
             return;
         };
@@ -103,27 +60,11 @@ fn hardy_midp_matches_plink2() {
     let dir = tempfile::tempdir().unwrap();
     for fs in ["hapmap_snprelate_60x5000/plinkhapmap", "bglr_wheat/wheat"] {
         let prefix = data(fs);
-        let ours = dir.path().join("g");
-        ok(genolens(&[
-            "qc",
-            "--bfile",
-            s(&prefix),
-            "--hardy",
-            "--midp",
-            "--out",
-            s(&ours),
-        ]));
-        let theirs = dir.path().join("p");
-        let Some(_) = reference(
-            "plink2",
-            &[
-                "--bfile",
-                s(&prefix),
-                "--hardy",
-                "midp",
-                "--out",
-                s(&theirs),
-            ],
+        let bfile = ["--bfile", s(&prefix)];
+        let Some((ours, theirs)) = run_both(
+            dir.path(),
+            &[&["qc"], &bfile[..], &["--hardy", "--midp"]].concat(),
+            &[&bfile[..], &["--hardy", "midp"]].concat(),
         ) else {
             return;
         };
@@ -136,18 +77,19 @@ fn filters_keep_what_plink2_keeps() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = data("hapmap_snprelate_60x5000/plinkhapmap");
     let flags = [
-        "--mind", "0.01", "--geno", "0.02", "--maf", "0.1", "--hwe", "1e-3",
+        "--bfile",
+        s(&prefix),
+        "--mind",
+        "0.01",
+        "--geno",
+        "0.02",
+        "--maf",
+        "0.1",
+        "--hwe",
+        "1e-3",
+        "--make-bed",
     ];
-    let ours = dir.path().join("g");
-    let mut args = vec!["qc", "--bfile", s(&prefix)];
-    args.extend(flags);
-    args.extend(["--make-bed", "--out", s(&ours)]);
-    ok(genolens(&args));
-    let theirs = dir.path().join("p");
-    let mut args = vec!["--bfile", s(&prefix)];
-    args.extend(flags);
-    args.extend(["--make-bed", "--out", s(&theirs)]);
-    let Some(_) = reference("plink2", &args) else {
+    let Some((ours, theirs)) = run_both(dir.path(), &[&["qc"], &flags[..]].concat(), &flags) else {
         return;
     };
     for ext in ["bim", "fam", "mindrem.id"] {
@@ -235,21 +177,11 @@ fn exact_pca_matches_plink2_pca() {
         "regenie_example/example",
     ] {
         let prefix = data(fs);
-        let ours = dir.path().join("g");
-        ok(genolens(&[
-            "pca",
-            "--bfile",
-            s(&prefix),
-            "--pca",
-            "5",
-            "--out",
-            s(&ours),
-        ]));
         let input = zero_padding_copy(&prefix, dir.path());
-        let theirs = dir.path().join("p");
-        let Some(_) = reference(
-            "plink2",
-            &["--bfile", s(&input), "--pca", "5", "--out", s(&theirs)],
+        let Some((ours, theirs)) = run_both(
+            dir.path(),
+            &["pca", "--bfile", s(&prefix), "--pca", "5"],
+            &["--bfile", s(&input), "--pca", "5"],
         ) else {
             return;
         };
@@ -286,29 +218,11 @@ fn approx_pca_matches_plink2_approx_on_a_5000_sample_cohort() {
         "--out",
         s(&cohort),
     ]));
-    let ours = dir.path().join("g");
-    ok(genolens(&[
-        "pca",
-        "--bfile",
-        s(&cohort),
-        "--pca",
-        "5",
-        "--approx",
-        "--out",
-        s(&ours),
-    ]));
-    let theirs = dir.path().join("p");
-    let Some(_) = reference(
-        "plink2",
-        &[
-            "--bfile",
-            s(&cohort),
-            "--pca",
-            "5",
-            "approx",
-            "--out",
-            s(&theirs),
-        ],
+    let pca = ["--bfile", s(&cohort), "--pca", "5"];
+    let Some((ours, theirs)) = run_both(
+        dir.path(),
+        &[&["pca"], &pca[..], &["--approx"]].concat(),
+        &[&pca[..], &["approx"]].concat(),
     ) else {
         return;
     };
@@ -451,32 +365,15 @@ fn pca_on_ld_pruned_variants_matches_plink2_extract() {
         s(&q),
     ]));
     let prune_in = with(&q, "prune.in");
-    let ours = dir.path().join("g");
-    ok(genolens(&[
-        "pca",
+    let pca = [
         "--bfile",
         s(&prefix),
         "--extract",
         s(&prune_in),
         "--pca",
         "5",
-        "--out",
-        s(&ours),
-    ]));
-    let theirs = dir.path().join("p");
-    let Some(_) = reference(
-        "plink2",
-        &[
-            "--bfile",
-            s(&prefix),
-            "--extract",
-            s(&prune_in),
-            "--pca",
-            "5",
-            "--out",
-            s(&theirs),
-        ],
-    ) else {
+    ];
+    let Some((ours, theirs)) = run_both(dir.path(), &[&["pca"], &pca[..]].concat(), &pca) else {
         return;
     };
     let r = pc_correlations(&with(&ours, "eigenvec"), &with(&theirs, "eigenvec"), 5);

@@ -417,16 +417,8 @@ fn randomized<S: GenotypeSource + ?Sized>(
         let q = krylov.last().map(|q| q.as_ref()).unwrap_or(g.as_ref());
         let mut h = Mat::<f64>::zeros(n, l);
         stream_standardized(source, standardizer, used, block, &progress_pass, |x| {
-            let b = x.ncols();
-            matmul(
-                z.subrows_mut(0, b),
-                Accum::Replace,
-                x.transpose(),
-                q,
-                1.0,
-                par(),
-            );
-            matmul(h.as_mut(), Accum::Add, x, z.subrows(0, b), 1.0, par());
+            let zb = xt_times(&mut z, x, q);
+            matmul(h.as_mut(), Accum::Add, x, zb, 1.0, par());
         })?;
         krylov.push(orthonormalize(&h));
         pass.fetch_add(1, Ordering::Relaxed);
@@ -443,23 +435,8 @@ fn randomized<S: GenotypeSource + ?Sized>(
     let mut t = Mat::<f64>::zeros(w, w);
     let mut z = Mat::<f64>::zeros(block, w);
     stream_standardized(source, standardizer, used, block, &progress_pass, |x| {
-        let b = x.ncols();
-        matmul(
-            z.subrows_mut(0, b),
-            Accum::Replace,
-            x.transpose(),
-            q,
-            1.0,
-            par(),
-        );
-        matmul(
-            t.as_mut(),
-            Accum::Add,
-            z.subrows(0, b).transpose(),
-            z.subrows(0, b),
-            1.0,
-            par(),
-        );
+        let zb = xt_times(&mut z, x, q);
+        matmul(t.as_mut(), Accum::Add, zb.transpose(), zb, 1.0, par());
     })?;
     let (theta, r) = top_eigen(t.as_ref(), k)?;
     let mut vectors = Mat::<f64>::zeros(n, k);
@@ -467,6 +444,21 @@ fn randomized<S: GenotypeSource + ?Sized>(
     fix_signs(&mut vectors);
     let values = theta.iter().map(|x| x / m as f64).collect();
     Ok((values, vectors))
+}
+
+/// `Xᵀ q` for one block `x` (`n_samples × b`), written into the first `b` rows of
+/// the scratch `z` and returned as a view of them.
+fn xt_times<'z>(z: &'z mut Mat<f64>, x: MatRef<'_, f64>, q: MatRef<'_, f64>) -> MatRef<'z, f64> {
+    let b = x.ncols();
+    matmul(
+        z.subrows_mut(0, b),
+        Accum::Replace,
+        x.transpose(),
+        q,
+        1.0,
+        par(),
+    );
+    z.as_ref().subrows(0, b)
 }
 
 /// `w = Xᵀ v / sqrt(M λ)`, one more pass.

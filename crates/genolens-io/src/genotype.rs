@@ -188,69 +188,45 @@ pub(crate) fn check_range(origin: &Path, range: &Range<usize>, n: usize) -> Resu
     Ok(())
 }
 
-impl<S: GenotypeSource + ?Sized> GenotypeSource for &S {
-    fn samples(&self) -> &[Sample] {
-        (**self).samples()
-    }
-    fn variants(&self) -> &[Variant] {
-        (**self).variants()
-    }
-    fn origin(&self) -> &Path {
-        (**self).origin()
-    }
-    fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
-        (**self).read_variant_into(variant, out)
-    }
-    fn read_variant_subset_into(
-        &self,
-        variant: usize,
-        samples: &[usize],
-        out: &mut [f32],
-    ) -> Result<()> {
-        (**self).read_variant_subset_into(variant, samples, out)
-    }
-    fn read_block(&self, range: Range<usize>) -> Result<GenotypeBlock> {
-        (**self).read_block(range)
-    }
-    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
-        (**self).read_hardcalls(range)
-    }
-    fn hardcalls_exact(&self) -> bool {
-        (**self).hardcalls_exact()
-    }
+/// Implements [`GenotypeSource`] for a pointer type by forwarding every method, so
+/// overridden fast paths (`read_hardcalls`, ...) survive the indirection.
+macro_rules! forward_genotype_source {
+    ($($ptr:ty),*) => {$(
+        impl<S: GenotypeSource + ?Sized> GenotypeSource for $ptr {
+            fn samples(&self) -> &[Sample] {
+                (**self).samples()
+            }
+            fn variants(&self) -> &[Variant] {
+                (**self).variants()
+            }
+            fn origin(&self) -> &Path {
+                (**self).origin()
+            }
+            fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
+                (**self).read_variant_into(variant, out)
+            }
+            fn read_variant_subset_into(
+                &self,
+                variant: usize,
+                samples: &[usize],
+                out: &mut [f32],
+            ) -> Result<()> {
+                (**self).read_variant_subset_into(variant, samples, out)
+            }
+            fn read_block(&self, range: Range<usize>) -> Result<GenotypeBlock> {
+                (**self).read_block(range)
+            }
+            fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
+                (**self).read_hardcalls(range)
+            }
+            fn hardcalls_exact(&self) -> bool {
+                (**self).hardcalls_exact()
+            }
+        }
+    )*};
 }
 
-impl<S: GenotypeSource + ?Sized> GenotypeSource for Box<S> {
-    fn samples(&self) -> &[Sample] {
-        (**self).samples()
-    }
-    fn variants(&self) -> &[Variant] {
-        (**self).variants()
-    }
-    fn origin(&self) -> &Path {
-        (**self).origin()
-    }
-    fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
-        (**self).read_variant_into(variant, out)
-    }
-    fn read_variant_subset_into(
-        &self,
-        variant: usize,
-        samples: &[usize],
-        out: &mut [f32],
-    ) -> Result<()> {
-        (**self).read_variant_subset_into(variant, samples, out)
-    }
-    fn read_block(&self, range: Range<usize>) -> Result<GenotypeBlock> {
-        (**self).read_block(range)
-    }
-    fn read_hardcalls(&self, range: Range<usize>) -> Result<HardCallBlock> {
-        (**self).read_hardcalls(range)
-    }
-    fn hardcalls_exact(&self) -> bool {
-        (**self).hardcalls_exact()
-    }
-}
+forward_genotype_source!(&S, Box<S>);
 
 /// Iterates over a source in consecutive blocks of at most `block_size` variants.
 ///

@@ -132,13 +132,7 @@ impl SampleTable {
         let raw = RawTable::split(path, &text, role)?;
         let df = raw.to_dataframe(path)?;
         let n_id = if raw.has_fid { 2 } else { 1 };
-        let str_col = |name: &str| -> Result<Vec<Option<String>>> {
-            let col = df
-                .column(name)
-                .and_then(|c| c.str().cloned())
-                .map_err(|e| Error::invalid(path, format!("column {name}: {e}")))?;
-            Ok(col.iter().map(|v| v.map(str::to_string)).collect())
-        };
+        let str_col = |name: &str| text_column(&df, path, name);
         let names: Vec<String> = raw.header.clone();
         let fids = if raw.has_fid {
             Some(str_col(&names[0])?)
@@ -201,13 +195,7 @@ impl SampleTable {
                 ),
             ));
         }
-        let str_col = |name: &str| -> Result<Vec<Option<String>>> {
-            let col = df
-                .column(name)
-                .and_then(|c| c.str().cloned())
-                .map_err(|e| Error::invalid(path, format!("column {name}: {e}")))?;
-            Ok(col.iter().map(|v| v.map(str::to_string)).collect())
-        };
+        let str_col = |name: &str| text_column(&df, path, name);
         let fids = if raw.has_fid {
             Some(str_col(&raw.header[0])?)
         } else {
@@ -582,6 +570,19 @@ fn dummies(name: &str, cells: &[Option<String>], options: &TableOptions) -> Vec<
                 .collect(),
         })
         .collect()
+}
+
+/// One column of a parsed table as optional strings.
+fn text_column(
+    df: &polars::prelude::DataFrame,
+    path: &Path,
+    name: &str,
+) -> Result<Vec<Option<String>>> {
+    let col = df
+        .column(name)
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| Error::invalid(path, format!("column {name}: {e}")))?;
+    Ok(col.iter().map(|v| v.map(str::to_string)).collect())
 }
 
 fn is_missing_label(s: &str) -> bool {

@@ -78,31 +78,7 @@ impl LinePlot {
         }
     }
 
-    /// Sets the title drawn above the chart (none when empty).
-    pub fn title(mut self, title: impl Into<String>) -> Self {
-        self.title = title.into();
-        self
-    }
-
-    /// Sets the label of the horizontal axis.
-    pub fn x_label(mut self, label: impl Into<String>) -> Self {
-        self.x_label = label.into();
-        self
-    }
-
-    /// Sets the label of the vertical axis.
-    pub fn y_label(mut self, label: impl Into<String>) -> Self {
-        self.y_label = label.into();
-        self
-    }
-
-    /// Sets the image size in pixels (default [`DEFAULT_SIZE`]). Each side must
-    /// be within [`MIN_SIDE`](crate::MIN_SIDE)..=[`MAX_SIDE`](crate::MAX_SIDE),
-    /// or [`write_png`](Self::write_png) fails.
-    pub fn size(mut self, width: u32, height: u32) -> Self {
-        self.size = (width, height);
-        self
-    }
+    crate::render::frame_setters!();
 
     /// Uses a logarithmic y axis when `yes` (default: linear). Points with a y
     /// that is zero or negative are then skipped.

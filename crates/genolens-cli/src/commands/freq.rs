@@ -28,14 +28,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let tally = progress::over_variants(source.n_variants(), "counting alleles", |p| {
             count_calls(source.as_ref(), DEFAULT_BLOCK_SIZE, p)
         })?;
-        tally
-            .variants
-            .iter()
-            .map(|c| AlleleFreqRow {
-                alt_freq: c.allele1_freq(),
-                obs_ct: c.allele1_count().1,
-            })
-            .collect()
+        tally.variants.iter().map(|c| c.afreq_row()).collect()
     } else {
         let counts = progress::over_variants(source.n_variants(), "counting alleles", |p| {
             allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, p)

@@ -208,14 +208,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     if args.freq {
         reports.push(Box::new(move || {
             let rows: Vec<AlleleFreqRow> = if data_ref.hardcalls_exact() {
-                tally_ref
-                    .variants
-                    .iter()
-                    .map(|c| AlleleFreqRow {
-                        alt_freq: c.allele1_freq(),
-                        obs_ct: c.allele1_count().1,
-                    })
-                    .collect()
+                tally_ref.variants.iter().map(|c| c.afreq_row()).collect()
             } else {
                 allele_frequencies(data_ref, DEFAULT_BLOCK_SIZE, &|_| {})?
                     .iter()

@@ -95,3 +95,42 @@ pub fn assert_same_files(a: &Path, b: &Path) {
         );
     }
 }
+
+/// The text of a file, or a panic naming it.
+pub fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// `prefix.ext`, keeping any dots already in the prefix.
+pub fn with(prefix: &Path, ext: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_os_string();
+    s.push(".");
+    s.push(ext);
+    s.into()
+}
+
+/// Asserts that two text files have the same lines, naming the first that differs.
+pub fn assert_same_text(ours: &Path, theirs: &Path, what: &str) {
+    let (a, b) = (read(ours), read(theirs));
+    assert_eq!(
+        a.lines().count(),
+        b.lines().count(),
+        "{what}: row count differs from the reference"
+    );
+    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
+        assert_eq!(x, y, "{what}: line {} differs from the reference", i + 1);
+    }
+}
+
+/// Runs `genolens OURS --out DIR/g` and `plink2 THEIRS --out DIR/p` and returns
+/// the two output prefixes, or `None` when the run opted out of reference tools.
+pub fn run_both(dir: &Path, ours: &[&str], theirs: &[&str]) -> Option<(PathBuf, PathBuf)> {
+    let (g, p) = (dir.join("g"), dir.join("p"));
+    let mut args = ours.to_vec();
+    args.extend(["--out", s(&g)]);
+    ok(genolens(&args));
+    let mut args = theirs.to_vec();
+    args.extend(["--out", s(&p)]);
+    reference("plink2", &args)?;
+    Some((g, p))
+}

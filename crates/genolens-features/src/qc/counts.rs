@@ -69,6 +69,14 @@ impl VariantCalls {
         (alt, obs)
     }
 
+    /// The row `genolens_io::report::write_afreq` prints for this variant.
+    pub fn afreq_row(&self) -> genolens_io::report::AlleleFreqRow {
+        genolens_io::report::AlleleFreqRow {
+            alt_freq: self.allele1_freq(),
+            obs_ct: self.allele1_count().1,
+        }
+    }
+
     /// Allele-1 frequency; `NaN` when nothing was observed.
     pub fn allele1_freq(&self) -> f64 {
         let (alt, obs) = self.allele1_count();

@@ -124,19 +124,8 @@ pub fn hwe_exact_ln(het: u32, hom1: u32, hom2: u32, midp: bool) -> f64 {
     // A small p-value: sum the tail itself, outward from the centre's edges.
     let mut tail = Tail::new(midp);
     for (edge, upward) in edges.into_iter().zip([true, false]) {
-        let Some((mut h, mut t)) = edge else {
-            continue;
-        };
-        tail.add(t, t / p_obs);
-        while let Some((next, r)) = hwe.step(h, upward) {
-            t *= r;
-            h = next;
-            tail.add(t, t / p_obs);
-            // Ratios only fall away from the mode (log-concavity), so the rest of
-            // this side sums to at most t·r/(1-r).
-            if r < 1.0 && t * r / (1.0 - r) < STOP_RELATIVE * tail.sum() {
-                break;
-            }
+        if let Some((h, t)) = edge {
+            tail.walk_out(&hwe, h, t, upward, p_obs);
         }
     }
     (tail.sum() * p_mode).ln().min(0.0)
@@ -211,23 +200,9 @@ fn ln_tail_from_obs(
         }
     };
     let mut tail = Tail::new(midp);
-    let walk = |start: u64, t0: f64, upward: bool, tail: &mut Tail| {
-        let (mut h, mut t) = (start, t0);
-        tail.add(t, t / p_obs);
-        while let Some((next, r)) = hwe.step(h, upward) {
-            t *= r;
-            h = next;
-            tail.add(t, t / p_obs);
-            // Ratios only fall away from the mode (log-concavity), so the rest of
-            // this side sums to at most t·r/(1-r).
-            if r < 1.0 && t * r / (1.0 - r) < STOP_RELATIVE * tail.sum() {
-                break;
-            }
-        }
-    };
-    walk(obs, p_obs, obs_up, &mut tail);
+    tail.walk_out(hwe, obs, p_obs, obs_up, p_obs);
     if let Some((h, t)) = mirror {
-        walk(h, t, !obs_up, &mut tail);
+        tail.walk_out(hwe, h, t, !obs_up, p_obs);
     }
     // A neighbour towards the mode tied with the observation.
     if let Some((_, r)) = hwe.step(obs, !obs_up) {
@@ -330,6 +305,21 @@ impl Tail {
                 self.tied += t;
             } else {
                 self.less += t;
+            }
+        }
+    }
+
+    /// Adds the term `t` at `h` and every term beyond it away from the mode, until
+    /// the rest cannot matter. Ratios only fall away from the mode (the
+    /// distribution is log-concave), so what is left sums to at most t·r/(1-r).
+    fn walk_out(&mut self, hwe: &Support, mut h: u64, mut t: f64, upward: bool, p_obs: f64) {
+        self.add(t, t / p_obs);
+        while let Some((next, r)) = hwe.step(h, upward) {
+            t *= r;
+            h = next;
+            self.add(t, t / p_obs);
+            if r < 1.0 && t * r / (1.0 - r) < STOP_RELATIVE * self.sum() {
+                break;
             }
         }
     }
@@ -497,14 +487,19 @@ mod tests {
             (30, 10, 20),
             (40, 0, 20),
         ] {
-            for midp in [false, true] {
-                let got = hwe_exact(het, a, b, midp);
-                let want = brute(het, a, b, midp);
-                assert!(
-                    (got - want).abs() <= 1e-9 * want.max(1e-300),
-                    "{het} {a} {b} midp={midp}: {got} vs {want}"
-                );
-            }
+            assert_matches_brute(het, a, b, 1e-9);
+        }
+    }
+
+    /// Both p-value flavours of one configuration agree with enumeration to `tol`.
+    fn assert_matches_brute(het: u32, a: u32, b: u32, tol: f64) {
+        for midp in [false, true] {
+            let got = hwe_exact(het, a, b, midp);
+            let want = brute(het, a, b, midp);
+            assert!(
+                (got - want).abs() <= tol * want.max(1e-300),
+                "{het} {a} {b} midp={midp}: {got} vs {want}"
+            );
         }
     }
 
@@ -538,14 +533,7 @@ mod tests {
             (100, 4800, 100),
             (4999, 1, 0),
         ] {
-            for midp in [false, true] {
-                let got = hwe_exact(het, a, b, midp);
-                let want = brute(het, a, b, midp);
-                assert!(
-                    (got - want).abs() <= 1e-8 * want.max(1e-300),
-                    "{het} {a} {b} midp={midp}: {got} vs {want}"
-                );
-            }
+            assert_matches_brute(het, a, b, 1e-8);
         }
     }
 
