@@ -1,6 +1,18 @@
-//! Classical association and prediction models for genolens (not yet implemented).
+//! Classical association models for genolens.
 //!
-//! This crate will own the per-variant linear and logistic (with Firth fallback)
-//! association scans that match PLINK 2 `--glm`, genomic control, multiple-testing
-//! corrections, clumping, and the classical predictors (ridge, elastic net, logistic,
-//! SVM, polygenic scores) with cross-validation. It knows nothing of files or of burn.
+//! | module | what |
+//! |---|---|
+//! | [`linear`] | per-variant linear regression with covariates, as `plink2 --glm` on a quantitative trait |
+//! | [`stats`] | log-space tails of the t and normal distributions, so `LOG10_P` survives below 1e-308 |
+//!
+//! Still to come (see the project's issues): logistic regression with Firth
+//! fallback, genomic control, multiple testing, clumping, plots, and the classical
+//! predictors. This crate takes typed values (a `GenotypeSource`, phenotype and
+//! covariate arrays) and knows nothing of files or of burn.
+
+pub mod linear;
+pub mod stats;
+
+mod error;
+
+pub use error::{Error, Result};

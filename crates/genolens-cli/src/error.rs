@@ -1,6 +1,6 @@
 //! The CLI's error type: library errors plus usage problems.
 
-use genolens::{features, io, plot};
+use genolens::{assoc, features, io, plot};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +11,9 @@ pub enum CliError {
     /// A computation failed.
     #[error(transparent)]
     Features(#[from] features::Error),
+    /// An association scan could not run.
+    #[error(transparent)]
+    Assoc(#[from] assoc::Error),
     /// A chart could not be drawn.
     #[error(transparent)]
     Plot(#[from] plot::Error),

@@ -37,6 +37,8 @@ enum Command {
     /// Principal components (exact or --approx), PLINK 2's .eigenvec/.eigenval, and
     /// a PC1/PC2 plot.
     Pca(commands::pca::Args),
+    /// Per-variant association as plink2 --glm (linear, quantitative traits).
+    Gwas(commands::gwas::Args),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -62,6 +64,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Qc(a) => commands::qc::run(a),
         Command::Pca(a) => commands::pca::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
+        Command::Gwas(a) => commands::gwas::run(a),
     })
 }
 

@@ -45,6 +45,10 @@ pub struct TableOptions {
     /// Case/control coded 0 = control, 1 = case (PLINK 2's `--1`) instead of
     /// 1 = control, 2 = case.
     pub case_control_01: bool,
+    /// Read only these value columns (PLINK's `--pheno-name` / `--covar-name`), in
+    /// this order; the others are not parsed, so a text column next to the one
+    /// asked for is no error. `None` reads every column.
+    pub columns: Option<Vec<String>>,
 }
 
 impl Default for TableOptions {
@@ -52,6 +56,7 @@ impl Default for TableOptions {
         Self {
             missing_code: "-9".into(),
             case_control_01: false,
+            columns: None,
         }
     }
 }
@@ -161,8 +166,23 @@ impl SampleTable {
             }
             ids.push(id);
         }
+        let wanted: Vec<&String> = match &options.columns {
+            None => names[n_id..].iter().collect(),
+            Some(only) => {
+                if let Some(missing) = only.iter().find(|c| !names[n_id..].contains(c)) {
+                    return Err(Error::request(
+                        path,
+                        format!(
+                            "no column {missing:?}; the table has {}",
+                            names[n_id..].join(", ")
+                        ),
+                    ));
+                }
+                only.iter().collect()
+            }
+        };
         let mut columns = Vec::new();
-        for name in &names[n_id..] {
+        for name in wanted {
             let cells = str_col(name)?;
             columns.extend(parse_column(path, name, &cells, &raw.lines, role, options)?);
         }

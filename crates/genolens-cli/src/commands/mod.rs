@@ -2,6 +2,7 @@
 
 pub mod convert;
 pub mod freq;
+pub mod gwas;
 pub mod info;
 pub mod pca;
 pub mod qc;

@@ -1,0 +1,243 @@
+//! `genolens gwas` (linear) against `plink2 --glm hide-covar` run on the same
+//! files, and its edge cases.
+
+use std::path::Path;
+
+mod common;
+
+use common::*;
+
+/// Every field equal, or both numbers within a relative 1e-4 (PLINK 2 prints 6
+/// significant digits); `NA` rows and `ERRCODE`s must match exactly.
+fn assert_glm_agrees(ours: &Path, theirs: &Path, what: &str) {
+    let (a, b) = (read(ours), read(theirs));
+    let (a, b): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    assert_eq!(a.len(), b.len(), "{what}: row count");
+    assert_eq!(a[0], b[0], "{what}: header");
+    let mut worst = 0.0f64;
+    for (i, (x, y)) in a.iter().zip(&b).enumerate().skip(1) {
+        for (u, v) in x.split('\t').zip(y.split('\t')) {
+            if u == v {
+                continue;
+            }
+            let (fu, fv): (f64, f64) = match (u.parse(), v.parse()) {
+                (Ok(p), Ok(q)) => (p, q),
+                _ => panic!("{what}: line {}: {x:?} vs plink2 {y:?}", i + 1),
+            };
+            let rel = (fu - fv).abs() / fv.abs().max(1e-300);
+            worst = worst.max(rel);
+            assert!(rel <= 1e-4, "{what}: line {}: {x:?} vs plink2 {y:?}", i + 1);
+        }
+    }
+    eprintln!("{what}: worst relative difference {worst:.2e}");
+}
+
+/// A phenotype (and two covariates, one with a missing value) simulated from a
+/// fixed linear congruential stream, so the test needs no RNG crate.
+fn simulated_tables(fam: &Path, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut state = 12345u64;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut pheno, mut covar) = (
+        String::from("FID IID Q1\n"),
+        String::from("FID IID C1 C2\n"),
+    );
+    for (k, line) in read(fam).lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (u1, u2, u3) = (uniform(), uniform(), uniform());
+        pheno.push_str(&format!("{} {} {:.4}\n", f[0], f[1], u1 * 4.0 - 2.0 + u2));
+        let c2 = if k == 3 {
+            "NA".to_string()
+        } else {
+            format!("{:.2}", 20.0 + 50.0 * u3)
+        };
+        covar.push_str(&format!("{} {} {:.4} {c2}\n", f[0], f[1], u2 - 0.5));
+    }
+    let (p, c) = (dir.join("sim.pheno"), dir.join("sim.covar"));
+    std::fs::write(&p, pheno).unwrap();
+    std::fs::write(&c, covar).unwrap();
+    (p, c)
+}
+
+/// What a comparison runs: a label, genolens' flags, plink2's flags and the
+/// phenotypes to compare.
+type Case<'a> = (&'a str, Vec<&'a str>, Vec<&'a str>, Vec<&'a str>);
+
+#[test]
+fn linear_scans_agree_with_plink2_glm() {
+    let dir = tempfile::tempdir().unwrap();
+    let regenie = data("regenie_example/example");
+    let (rp, rc) = (
+        data("regenie_example/phenotype.txt"),
+        data("regenie_example/covariates.txt"),
+    );
+    let hapmap = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let (hp, hc) = simulated_tables(&hapmap.with_extension("fam"), dir.path());
+    let eur = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let eur_table = data("bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars");
+    // plink2 rejects NA and -9 in a categorical column; NONE is its missing
+    // category, which is what genolens reads NA and -9 as.
+    let eur_clean = dir.path().join("eur.covars");
+    let cleaned: Vec<String> = read(&eur_table)
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<&str> = l.split_whitespace().collect();
+            if i > 0 && matches!(f[5], "NA" | "-9") {
+                f[5] = "NONE";
+            }
+            f.join(" ")
+        })
+        .collect();
+    std::fs::write(&eur_clean, cleaned.join("\n") + "\n").unwrap();
+
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "regenie Y1,Y2 + 3 covariates",
+            vec!["--bfile", s(&regenie), "--pheno", s(&rp), "--covar", s(&rc)],
+            vec![
+                "--bfile",
+                s(&regenie),
+                "--pheno",
+                s(&rp),
+                "--covar",
+                s(&rc),
+                "--glm",
+                "hide-covar",
+            ],
+            vec!["Y1", "Y2"],
+        ),
+        (
+            "EUR PHENO + QCOV1,QCOV2,CAT_COV",
+            vec![
+                "--bfile",
+                s(&eur),
+                "--pheno",
+                s(&eur_table),
+                "--pheno-name",
+                "PHENO",
+                "--covar",
+                s(&eur_table),
+                "--covar-name",
+                "QCOV1,QCOV2,CAT_COV",
+            ],
+            vec![
+                "--bfile",
+                s(&eur),
+                "--pheno",
+                s(&eur_clean),
+                "--pheno-name",
+                "PHENO",
+                "--covar",
+                s(&eur_clean),
+                "--covar-name",
+                "QCOV1,QCOV2,CAT_COV",
+                "--glm",
+                "hide-covar",
+            ],
+            vec!["PHENO"],
+        ),
+        (
+            "HapMap (missing calls), no covariates",
+            vec!["--bfile", s(&hapmap), "--pheno", s(&hp)],
+            vec![
+                "--bfile",
+                s(&hapmap),
+                "--pheno",
+                s(&hp),
+                "--glm",
+                "allow-no-covars",
+            ],
+            vec!["Q1"],
+        ),
+        (
+            "HapMap (missing calls) + 2 covariates, one with a missing value",
+            vec!["--bfile", s(&hapmap), "--pheno", s(&hp), "--covar", s(&hc)],
+            vec![
+                "--bfile",
+                s(&hapmap),
+                "--pheno",
+                s(&hp),
+                "--covar",
+                s(&hc),
+                "--glm",
+                "hide-covar",
+            ],
+            vec!["Q1"],
+        ),
+    ];
+    for (what, ours, theirs, phenos) in cases {
+        let Some((g, p)) = run_both(dir.path(), &[&["gwas"], &ours[..]].concat(), &theirs) else {
+            return;
+        };
+        for name in phenos {
+            let ext = format!("{name}.glm.linear");
+            assert_glm_agrees(&with(&g, &ext), &with(&p, &ext), &format!("{what} {name}"));
+        }
+    }
+}
+
+#[test]
+fn bad_models_are_clear_errors_and_leave_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let hapmap = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let fam = read(&hapmap.with_extension("fam"));
+    let write = |name: &str, header: &str, row: &dyn Fn(usize, &str, &str) -> String| {
+        let mut t = format!("{header}\n");
+        for (k, l) in fam.lines().enumerate() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            t.push_str(&row(k, f[0], f[1]));
+            t.push('\n');
+        }
+        let p = dir.path().join(name);
+        std::fs::write(&p, t).unwrap();
+        p
+    };
+    let constant = write("const.pheno", "FID IID Y", &|_, f, i| {
+        format!("{f} {i} 1.5")
+    });
+    let pheno = write("y.pheno", "FID IID Y", &|k, f, i| {
+        format!("{f} {i} {}", k % 7)
+    });
+    let collinear = write("col.covar", "FID IID A B", &|k, f, i| {
+        format!("{f} {i} {} {}", k % 5, 2 * (k % 5) + 1)
+    });
+    let out = dir.path().join("o");
+    let run = |args: &[&str]| {
+        let mut a = vec!["gwas", "--bfile", s(&hapmap), "--out", s(&out)];
+        a.extend(args);
+        genolens(&a)
+    };
+    for (args, needle) in [
+        (vec!["--pheno", s(&constant)], "constant"),
+        (
+            vec!["--pheno", s(&pheno), "--covar", s(&collinear)],
+            "collinear",
+        ),
+    ] {
+        let o = run(&args);
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
+        assert!(!with(&out, "Y.glm.linear").exists());
+    }
+    // A constant covariate is left out with a warning, as PLINK 2 does.
+    let flat = write("flat.covar", "FID IID A", &|_, f, i| format!("{f} {i} 3"));
+    let o = run(&["--pheno", s(&pheno), "--covar", s(&flat)]);
+    ok(o.clone());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("constant covariate(s) left out: A"));
+    // Covariate rows for samples not in the genotypes are ignored and counted.
+    let extra = write("extra.covar", "FID IID A", &|k, f, i| {
+        format!("{f} {i} {}", k % 3)
+    });
+    let mut t = read(&extra);
+    t.push_str("X1 NOT_HERE 1\n");
+    std::fs::write(&extra, t).unwrap();
+    let o = run(&["--pheno", s(&pheno), "--covar", s(&extra)]);
+    ok(o);
+    assert!(read(&with(&out, "log")).contains("1 table rows not in the genotypes"));
+}
