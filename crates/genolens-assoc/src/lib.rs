@@ -4,14 +4,15 @@
 //! |---|---|
 //! | [`linear`] | per-variant linear regression with covariates, as `plink2 --glm` on a quantitative trait |
 //! | [`stats`] | log-space tails of the t and normal distributions, so `LOG10_P` survives below 1e-308 |
+//! | [`summary`] | genomic control (overall and by MAF), Bonferroni, Benjamini–Hochberg, Manhattan and QQ plot points |
 //!
 //! Still to come (see the project's issues): logistic regression with Firth
-//! fallback, genomic control, multiple testing, clumping, plots, and the classical
-//! predictors. This crate takes typed values (a `GenotypeSource`, phenotype and
+//! fallback, clumping, and the classical predictors. This crate takes typed values (a `GenotypeSource`, phenotype and
 //! covariate arrays) and knows nothing of files or of burn.
 
 pub mod linear;
 pub mod stats;
+pub mod summary;
 
 mod error;
 

@@ -241,3 +241,96 @@ fn bad_models_are_clear_errors_and_leave_no_output() {
     ok(o);
     assert!(read(&with(&out, "log")).contains("1 table rows not in the genotypes"));
 }
+
+#[test]
+fn simulated_causal_variants_rank_at_the_top_and_the_log_reports_lambda() {
+    use genolens::io::plink::BedFile;
+    use genolens::io::GenotypeSource;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cohort = dir.path().join("sim");
+    ok(genolens(&[
+        "simulate",
+        "--samples",
+        "2000",
+        "--variants",
+        "3000",
+        "--populations",
+        "1",
+        "--fst",
+        "0.0",
+        "--seed",
+        "5",
+        "--out",
+        s(&cohort),
+    ]));
+    let bed = BedFile::open(&cohort).unwrap();
+    let causal = [150usize, 1400, 2750];
+    let block = bed.read_block(0..3000).unwrap();
+    let mut state = 99u64;
+    let mut noise = || {
+        // Sum of 4 uniforms, centred: a cheap bell-shaped noise.
+        (0..4)
+            .map(|_| {
+                state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                (state >> 11) as f64 / (1u64 << 53) as f64
+            })
+            .sum::<f64>()
+            - 2.0
+    };
+    let mut pheno = String::from("FID IID Y\n");
+    for (i, sample) in bed.samples().iter().enumerate() {
+        let g: f64 = causal
+            .iter()
+            .map(|&v| block.variant(v)[i])
+            .filter(|d| !d.is_nan())
+            .map(|d| 0.25 * f64::from(d))
+            .sum();
+        pheno.push_str(&format!(
+            "{} {} {:.5}\n",
+            sample.id.fid,
+            sample.id.iid,
+            g + noise()
+        ));
+    }
+    let pheno_path = dir.path().join("y.pheno");
+    std::fs::write(&pheno_path, pheno).unwrap();
+    let out = dir.path().join("g");
+    ok(genolens(&[
+        "gwas",
+        "--bfile",
+        s(&cohort),
+        "--pheno",
+        s(&pheno_path),
+        "--out",
+        s(&out),
+    ]));
+    let text = read(&with(&out, "Y.glm.linear"));
+    let mut rows: Vec<(f64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f[11].parse().unwrap_or(1.0), f[2].to_string())
+        })
+        .collect();
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let top: Vec<&str> = rows[..3].iter().map(|r| r.1.as_str()).collect();
+    for v in causal {
+        let id = &bed.variants()[v].id;
+        assert!(top.contains(&id.as_str()), "{id} not in the top 3: {top:?}");
+    }
+    let log = read(&with(&out, "log"));
+    let lambda: f64 = log
+        .lines()
+        .find_map(|l| l.strip_prefix("Y: lambda GC "))
+        .and_then(|x| x.parse().ok())
+        .expect("lambda in the log");
+    assert!(
+        (0.9..1.1).contains(&lambda),
+        "null variants are not inflated: {lambda}"
+    );
+    for png in ["Y.manhattan.png", "Y.qq.png"] {
+        assert_eq!(&std::fs::read(with(&out, png)).unwrap()[..4], b"\x89PNG");
+    }
+}

@@ -51,6 +51,8 @@ pub struct ScatterPlot {
     points: Vec<(f64, f64, usize)>,
     /// An input error found while building, reported by `write_png`.
     problem: Option<String>,
+    /// Draw the legend (when there is more than one group).
+    legend: bool,
 }
 
 impl Default for ScatterPlot {
@@ -71,10 +73,18 @@ impl ScatterPlot {
             group_index: HashMap::new(),
             points: Vec::new(),
             problem: None,
+            legend: true,
         }
     }
 
     crate::render::frame_setters!();
+
+    /// Draws the legend of groups (default), or not: groups that only alternate
+    /// colours, such as chromosomes on a Manhattan plot, need none.
+    pub fn legend(mut self, show: bool) -> Self {
+        self.legend = show;
+        self
+    }
 
     /// Adds one point in `group`.
     pub fn point(mut self, x: f64, y: f64, group: impl AsRef<str>) -> Self {
@@ -175,7 +185,7 @@ impl ScatterPlot {
             return Err(Error::invalid(path, "the data range is too wide to plot"));
         };
 
-        let show_legend = !(self.groups.len() == 1 && self.groups[0].is_empty());
+        let show_legend = self.legend && !(self.groups.len() == 1 && self.groups[0].is_empty());
         let legend: Vec<LegendEntry> = if show_legend {
             self.groups
                 .iter()

@@ -9,9 +9,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use genolens::assoc::linear::{linear_scan, Covariates, Phenotype};
+use genolens::assoc::summary::{
+    benjamini_hochberg, bonferroni_threshold, genomic_control, genomic_control_by_maf,
+    manhattan_points, qq_points,
+};
+use genolens::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
 use genolens::io::sumstats::{write_glm, write_glm_parquet, AssocRecord, GlmKind, PColumn};
 use genolens::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
 use genolens::io::{AtomicFile, GenotypeSource, SampleId};
+use genolens::plot::ScatterPlot;
 use ndarray::Array2;
 
 use crate::commands::freq::with_suffix;
@@ -122,7 +128,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .map(|(name, values)| Phenotype { name, values })
         .collect();
     let scan = progress::over_variants(source.n_variants(), "linear scan", |p| {
-        linear_scan(source.as_ref(), &phenotypes, &covariates, 512, p)
+        linear_scan(source.as_ref(), &phenotypes, &covariates, 256, p)
     })?;
     for (name, dropped) in phenos.names.iter().zip(&scan.dropped_covariates) {
         if !dropped.is_empty() {
@@ -135,28 +141,64 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
     }
 
+    // Allele-1 (ALT) frequencies: PLINK 2 tests the minor allele (A1 is REF where
+    // ALT is the major allele), and λGC is reported by MAF bin.
+    let alt_freq: Vec<f64> = if source.hardcalls_exact() {
+        count_calls(source.as_ref(), DEFAULT_BLOCK_SIZE, &|_| {})?
+            .variants
+            .iter()
+            .map(|c| c.allele1_freq())
+            .collect::<Vec<_>>()
+    } else {
+        allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|_| {})?
+            .iter()
+            .map(|c| c.alt_freq())
+            .collect::<Vec<_>>()
+    };
+    let maf: Vec<f64> = alt_freq.iter().map(|p| p.min(1.0 - p)).collect();
+    let chrom_pos: Vec<(&str, u64)> = source
+        .variants()
+        .iter()
+        .map(|v| (v.plink_chrom(), v.pos))
+        .collect();
+
+    let mut chrom_rank: std::collections::HashMap<&str, usize> = Default::default();
+    for (c, _) in &chrom_pos {
+        let next = chrom_rank.len();
+        chrom_rank.entry(c).or_insert(next);
+    }
+
     let mut written = Vec::new();
     for (name, tests) in phenos.names.iter().zip(&scan.tests) {
         let records: Vec<AssocRecord> = source
             .variants()
             .iter()
             .zip(tests)
-            .map(|(v, t)| AssocRecord {
-                chrom: v.plink_chrom().to_string(),
-                pos: v.pos,
-                id: v.id.clone(),
-                ref_allele: v.allele2.clone(),
-                alt: v.allele1.clone(),
-                a1: v.allele1.clone(),
-                firth: None,
-                test: "ADD".into(),
-                obs_ct: u64::from(t.obs_ct),
-                effect: t.beta,
-                se: t.se,
-                stat: t.t,
-                p: t.p(),
-                log10_p: t.log10_p(),
-                errcode: t.error.map_or(".".to_string(), |e| e.code().to_string()),
+            .zip(&alt_freq)
+            .map(|((v, t), &f)| {
+                // Counting REF instead of ALT flips the effect's sign only.
+                let (a1, sign) = if f > 0.5 {
+                    (&v.allele2, -1.0)
+                } else {
+                    (&v.allele1, 1.0)
+                };
+                AssocRecord {
+                    chrom: v.plink_chrom().to_string(),
+                    pos: v.pos,
+                    id: v.id.clone(),
+                    ref_allele: v.allele2.clone(),
+                    alt: v.allele1.clone(),
+                    a1: a1.clone(),
+                    firth: None,
+                    test: "ADD".into(),
+                    obs_ct: u64::from(t.obs_ct),
+                    effect: sign * t.beta,
+                    se: t.se,
+                    stat: sign * t.t,
+                    p: t.p(),
+                    log10_p: t.log10_p(),
+                    errcode: t.error.map_or(".".to_string(), |e| e.code().to_string()),
+                }
             })
             .collect();
         let path = with_suffix(&args.out, &format!("{name}.{}", GlmKind::Linear.suffix()));
@@ -174,6 +216,43 @@ pub fn run(args: Args) -> Result<(), CliError> {
             tests.len(),
             tests.len() - tested
         );
+        let ln_p: Vec<f64> = tests.iter().map(|t| t.ln_p).collect();
+        summarize(&mut log, name, &ln_p, &maf, tested);
+        let manhattan = with_suffix(&args.out, &format!("{name}.manhattan.png"));
+        let points = manhattan_points(&chrom_pos, &ln_p, 1600, 600, 4.0);
+        let bonferroni = -bonferroni_threshold(0.05, tested.max(1)).log10();
+        ScatterPlot::new()
+            .title(format!("{name}: Manhattan plot ({tested} variants)"))
+            .x_label("position (Mb, chromosomes end to end)")
+            .y_label("-log10 p")
+            .size(1600, 600)
+            .legend(false)
+            .points(points.iter().map(|(x, y, c)| {
+                // Alternate two colours by chromosome order.
+                let even = chrom_rank.get(c.as_str()).is_some_and(|r| r % 2 == 0);
+                (*x, *y, if even { "even" } else { "odd" })
+            }))
+            .write_png(&manhattan)?;
+        let _ = writeln!(
+            log,
+            "{name}: Bonferroni line at -log10 p = {bonferroni:.2} (0.05 / {tested})"
+        );
+        let qq = with_suffix(&args.out, &format!("{name}.qq.png"));
+        let qq_pts = qq_points(&ln_p, 800, 3.0);
+        let top = qq_pts.first().map_or(1.0, |p| p.0);
+        ScatterPlot::new()
+            .title(format!("{name}: QQ plot"))
+            .x_label("expected -log10 p")
+            .y_label("observed -log10 p")
+            .size(800, 800)
+            .points(qq_pts.iter().map(|&(e, o)| (e, o, "variants")))
+            .points((0..=100).map(|i| {
+                let x = top * f64::from(i) / 100.0;
+                (x, x, "y = x")
+            }))
+            .write_png(&qq)?;
+        written.push(manhattan);
+        written.push(qq);
     }
     let _ = writeln!(log, "time: {:.3} s", started.elapsed().as_secs_f64());
     let log_path = with_suffix(&args.out, "log");
@@ -184,4 +263,32 @@ pub fn run(args: Args) -> Result<(), CliError> {
         eprintln!("genolens: wrote {}", p.display());
     }
     Ok(())
+}
+
+/// λGC overall and by MAF bin, and the multiple-testing counts, into the log.
+fn summarize(log: &mut String, name: &str, ln_p: &[f64], maf: &[f64], tested: usize) {
+    match genomic_control(ln_p) {
+        Some(l) => {
+            let _ = writeln!(log, "{name}: lambda GC {l:.4}");
+        }
+        None => {
+            let _ = writeln!(log, "{name}: lambda GC NA (no p-value)");
+        }
+    }
+    for (lo, hi, n, l) in genomic_control_by_maf(ln_p, maf, &[0.0, 0.01, 0.05, 0.2, 0.5]) {
+        let l = l.map_or("NA".to_string(), |l| format!("{l:.4}"));
+        let _ = writeln!(
+            log,
+            "{name}: lambda GC for MAF in [{lo}, {hi}): {l} ({n} variants)"
+        );
+    }
+    let p: Vec<f64> = ln_p.iter().map(|l| l.exp()).collect();
+    let threshold = bonferroni_threshold(0.05, tested.max(1));
+    let bonf = p.iter().filter(|&&x| x < threshold).count();
+    let bh = benjamini_hochberg(&p).iter().filter(|&&q| q < 0.05).count();
+    let _ = writeln!(
+        log,
+        "{name}: {bonf} variant(s) below the Bonferroni threshold {threshold:.3e}; {bh} with \
+         Benjamini-Hochberg q < 0.05"
+    );
 }
