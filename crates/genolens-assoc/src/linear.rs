@@ -119,23 +119,23 @@ pub struct Covariates<'a> {
     pub values: ArrayView2<'a, f64>,
 }
 
-/// The fitted null-model pieces of one phenotype.
-struct NullModel {
+/// The fitted null-model pieces of one phenotype (shared with the logistic scan).
+pub(crate) struct NullModel {
     /// Samples with the phenotype and every covariate.
-    valid: Vec<bool>,
-    n_valid: usize,
+    pub(crate) valid: Vec<bool>,
+    pub(crate) n_valid: usize,
     /// `[1, standardised covariates, y]` on valid rows, zero elsewhere: N × (P + 1)
     /// with P = 1 + C predictors before the genotype.
-    xy: Mat<f64>,
+    pub(crate) xy: Mat<f64>,
     /// Cross-products of `[X y]` over the valid samples: (P + 1) × (P + 1).
-    cross: Mat<f64>,
-    predictors: usize,
+    pub(crate) cross: Mat<f64>,
+    pub(crate) predictors: usize,
     /// Covariates left out because they are constant over the valid samples.
-    dropped: Vec<String>,
+    pub(crate) dropped: Vec<String>,
 }
 
 impl NullModel {
-    fn new(pheno: &Phenotype<'_>, covariates: &Covariates<'_>) -> Result<Self> {
+    pub(crate) fn new(pheno: &Phenotype<'_>, covariates: &Covariates<'_>) -> Result<Self> {
         let n = pheno.values.len();
         let c = covariates.values.ncols();
         let valid: Vec<bool> = (0..n)
@@ -224,7 +224,7 @@ impl NullModel {
 
 /// Lower Cholesky factor of the leading `p × p` block of `a`, or `None` when it is
 /// not (numerically) positive definite.
-fn cholesky(a: &Mat<f64>, p: usize) -> Option<Vec<f64>> {
+pub(crate) fn cholesky(a: &Mat<f64>, p: usize) -> Option<Vec<f64>> {
     let mut l = vec![0.0f64; p * p];
     for j in 0..p {
         let mut d = a[(j, j)];
@@ -304,7 +304,7 @@ fn collinearity(cross: &Mat<f64>, xg: &[f64], s: f64, n: usize, p: usize) -> Opt
 }
 
 /// Solves `L z = b` in place for the lower-triangular `l` (p × p, row-major).
-fn forward(l: &[f64], p: usize, b: &mut [f64]) {
+pub(crate) fn forward(l: &[f64], p: usize, b: &mut [f64]) {
     for i in 0..p {
         let mut s = b[i];
         for k in 0..i {
@@ -368,20 +368,7 @@ pub fn linear_scan<S: GenotypeSource + ?Sized>(
         .par_iter()
         .map(|&start| -> Result<_> {
             let end = (start + step).min(n_var);
-            let block = source.read_block(start..end)?;
-            let b = block.n_variants();
-            // Genotypes as f64, missing as 0 (excluded through the downdate below).
-            let mut g = Mat::<f64>::zeros(n, b);
-            let mut missing: Vec<Vec<usize>> = vec![Vec::new(); b];
-            for j in 0..b {
-                for (i, &d) in block.variant(j).iter().enumerate() {
-                    if d.is_nan() {
-                        missing[j].push(i);
-                    } else {
-                        g[(i, j)] = f64::from(d);
-                    }
-                }
-            }
+            let (g, missing) = decode_block(source, start..end)?;
             let out = models.iter().map(|m| scan_block(m, &g, &missing)).collect();
             progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
             Ok(out)
@@ -397,6 +384,28 @@ pub fn linear_scan<S: GenotypeSource + ?Sized>(
         tests: result,
         dropped_covariates: models.into_iter().map(|m| m.dropped).collect(),
     })
+}
+
+/// A block of genotypes as f64 (`n_samples × block`), missing calls as 0, with each
+/// variant's missing samples listed (they are excluded, never imputed).
+pub(crate) fn decode_block<S: GenotypeSource + ?Sized>(
+    source: &S,
+    range: std::ops::Range<usize>,
+) -> Result<(Mat<f64>, Vec<Vec<usize>>)> {
+    let block = source.read_block(range)?;
+    let (n, b) = (block.n_samples(), block.n_variants());
+    let mut g = Mat::<f64>::zeros(n, b);
+    let mut missing: Vec<Vec<usize>> = vec![Vec::new(); b];
+    for j in 0..b {
+        for (i, &d) in block.variant(j).iter().enumerate() {
+            if d.is_nan() {
+                missing[j].push(i);
+            } else {
+                g[(i, j)] = f64::from(d);
+            }
+        }
+    }
+    Ok((g, missing))
 }
 
 /// Tests every column of `g` against one phenotype's null model.

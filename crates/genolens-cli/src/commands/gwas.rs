@@ -1,14 +1,16 @@
 //! `genolens gwas`: per-variant association as `plink2 --glm` runs it, writing
 //! `OUT.NAME.glm.linear` per phenotype with PLINK 2's columns.
 //!
-//! Quantitative traits only for now; case/control traits (logistic regression
-//! with Firth fallback) are the next step of the association issue.
+//! Quantitative traits get linear regression (`.glm.linear`), case/control traits
+//! logistic regression with Firth fallback (`.glm.logistic.hybrid`).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use genolens::assoc::linear::{linear_scan, Covariates, Phenotype};
+use genolens::assoc::logistic::{logistic_scan, FirthMode};
+use genolens::assoc::stats::neg_log10;
 use genolens::assoc::summary::{
     benjamini_hochberg, bonferroni_threshold, genomic_control, genomic_control_by_maf,
     manhattan_points, qq_points,
@@ -45,6 +47,14 @@ pub struct Args {
     /// Case/control coded 0/1 instead of 1/2 (PLINK 2's `--1`).
     #[arg(long = "1")]
     case_control_01: bool,
+    /// Firth regression for every case/control test (PLINK 2's `firth`); the
+    /// default is Firth only where the ordinary fit fails (`firth-fallback`).
+    #[arg(long, conflicts_with = "no_firth")]
+    firth: bool,
+    /// Never use Firth regression: failed fits get LOGISTIC_CONVERGE_FAIL and the
+    /// output is `.glm.logistic` without the `FIRTH?` column.
+    #[arg(long)]
+    no_firth: bool,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -82,19 +92,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         ids.len(),
         report.table_only.len()
     );
-    if let Some((k, _)) = phenos
-        .kinds
-        .iter()
-        .enumerate()
-        .find(|(_, k)| **k == ColumnKind::CaseControl)
-    {
-        return Err(CliError::Usage(format!(
-            "phenotype {} is case/control: logistic regression is not available yet; \
-             only quantitative traits can be scanned",
-            phenos.names[k]
-        )));
-    }
-
     let (cov_names, cov_values) = match &args.covar {
         None => (Vec::new(), Array2::<f64>::zeros((ids.len(), 0))),
         Some(path) => {
@@ -118,19 +115,93 @@ pub fn run(args: Args) -> Result<(), CliError> {
         names: &cov_names,
         values: cov_values.view(),
     };
+    // Quantitative traits go to the linear scan, case/control ones (0/1) to the
+    // logistic scan; each decodes the genotypes once for all its traits.
     let columns: Vec<Vec<f64>> = (0..phenos.names.len())
         .map(|k| phenos.values.column(k).to_vec())
         .collect();
-    let phenotypes: Vec<Phenotype<'_>> = phenos
-        .names
-        .iter()
-        .zip(&columns)
-        .map(|(name, values)| Phenotype { name, values })
-        .collect();
-    let scan = progress::over_variants(source.n_variants(), "linear scan", |p| {
-        linear_scan(source.as_ref(), &phenotypes, &covariates, 256, p)
-    })?;
-    for (name, dropped) in phenos.names.iter().zip(&scan.dropped_covariates) {
+    let pick = |binary: bool| -> Vec<Phenotype<'_>> {
+        phenos
+            .names
+            .iter()
+            .zip(&columns)
+            .zip(&phenos.kinds)
+            .filter(|(_, kind)| (**kind == ColumnKind::CaseControl) == binary)
+            .map(|((name, values), _)| Phenotype { name, values })
+            .collect()
+    };
+    let (quantitative, binary) = (pick(false), pick(true));
+    let mut results: Vec<(String, GlmKind, Vec<Row>)> = Vec::new();
+    let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
+    if !quantitative.is_empty() {
+        let scan = progress::over_variants(source.n_variants(), "linear scan", |p| {
+            linear_scan(source.as_ref(), &quantitative, &covariates, 256, p)
+        })?;
+        for ((ph, tests), dropped) in quantitative
+            .iter()
+            .zip(scan.tests)
+            .zip(scan.dropped_covariates)
+        {
+            dropped_all.push((ph.name.to_string(), dropped));
+            let rows = tests
+                .iter()
+                .map(|t| Row {
+                    obs_ct: t.obs_ct,
+                    beta: t.beta,
+                    se: t.se,
+                    stat: t.t,
+                    ln_p: t.ln_p,
+                    firth: None,
+                    error: t.error.map(|e| e.code()),
+                })
+                .collect();
+            results.push((ph.name.to_string(), GlmKind::Linear, rows));
+        }
+    }
+    if !binary.is_empty() {
+        let mode = if args.firth {
+            FirthMode::Always
+        } else if args.no_firth {
+            FirthMode::Never
+        } else {
+            FirthMode::Fallback
+        };
+        let scan = progress::over_variants(source.n_variants(), "logistic scan", |p| {
+            logistic_scan(source.as_ref(), &binary, &covariates, mode, 256, p)
+        })?;
+        for (((ph, tests), dropped), (cases, controls)) in binary
+            .iter()
+            .zip(scan.tests)
+            .zip(scan.dropped_covariates)
+            .zip(scan.case_control)
+        {
+            let _ = writeln!(log, "{}: {cases} cases, {controls} controls", ph.name);
+            dropped_all.push((ph.name.to_string(), dropped));
+            let rows = tests
+                .iter()
+                .map(|t| Row {
+                    obs_ct: t.obs_ct,
+                    beta: t.beta,
+                    se: t.se,
+                    stat: t.z,
+                    ln_p: t.ln_p,
+                    firth: (mode != FirthMode::Never).then_some(t.firth),
+                    // An unfinished fit keeps its statistics, as in PLINK 2.
+                    error: t
+                        .error
+                        .map(|e| e.code())
+                        .or(t.unfinished.then_some("UNFINISHED")),
+                })
+                .collect();
+            let kind = if mode == FirthMode::Never {
+                GlmKind::Logistic
+            } else {
+                GlmKind::LogisticHybrid
+            };
+            results.push((ph.name.to_string(), kind, rows));
+        }
+    }
+    for (name, dropped) in &dropped_all {
         if !dropped.is_empty() {
             let msg = format!(
                 "warning: {name}: constant covariate(s) left out: {}",
@@ -169,7 +240,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
 
     let mut written = Vec::new();
-    for (name, tests) in phenos.names.iter().zip(&scan.tests) {
+    for (name, kind, tests) in &results {
         let records: Vec<AssocRecord> = source
             .variants()
             .iter()
@@ -182,6 +253,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 } else {
                     (&v.allele1, 1.0)
                 };
+                let beta = sign * t.beta;
                 AssocRecord {
                     chrom: v.plink_chrom().to_string(),
                     pos: v.pos,
@@ -189,24 +261,29 @@ pub fn run(args: Args) -> Result<(), CliError> {
                     ref_allele: v.allele2.clone(),
                     alt: v.allele1.clone(),
                     a1: a1.clone(),
-                    firth: None,
+                    firth: t.firth,
                     test: "ADD".into(),
                     obs_ct: u64::from(t.obs_ct),
-                    effect: sign * t.beta,
+                    // Logistic files print the odds ratio.
+                    effect: if *kind == GlmKind::Linear {
+                        beta
+                    } else {
+                        beta.exp()
+                    },
                     se: t.se,
-                    stat: sign * t.t,
-                    p: t.p(),
-                    log10_p: t.log10_p(),
-                    errcode: t.error.map_or(".".to_string(), |e| e.code().to_string()),
+                    stat: sign * t.stat,
+                    p: t.ln_p.exp(),
+                    log10_p: neg_log10(t.ln_p),
+                    errcode: t.error.unwrap_or(".").to_string(),
                 }
             })
             .collect();
-        let path = with_suffix(&args.out, &format!("{name}.{}", GlmKind::Linear.suffix()));
-        write_glm(&path, GlmKind::Linear, PColumn::P, &records)?;
+        let path = with_suffix(&args.out, &format!("{name}.{}", kind.suffix()));
+        write_glm(&path, *kind, PColumn::P, &records)?;
         written.push(path.clone());
         if args.parquet {
             let pq = with_suffix(&path, "parquet");
-            write_glm_parquet(&pq, GlmKind::Linear, &records)?;
+            write_glm_parquet(&pq, *kind, &records)?;
             written.push(pq);
         }
         let tested = tests.iter().filter(|t| t.error.is_none()).count();
@@ -216,6 +293,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             tests.len(),
             tests.len() - tested
         );
+        if let Some(firth) = tests
+            .first()
+            .and_then(|t| t.firth)
+            .map(|_| tests.iter().filter(|t| t.firth == Some(true)).count())
+        {
+            let _ = writeln!(log, "{name}: Firth regression used for {firth} variant(s)");
+        }
         let ln_p: Vec<f64> = tests.iter().map(|t| t.ln_p).collect();
         summarize(&mut log, name, &ln_p, &maf, tested);
         let manhattan = with_suffix(&args.out, &format!("{name}.manhattan.png"));
@@ -291,4 +375,15 @@ fn summarize(log: &mut String, name: &str, ln_p: &[f64], maf: &[f64], tested: us
         "{name}: {bonf} variant(s) below the Bonferroni threshold {threshold:.3e}; {bh} with \
          Benjamini-Hochberg q < 0.05"
     );
+}
+
+/// One variant's result, whichever model produced it.
+struct Row {
+    obs_ct: u32,
+    beta: f64,
+    se: f64,
+    stat: f64,
+    ln_p: f64,
+    firth: Option<bool>,
+    error: Option<&'static str>,
 }
