@@ -225,20 +225,25 @@ impl NullModel {
 /// Lower Cholesky factor of the leading `p × p` block of `a`, or `None` when it is
 /// not (numerically) positive definite.
 pub(crate) fn cholesky(a: &Mat<f64>, p: usize) -> Option<Vec<f64>> {
+    cholesky_by(p, |i, j| a[(i, j)])
+}
+
+/// [`cholesky`] of the `p × p` matrix whose entries `a(i, j)` gives.
+pub(crate) fn cholesky_by(p: usize, a: impl Fn(usize, usize) -> f64) -> Option<Vec<f64>> {
     let mut l = vec![0.0f64; p * p];
     for j in 0..p {
-        let mut d = a[(j, j)];
+        let mut d = a(j, j);
         for k in 0..j {
             d -= l[j * p + k] * l[j * p + k];
         }
         // Relative pivot test: a predictor explained by the others to 1e-10.
-        if d <= 1e-10 * a[(j, j)].abs().max(f64::MIN_POSITIVE) {
+        if d <= 1e-10 * a(j, j).abs().max(f64::MIN_POSITIVE) {
             return None;
         }
         let d = d.sqrt();
         l[j * p + j] = d;
         for i in j + 1..p {
-            let mut s = a[(i, j)];
+            let mut s = a(i, j);
             for k in 0..j {
                 s -= l[i * p + k] * l[j * p + k];
             }

@@ -1,6 +1,7 @@
 //! Per-variant logistic regression for case/control traits, as `plink2 --glm`
-//! (2.00a3) runs it: a Wald test after Newton–Raphson from zero with PLINK 2's
-//! stopping rules, and Firth's penalised likelihood (PLINK 2's port of logistf) as
+//! (2.00a3) runs it: a Wald test after Newton–Raphson with PLINK 2's stopping
+//! rules (warm-started from the covariates-only fit, fitted once per phenotype,
+//! where PLINK 2 starts from zero: fewer iterations, the same estimate), and Firth's penalised likelihood (PLINK 2's port of logistf) as
 //! a fallback (`firth-fallback`: when an allele is absent from the cases or the
 //! controls, or the ordinary fit fails) or throughout (`firth`). PLINK 2.00a3
 //! computes these in single precision; genolens uses double, which changes
@@ -10,12 +11,15 @@
 //! missing the phenotype or a covariate left out everywhere, missing calls left out
 //! per variant, PLINK 2's error codes for constant genotypes and too few samples.
 
-use faer::Mat;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
 use genolens_io::GenotypeSource;
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::linear::{cholesky, decode_block, forward, Covariates, NullModel, Phenotype, Progress};
+use crate::linear::{
+    cholesky_by, decode_block, forward, Covariates, NullModel, Phenotype, Progress,
+};
 use crate::stats::{ln_normal_two_sided, neg_log10};
 
 /// When Firth's penalised likelihood is used.
@@ -130,116 +134,125 @@ struct Fit {
     unfinished: bool,
 }
 
-/// Rows of the design and outcomes of one variant's regression.
-struct Problem<'a> {
-    rows: &'a [usize],
+/// One variant's regression: the design of the samples used (`n × k`,
+/// column-major, genotype last) and their outcomes.
+struct Problem {
+    z: Mat<f64>,
+    y: Vec<f64>,
     k: usize,
-    z: &'a dyn Fn(usize, usize) -> f64,
-    y: &'a dyn Fn(usize) -> f64,
 }
 
-/// Probabilities, log-likelihood and information `Zᵀ V Z` at some coefficients.
+/// Probabilities, log-likelihood and information `Zᵀ V Z` (row-major `k × k`) at
+/// some coefficients.
 struct Evaluation {
     mu: Vec<f64>,
     loglik: f64,
-    info: Mat<f64>,
+    info: Vec<f64>,
 }
 
-impl Problem<'_> {
-    fn row(&self, i: usize, out: &mut [f64]) {
-        for (a, o) in out.iter_mut().enumerate() {
-            *o = (self.z)(i, a);
+impl Problem {
+    /// The fit's pieces at `beta`; the log-likelihood (only Firth needs it) when
+    /// `with_loglik`.
+    fn evaluate(&self, beta: &[f64], with_loglik: bool) -> Evaluation {
+        let (n, k) = (self.y.len(), self.k);
+        let mut eta = vec![0.0f64; n];
+        for (a, &b) in beta.iter().enumerate() {
+            for (e, z) in eta.iter_mut().zip(self.z.col(a).iter()) {
+                *e += b * z;
+            }
         }
-    }
-
-    fn evaluate(&self, beta: &[f64]) -> Evaluation {
-        let k = self.k;
-        let mut zi = vec![0.0f64; k];
-        let mut info = Mat::<f64>::zeros(k, k);
-        let mut mu = Vec::with_capacity(self.rows.len());
         let mut loglik = 0.0f64;
-        for &i in self.rows {
-            self.row(i, &mut zi);
-            let eta: f64 = zi.iter().zip(beta).map(|(a, b)| a * b).sum();
-            let m = 1.0 / (1.0 + (-eta).exp());
-            let w = m * (1.0 - m);
-            loglik += if (self.y)(i) > 0.5 {
-                m.ln()
-            } else {
-                (1.0 - m).ln()
-            };
-            for a in 0..k {
-                for b in 0..=a {
-                    info[(a, b)] += w * zi[a] * zi[b];
+        let mut root_w = vec![0.0f64; n];
+        let mu: Vec<f64> = eta
+            .iter()
+            .zip(&self.y)
+            .zip(root_w.iter_mut())
+            .map(|((&e, &y), rw)| {
+                let m = 1.0 / (1.0 + (-e).exp());
+                if with_loglik {
+                    loglik += if y > 0.5 { m.ln() } else { (1.0 - m).ln() };
                 }
-            }
-            mu.push(m);
-        }
+                *rw = (m * (1.0 - m)).sqrt();
+                m
+            })
+            .collect();
+        // Zᵀ V Z as one GEMM on the rows scaled by √w.
+        let mut scaled = Mat::<f64>::zeros(n, k);
         for a in 0..k {
-            for b in 0..a {
-                info[(b, a)] = info[(a, b)];
+            for ((s, z), rw) in scaled
+                .col_mut(a)
+                .iter_mut()
+                .zip(self.z.col(a).iter())
+                .zip(&root_w)
+            {
+                *s = z * rw;
             }
         }
+        let mut info_m = Mat::<f64>::zeros(k, k);
+        matmul(
+            info_m.as_mut(),
+            Accum::Replace,
+            scaled.transpose(),
+            scaled.as_ref(),
+            1.0,
+            Par::Seq,
+        );
+        let info = (0..k * k).map(|x| info_m[(x / k, x % k)]).collect();
         Evaluation { mu, loglik, info }
     }
 
     /// `Zᵀ r` for per-row values `r`.
     fn score(&self, r: &[f64]) -> Vec<f64> {
-        let mut zi = vec![0.0f64; self.k];
-        let mut u = vec![0.0f64; self.k];
-        for (&i, &ri) in self.rows.iter().zip(r) {
-            self.row(i, &mut zi);
-            for (ua, za) in u.iter_mut().zip(&zi) {
-                *ua += za * ri;
-            }
-        }
-        u
+        (0..self.k)
+            .map(|a| self.z.col(a).iter().zip(r).map(|(z, r)| z * r).sum())
+            .collect()
+    }
+
+    /// Row `i` of the design.
+    fn row(&self, i: usize) -> Vec<f64> {
+        (0..self.k).map(|a| self.z[(i, a)]).collect()
     }
 }
 
-/// Inverse of a symmetric positive-definite matrix through its Cholesky factor.
-fn inverse(a: &Mat<f64>, k: usize) -> Option<Mat<f64>> {
-    let l = cholesky(a, k)?;
-    let mut inv = Mat::<f64>::zeros(k, k);
+/// Inverse (row-major) of a symmetric positive-definite `k × k` matrix through its
+/// Cholesky factor.
+fn inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
+    let l = cholesky_by(k, |i, j| a[i * k + j])?;
+    let mut inv = vec![0.0f64; k * k];
     for j in 0..k {
         let mut e = vec![0.0f64; k];
         e[j] = 1.0;
         forward(&l, k, &mut e);
         backward(&l, k, &mut e);
         for (i, x) in e.iter().enumerate() {
-            inv[(i, j)] = *x;
+            inv[i * k + j] = *x;
         }
     }
     Some(inv)
 }
 
-fn mat_vec(m: &Mat<f64>, v: &[f64]) -> Vec<f64> {
-    (0..m.nrows())
-        .map(|i| (0..m.ncols()).map(|j| m[(i, j)] * v[j]).sum())
+fn mat_vec(m: &[f64], k: usize, v: &[f64]) -> Vec<f64> {
+    m.chunks_exact(k)
+        .map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum())
         .collect()
 }
 
-/// Newton–Raphson from zero with PLINK 2.00a3's stopping and failure rules: stop
+/// Newton–Raphson from `start` with PLINK 2.00a3's stopping and failure rules: stop
 /// when the L1 norm of a step is below 1e-4; fail on a NaN step, on steps that
 /// grow (beyond 20 and twice the smallest so far) or stall near 1 after the
 /// 4th/7th iteration, or on coefficients beyond 6e4 (8e3 when the 15-iteration
-/// limit is hit, which otherwise returns the estimate as unfinished). Standard
-/// errors come from the information of the last iteration, as in PLINK 2.
-fn logistic_fit(problem: &Problem<'_>) -> Option<Fit> {
+/// limit is hit, which otherwise returns the estimate as unfinished). The standard
+/// error comes from the information at the estimate.
+fn logistic_fit(problem: &Problem, start: &[f64]) -> Option<Fit> {
     let k = problem.k;
-    let mut beta = vec![0.0f64; k];
+    let mut beta = start.to_vec();
     let mut min_delta = f64::INFINITY;
     for iteration in 0..15 {
-        let ev = problem.evaluate(&beta);
-        let r: Vec<f64> = problem
-            .rows
-            .iter()
-            .zip(&ev.mu)
-            .map(|(&i, m)| m - (problem.y)(i))
-            .collect();
+        let ev = problem.evaluate(&beta, false);
+        let r: Vec<f64> = problem.y.iter().zip(&ev.mu).map(|(y, m)| m - y).collect();
         let g = problem.score(&r);
         let inv = inverse(&ev.info, k)?;
-        let d = mat_vec(&inv, &g);
+        let d = mat_vec(&inv, k, &g);
         for (b, di) in beta.iter_mut().zip(&d) {
             *b -= di;
         }
@@ -247,7 +260,6 @@ fn logistic_fit(problem: &Problem<'_>) -> Option<Fit> {
         if delta.is_nan() {
             return None;
         }
-        let var_last = inv[(k - 1, k - 1)];
         if iteration > 3 {
             if (delta > 20.0 && delta > 2.0 * min_delta)
                 || (iteration > 6 && (1.0 - delta).abs() < 1e-3)
@@ -258,9 +270,10 @@ fn logistic_fit(problem: &Problem<'_>) -> Option<Fit> {
                 if beta.iter().any(|b| b.abs() > 8e3) {
                     return None;
                 }
+                // Unfinished: PLINK 2 reports the last iteration's information.
                 return Some(Fit {
                     beta,
-                    var_last,
+                    var_last: inv[k * k - 1],
                     unfinished: true,
                 });
             }
@@ -269,9 +282,13 @@ fn logistic_fit(problem: &Problem<'_>) -> Option<Fit> {
             if beta.iter().any(|b| b.abs() > 6e4) {
                 return None;
             }
+            // The information at the estimate itself: PLINK 2 uses the previous
+            // iterate's, which a different start would move; at the estimate the
+            // two agree to well under 1e-5.
+            let at_estimate = inverse(&problem.evaluate(&beta, false).info, k)?;
             return Some(Fit {
+                var_last: at_estimate[k * k - 1],
                 beta,
-                var_last,
                 unfinished: false,
             });
         }
@@ -285,41 +302,38 @@ fn logistic_fit(problem: &Problem<'_>) -> Option<Fit> {
 /// halving on the penalised log-likelihood, convergence at 1e-4, at most 25
 /// iterations (then unfinished). The standard error comes from the unpenalised
 /// information at the estimate.
-fn firth_fit(problem: &Problem<'_>) -> Option<Fit> {
+fn firth_fit(problem: &Problem) -> Option<Fit> {
     let k = problem.k;
     let penalised = |ev: &Evaluation| -> Option<f64> {
-        let l = cholesky(&ev.info, k)?;
+        let l = cholesky_by(k, |i, j| ev.info[i * k + j])?;
         Some(ev.loglik + (0..k).map(|a| l[a * k + a].ln()).sum::<f64>())
     };
     let mut beta = vec![0.0f64; k];
-    let mut ev = problem.evaluate(&beta);
+    let mut ev = problem.evaluate(&beta, true);
     let mut loglik = penalised(&ev)?;
     let mut last = false;
     let mut unfinished = false;
-    let mut zi = vec![0.0f64; k];
     for iteration in 0..=25 {
         let inv = inverse(&ev.info, k)?;
         if last {
             return Some(Fit {
                 beta,
-                var_last: inv[(k - 1, k - 1)],
+                var_last: inv[k * k - 1],
                 unfinished,
             });
         }
-        let w: Vec<f64> = problem
-            .rows
-            .iter()
-            .zip(&ev.mu)
-            .map(|(&i, &m)| {
-                problem.row(i, &mut zi);
-                let hz = mat_vec(&inv, &zi);
+        let w: Vec<f64> = (0..problem.y.len())
+            .map(|i| {
+                let zi = problem.row(i);
+                let m = ev.mu[i];
+                let hz = mat_vec(&inv, k, &zi);
                 let hat = m * (1.0 - m) * zi.iter().zip(&hz).map(|(a, b)| a * b).sum::<f64>();
-                ((problem.y)(i) - m) + hat * (0.5 - m)
+                (problem.y[i] - m) + hat * (0.5 - m)
             })
             .collect();
         let u = problem.score(&w);
         let gmax = u.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        let mut d = mat_vec(&inv, &u);
+        let mut d = mat_vec(&inv, k, &u);
         let mut dmax = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
         if dmax > 5.0 {
             d.iter_mut().for_each(|x| *x *= 5.0 / dmax);
@@ -334,7 +348,7 @@ fn firth_fit(problem: &Problem<'_>) -> Option<Fit> {
         let (mut max_halvings, mut halvings) = (5i32, 1i32);
         let mut bailed = false;
         loop {
-            ev = problem.evaluate(&beta);
+            ev = problem.evaluate(&beta, true);
             loglik = penalised(&ev)?;
             if halvings > max_halvings {
                 break;
@@ -415,6 +429,41 @@ pub fn logistic_scan<S: GenotypeSource + ?Sized>(
         .iter()
         .map(|p| NullModel::new(p, covariates))
         .collect::<Result<Vec<_>>>()?;
+    // The covariates-only fit, fitted once: every variant's Newton–Raphson starts
+    // from it (with a zero genotype effect), which saves iterations over PLINK
+    // 2's start at zero and lands on the same estimate.
+    let nulls: Vec<Vec<f64>> = models
+        .iter()
+        .zip(phenotypes)
+        .map(|(m, ph)| {
+            let rows: Vec<usize> = (0..n).filter(|&i| m.valid[i]).collect();
+            let mut z = Mat::<f64>::zeros(rows.len(), m.predictors);
+            for (r, &i) in rows.iter().enumerate() {
+                for a in 0..m.predictors {
+                    z[(r, a)] = m.xy[(i, a)];
+                }
+            }
+            let y = rows.iter().map(|&i| m.xy[(i, m.predictors)]).collect();
+            let problem = Problem {
+                z,
+                y,
+                k: m.predictors,
+            };
+            logistic_fit(&problem, &vec![0.0; m.predictors])
+                .map(|f| f.beta)
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "phenotype {}: the covariates-only logistic model does not converge; \
+                         a covariate may separate cases from controls",
+                        ph.name
+                    ))
+                })
+        })
+        .collect::<Result<_>>()?;
+    let valid_rows: Vec<Vec<usize>> = models
+        .iter()
+        .map(|m| (0..n).filter(|&i| m.valid[i]).collect())
+        .collect();
     let case_control = models
         .iter()
         .map(|m| {
@@ -435,9 +484,11 @@ pub fn logistic_scan<S: GenotypeSource + ?Sized>(
             let (g, missing) = decode_block(source, start..end)?;
             let out = models
                 .iter()
-                .map(|m| {
+                .zip(&nulls)
+                .zip(&valid_rows)
+                .map(|((m, null), valid)| {
                     (0..g.ncols())
-                        .map(|j| test_variant(m, &g, j, &missing[j], firth))
+                        .map(|j| test_variant(m, null, valid, &g, j, &missing[j], firth))
                         .collect()
                 })
                 .collect();
@@ -460,15 +511,23 @@ pub fn logistic_scan<S: GenotypeSource + ?Sized>(
 
 fn test_variant(
     m: &NullModel,
+    null: &[f64],
+    valid: &[usize],
     g: &Mat<f64>,
     j: usize,
     missing: &[usize],
     firth: FirthMode,
 ) -> LogisticTest {
     let p = m.predictors;
-    let rows: Vec<usize> = (0..g.nrows())
-        .filter(|&i| m.valid[i] && missing.binary_search(&i).is_err())
-        .collect();
+    let rows: Vec<usize> = if missing.is_empty() {
+        valid.to_vec()
+    } else {
+        valid
+            .iter()
+            .copied()
+            .filter(|i| missing.binary_search(i).is_err())
+            .collect()
+    };
     let obs_ct = rows.len() as u32;
     if rows.len() <= p + 1 {
         return LogisticTest::failed(obs_ct, false, LogisticError::SampleCtLePredictorCt);
@@ -477,24 +536,29 @@ fn test_variant(
     if rows.iter().all(|&i| g[(i, j)] == first) {
         return LogisticTest::failed(obs_ct, false, LogisticError::ConstOmittedAllele);
     }
-    let z = |i: usize, a: usize| if a < p { m.xy[(i, a)] } else { g[(i, j)] };
-    let y = |i: usize| m.xy[(i, p)];
-    let problem = Problem {
-        rows: &rows,
-        k: p + 1,
-        z: &z,
-        y: &y,
-    };
+    let k = p + 1;
+    let mut z = Mat::<f64>::zeros(rows.len(), k);
+    let mut y = Vec::with_capacity(rows.len());
     // An allele absent from the cases or from the controls separates them: the
     // ordinary MLE is at infinity, so PLINK 2 goes straight to Firth.
     let (mut case_alt, mut all_alt, mut cases) = (0.0f64, 0.0f64, 0usize);
-    for &i in &rows {
-        all_alt += g[(i, j)];
-        if y(i) > 0.5 {
-            case_alt += g[(i, j)];
+    for (r, &i) in rows.iter().enumerate() {
+        for a in 0..p {
+            z[(r, a)] = m.xy[(i, a)];
+        }
+        let gi = g[(i, j)];
+        z[(r, p)] = gi;
+        let yi = m.xy[(i, p)];
+        y.push(yi);
+        all_alt += gi;
+        if yi > 0.5 {
+            case_alt += gi;
             cases += 1;
         }
     }
+    let problem = Problem { z, y, k };
+    let mut start = null.to_vec();
+    start.push(0.0);
     let case_ref = 2.0 * cases as f64 - case_alt;
     let all_ref = 2.0 * rows.len() as f64 - all_alt;
     let separated =
@@ -505,11 +569,11 @@ fn test_variant(
         FirthMode::Never if separated => {
             return LogisticTest::failed(obs_ct, false, LogisticError::Separation)
         }
-        FirthMode::Fallback => match logistic_fit(&problem) {
+        FirthMode::Fallback => match logistic_fit(&problem, &start) {
             Some(f) => (Some(f), false),
             None => (firth_fit(&problem), true),
         },
-        FirthMode::Never => match logistic_fit(&problem) {
+        FirthMode::Never => match logistic_fit(&problem, &start) {
             Some(f) => (Some(f), false),
             None => {
                 return LogisticTest::failed(obs_ct, false, LogisticError::LogisticConvergeFail)
