@@ -457,3 +457,76 @@ fn logistic_scans_agree_with_plink2_firth_fallback() {
     assert!(firth_rows(&ours) > 0, "the rare trait exercises Firth");
     assert_eq!(firth_rows(&ours), firth_rows(&theirs));
 }
+
+#[test]
+fn pca_covariates_match_plink2_with_the_same_pcs() {
+    // `--pca 3` adds PC1..PC3 as covariates in one command; plink2 gets the same
+    // PCs from genolens' .eigenvec, so the comparison tests the wiring.
+    let dir = tempfile::tempdir().unwrap();
+    let eur = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let table = data("bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars");
+    let pcs = dir.path().join("pcs");
+    ok(genolens(&[
+        "pca",
+        "--bfile",
+        s(&eur),
+        "--pca",
+        "3",
+        "--out",
+        s(&pcs),
+    ]));
+    let Some((g, p)) = run_both(
+        dir.path(),
+        &[
+            "gwas",
+            "--bfile",
+            s(&eur),
+            "--pheno",
+            s(&table),
+            "--pheno-name",
+            "PHENO",
+            "--pca",
+            "3",
+        ],
+        &[
+            "--bfile",
+            s(&eur),
+            "--pheno",
+            s(&table),
+            "--pheno-name",
+            "PHENO",
+            "--covar",
+            s(&with(&pcs, "eigenvec")),
+            "--glm",
+            "hide-covar",
+        ],
+    ) else {
+        return;
+    };
+    // plink2 reads the PCs as printed (6 digits), genolens uses them unrounded, so
+    // effects agree to a small fraction of their standard error, not to 6 digits.
+    let (a, b) = (
+        read(&with(&g, "PHENO.glm.linear")),
+        read(&with(&p, "PHENO.glm.linear")),
+    );
+    assert_eq!(a.lines().count(), b.lines().count());
+    for (x, y) in a.lines().zip(b.lines()).skip(1) {
+        let (x, y): (Vec<&str>, Vec<&str>) = (x.split('\t').collect(), y.split('\t').collect());
+        assert_eq!(
+            (x[7], x[12]),
+            (y[7], y[12]),
+            "OBS_CT/ERRCODE: {x:?} vs {y:?}"
+        );
+        if x[8] == "NA" {
+            assert_eq!(y[8], "NA");
+            continue;
+        }
+        let f = |v: &str| v.parse::<f64>().unwrap();
+        assert!(
+            (f(x[8]) - f(y[8])).abs() <= 1e-3 * f(y[9]),
+            "BETA: {x:?} vs {y:?}"
+        );
+        assert!((f(x[11]) - f(y[11])).abs() <= 1e-3, "P: {x:?} vs {y:?}");
+    }
+    assert!(read(&with(&g, "log")).contains("--pca 3: eigenvalues"));
+}

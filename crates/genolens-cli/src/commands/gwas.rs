@@ -15,14 +15,16 @@ use genolens::assoc::summary::{
     benjamini_hochberg, bonferroni_threshold, genomic_control, genomic_control_by_maf,
     manhattan_points, qq_points,
 };
+use genolens::features::pca::{pca, PcaMethod, PcaOptions};
 use genolens::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
 use genolens::io::sumstats::{write_glm, write_glm_parquet, AssocRecord, GlmKind, PColumn};
 use genolens::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
-use genolens::io::{AtomicFile, GenotypeSource, SampleId};
+use genolens::io::{GenotypeSource, SampleId};
 use genolens::plot::ScatterPlot;
 use ndarray::Array2;
 
 use crate::commands::freq::with_suffix;
+use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
 use crate::progress;
@@ -44,6 +46,14 @@ pub struct Args {
     /// Covariates to use, comma-separated (default: every column).
     #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "covar")]
     covar_name: Vec<String>,
+    /// Compute K principal components of the genotypes (autosomes; exact up to
+    /// 5,000 samples, randomized beyond) and add them as covariates PC1..PCK.
+    #[arg(long, value_name = "K")]
+    pca: Option<usize>,
+    /// Accepted for PLINK 2 compatibility: covariates are always standardised
+    /// internally (the results do not depend on their scale).
+    #[arg(long)]
+    covar_variance_standardize: bool,
     /// Case/control coded 0/1 instead of 1/2 (PLINK 2's `--1`).
     #[arg(long = "1")]
     case_control_01: bool,
@@ -73,14 +83,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         columns: (!names.is_empty()).then(|| names.to_vec()),
         ..TableOptions::default()
     };
-    let mut log = String::new();
-    let _ = writeln!(
-        log,
-        "genolens gwas: {} samples, {} variants from {}",
-        source.n_samples(),
-        source.n_variants(),
-        source.origin().display()
-    );
+    let mut log = log_header("gwas", source.as_ref());
 
     let table = SampleTable::read_phenotypes(&args.pheno, &options(&args.pheno_name))?;
     let (phenos, report) = table.align(&ids)?;
@@ -109,6 +112,42 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 aligned.names.join(", ")
             );
             (aligned.names, aligned.values)
+        }
+    };
+    let (cov_names, cov_values) = match args.pca {
+        None => (cov_names, cov_values),
+        Some(k) => {
+            let method = if source.n_samples() <= 5000 {
+                PcaMethod::Exact
+            } else {
+                PcaMethod::randomized(1)
+            };
+            let fit = progress::over_variants(source.n_variants(), "PCA", |p| {
+                pca(source.as_ref(), &PcaOptions::new(k, method), p)
+            })?;
+            let n = source.n_samples();
+            let c = cov_names.len();
+            let mut values = Array2::<f64>::zeros((n, c + k));
+            for i in 0..n {
+                for j in 0..c {
+                    values[[i, j]] = cov_values[[i, j]];
+                }
+                for pc in 0..k {
+                    values[[i, c + pc]] = fit.eigenvectors[(i, pc)];
+                }
+            }
+            let mut names = cov_names;
+            names.extend((1..=k).map(|pc| format!("PC{pc}")));
+            let _ = writeln!(
+                log,
+                "--pca {k}: eigenvalues {} added as covariates",
+                fit.eigenvalues
+                    .iter()
+                    .map(|x| format!("{x:.4}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            (names, values)
         }
     };
     let covariates = Covariates {
@@ -338,15 +377,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         written.push(manhattan);
         written.push(qq);
     }
-    let _ = writeln!(log, "time: {:.3} s", started.elapsed().as_secs_f64());
-    let log_path = with_suffix(&args.out, "log");
-    let mut f = AtomicFile::create(&log_path)?;
-    f.write_all(log.as_bytes())?;
-    f.commit()?;
-    for p in written.iter().chain(std::iter::once(&log_path)) {
-        eprintln!("genolens: wrote {}", p.display());
-    }
-    Ok(())
+    finish(log, written, &args.out, started)
 }
 
 /// λGC overall and by MAF bin, and the multiple-testing counts, into the log.

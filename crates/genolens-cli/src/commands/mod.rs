@@ -6,4 +6,5 @@ pub mod gwas;
 pub mod info;
 pub mod pca;
 pub mod qc;
+pub mod runlog;
 pub mod simulate;

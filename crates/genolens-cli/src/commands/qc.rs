@@ -19,6 +19,7 @@ use genolens::io::report::{
 use genolens::io::{AtomicFile, GenotypeSource, Subset};
 
 use crate::commands::freq::with_suffix;
+use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
 use crate::progress;
@@ -122,14 +123,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         SampleIdColumns::FidIid
     };
     let source = args.input.open()?;
-    let mut log = String::new();
-    let _ = writeln!(
-        log,
-        "genolens qc: {} samples, {} variants from {}",
-        source.n_samples(),
-        source.n_variants(),
-        source.origin().display()
-    );
+    let mut log = log_header("qc", source.as_ref());
 
     // --mind first, as PLINK 2 does: everything after sees the kept samples only.
     let tally = progress::over_variants(source.n_variants(), "counting calls", |p| {
@@ -412,27 +406,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         written.push(with_suffix(&args.out, "bed"));
     }
     finish(log, written, &args.out, started)
-}
-
-/// Writes OUT.log and lists what was written.
-fn finish(
-    mut log: String,
-    written: Vec<PathBuf>,
-    out: &std::path::Path,
-    started: Instant,
-) -> Result<(), CliError> {
-    let _ = writeln!(log, "time: {:.3} s", started.elapsed().as_secs_f64());
-    for p in &written {
-        let _ = writeln!(log, "wrote {}", p.display());
-    }
-    let log_path = with_suffix(out, "log");
-    let mut f = AtomicFile::create(&log_path)?;
-    f.write_all(log.as_bytes())?;
-    f.commit()?;
-    for p in written.iter().chain(std::iter::once(&log_path)) {
-        eprintln!("genolens: wrote {}", p.display());
-    }
-    Ok(())
 }
 
 /// PLINK 2's `PHENO1` column of `.smiss`: present when any `.fam` phenotype is set,
