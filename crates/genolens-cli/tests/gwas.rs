@@ -530,3 +530,85 @@ fn pca_covariates_match_plink2_with_the_same_pcs() {
     }
     assert!(read(&with(&g, "log")).contains("--pca 3: eigenvalues"));
 }
+
+#[test]
+fn binary_top_hits_agree_with_regenies_reference_output() {
+    // regenie's step 1 (whole-genome ridge) differs from a plain covariate model,
+    // so values differ; the direction and order of its top 20 should not.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("g");
+    ok(genolens(&[
+        "gwas",
+        "--bfile",
+        s(&data("regenie_example/example")),
+        "--pheno",
+        s(&data("regenie_example/phenotype_bin.txt")),
+        "--pheno-name",
+        "Y1",
+        "--1",
+        "--covar",
+        s(&data("regenie_example/covariates.txt")),
+        "--out",
+        s(&out),
+    ]));
+    let ours: std::collections::HashMap<String, (f64, f64)> =
+        read(&with(&out, "Y1.glm.logistic.hybrid"))
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                (
+                    f[2].to_string(),
+                    (
+                        f[9].parse::<f64>().unwrap().ln(),
+                        f[12].parse::<f64>().unwrap(),
+                    ),
+                )
+            })
+            .collect();
+    let reference = read(&data(
+        "regenie_example/example.test_bin_out_firth_Y1.regenie",
+    ));
+    let mut lines = reference.lines();
+    let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (id, beta, log10p) = (col("ID"), col("BETA"), col("LOG10P"));
+    let mut rows: Vec<(String, f64, f64)> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (
+                f[id].to_string(),
+                f[beta].parse().unwrap(),
+                f[log10p].parse().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    let top = &rows[..20];
+    for (v, b, _) in top {
+        assert_eq!(ours[v].0 > 0.0, *b > 0.0, "direction of {v}");
+    }
+    // Spearman correlation of −log10 p over regenie's top 20.
+    let rank = |x: Vec<f64>| {
+        let mut idx: Vec<usize> = (0..x.len()).collect();
+        idx.sort_by(|&a, &b| x[a].total_cmp(&x[b]));
+        let mut r = vec![0.0; x.len()];
+        for (k, i) in idx.into_iter().enumerate() {
+            r[i] = k as f64;
+        }
+        r
+    };
+    let a = rank(top.iter().map(|r| r.2).collect());
+    let b = rank(top.iter().map(|r| -ours[&r.0].1.log10()).collect());
+    let n = 20.0;
+    let d2: f64 = a.iter().zip(&b).map(|(x, y)| (x - y).powi(2)).sum();
+    let spearman = 1.0 - 6.0 * d2 / (n * (n * n - 1.0));
+    assert!(spearman > 0.8, "rank agreement {spearman}");
+    let mut ours_sorted: Vec<(&String, f64)> = ours.iter().map(|(k, v)| (k, v.1)).collect();
+    ours_sorted.sort_by(|x, y| x.1.total_cmp(&y.1));
+    let overlap = ours_sorted[..20]
+        .iter()
+        .filter(|(v, _)| top.iter().any(|t| &t.0 == *v))
+        .count();
+    assert!(overlap >= 15, "top-20 overlap {overlap}");
+}
