@@ -509,6 +509,16 @@ pub fn logistic_scan<S: GenotypeSource + ?Sized>(
     })
 }
 
+/// The ordinary fit, warm-started; a start that does not converge cleanly is
+/// retried from zero, PLINK 2's start, so that unfinished and failed fits (and so
+/// the Firth fallback) are decided on PLINK 2's path.
+fn plain_fit(problem: &Problem, warm: &[f64]) -> Option<Fit> {
+    match logistic_fit(problem, warm) {
+        Some(f) if !f.unfinished => Some(f),
+        _ => logistic_fit(problem, &vec![0.0; problem.k]),
+    }
+}
+
 fn test_variant(
     m: &NullModel,
     null: &[f64],
@@ -569,11 +579,11 @@ fn test_variant(
         FirthMode::Never if separated => {
             return LogisticTest::failed(obs_ct, false, LogisticError::Separation)
         }
-        FirthMode::Fallback => match logistic_fit(&problem, &start) {
+        FirthMode::Fallback => match plain_fit(&problem, &start) {
             Some(f) => (Some(f), false),
             None => (firth_fit(&problem), true),
         },
-        FirthMode::Never => match logistic_fit(&problem, &start) {
+        FirthMode::Never => match plain_fit(&problem, &start) {
             Some(f) => (Some(f), false),
             None => {
                 return LogisticTest::failed(obs_ct, false, LogisticError::LogisticConvergeFail)
