@@ -283,6 +283,96 @@ fn pc_correlations(a: &str, b: &str, k: usize) -> Result<Vec<f64>, String> {
         .collect())
 }
 
+/// Writes a phenotype table (quantitative `Y`, 30 % case/control `B`) and 12
+/// covariates for the samples of `fam`, from a fixed linear congruential stream.
+fn write_gwas_tables(fam: &Path, pheno: &Path, covar: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(fam).map_err(|e| format!("{}: {e}", fam.display()))?;
+    let mut state = 2024u64;
+    let mut uniform = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut p, mut c) = (String::from("FID IID Y B\n"), String::from("FID IID"));
+    for k in 1..=12 {
+        c.push_str(&format!(" C{k}"));
+    }
+    c.push('\n');
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let y: f64 = (0..6).map(|_| uniform()).sum::<f64>() - 3.0;
+        let b = u8::from(uniform() < 0.3);
+        p.push_str(&format!("{} {} {y:.5} {b}\n", f[0], f[1]));
+        c.push_str(&format!("{} {}", f[0], f[1]));
+        for _ in 0..12 {
+            c.push_str(&format!(" {:.4}", uniform() * 2.0 - 1.0));
+        }
+        c.push('\n');
+    }
+    std::fs::write(pheno, p).map_err(|e| e.to_string())?;
+    std::fs::write(covar, c).map_err(|e| e.to_string())
+}
+
+/// Linear and logistic GWAS against plink2 --glm on the bench cohort with 12
+/// covariates, same threads, one after the other; the row counts must agree.
+fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
+    let pheno = data.join("gwas.pheno");
+    let covar = data.join("gwas.covar");
+    write_gwas_tables(&PathBuf::from(format!("{p}.fam")), &pheno, &covar)?;
+    let (ph, cv) = (
+        pheno.to_string_lossy().to_string(),
+        covar.to_string_lossy().to_string(),
+    );
+    let out_g = data.join("gg").to_string_lossy().to_string();
+    let out_p = data.join("gp").to_string_lossy().to_string();
+    println!("| GWAS, 12 covariates ({t} threads) | wall s | peak RSS MiB |");
+    println!("|---|---|---|");
+    let mut ratios = Vec::new();
+    for (label, name, ours_extra, theirs_glm, suffix) in [
+        ("linear", "Y", vec![], vec!["hide-covar"], "glm.linear"),
+        (
+            "logistic, Firth fallback",
+            "B",
+            vec!["--1"],
+            vec!["hide-covar", "firth-fallback"],
+            "glm.logistic.hybrid",
+        ),
+    ] {
+        let mut ours = vec![g, "gwas", "--threads", t, "--bfile", p, "--pheno", &ph];
+        ours.extend(["--pheno-name", name, "--covar", &cv, "--out", &out_g]);
+        ours.extend(ours_extra.iter().copied());
+        let mut theirs = vec!["plink2", "--threads", t, "--bfile", p, "--pheno", &ph];
+        theirs.extend(["--pheno-name", name, "--covar", &cv, "--out", &out_p]);
+        theirs.extend(ours_extra.iter().copied());
+        theirs.push("--glm");
+        theirs.extend(theirs_glm.iter().copied());
+        let (tg, rg) = measure(&format!("genolens gwas ({label})"), &ours)?;
+        let (tp, rp) = measure(&format!("plink2 --glm ({label})"), &theirs)?;
+        let rows = |prefix: &str| {
+            std::fs::read_to_string(format!("{prefix}.{name}.{suffix}"))
+                .map(|s| s.lines().count())
+                .map_err(|e| e.to_string())
+        };
+        if rows(&out_g)? != rows(&out_p)? {
+            return Err(format!("{label}: row counts differ from plink2's"));
+        }
+        println!(
+            "| genolens gwas, {label} | {tg:.2} | {:.1} |",
+            rg as f64 / 1024.0
+        );
+        println!(
+            "| plink2 --glm, {label} | {tp:.2} | {:.1} |",
+            rp as f64 / 1024.0
+        );
+        ratios.push((label, tg / tp, rg as f64 / rp as f64));
+    }
+    for (label, time, rss) in ratios {
+        println!("gwas {label}: time ratio genolens/plink2 {time:.3}, peak RSS ratio {rss:.2}");
+    }
+    Ok(())
+}
+
 fn bench() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(2).collect();
     if args.first().map(String::as_str) == Some("--measure-one") {
@@ -453,6 +543,11 @@ fn bench() -> Result<(), String> {
         "streaming peak RSS is {:.3}x the .bed size (limit 2x)",
         rss_info as f64 / bed_kib as f64
     );
+
+    gwas_bench(g, p, t, &data)?;
+    if args.iter().any(|a| a == "--no-criterion") {
+        return Ok(());
+    }
 
     let mut crit = cargo();
     crit.args([
