@@ -132,6 +132,9 @@ pub(crate) struct NullModel {
     pub(crate) predictors: usize,
     /// Covariates left out because they are constant over the valid samples.
     pub(crate) dropped: Vec<String>,
+    /// Cholesky factor of the predictors' block of `cross` (variants without
+    /// missing calls reuse it).
+    pub(crate) chol: Vec<f64>,
 }
 
 impl NullModel {
@@ -203,14 +206,14 @@ impl NullModel {
             Par::Seq,
         );
         // Collinear covariates: the predictors' Cholesky factor must exist.
-        if cholesky(&cross, p).is_none() {
+        let Some(chol) = cholesky(&cross, p) else {
             return Err(Error::Invalid(format!(
                 "phenotype {}: the covariates ({}) are collinear over the {n_valid} samples \
                  used; drop one of them",
                 pheno.name,
                 covariates.names.join(", ")
             )));
-        }
+        };
         Ok(Self {
             valid,
             n_valid,
@@ -218,6 +221,7 @@ impl NullModel {
             cross,
             predictors: p,
             dropped,
+            chol,
         })
     }
 }
@@ -427,7 +431,6 @@ fn scan_block(m: &NullModel, g: &Mat<f64>, missing: &[Vec<usize>]) -> Vec<Linear
         1.0,
         Par::Seq,
     );
-    let full_l = cholesky(&m.cross, p);
     (0..b)
         .map(|j| {
             let col = g.col(j);
@@ -451,10 +454,7 @@ fn scan_block(m: &NullModel, g: &Mat<f64>, missing: &[Vec<usize>]) -> Vec<Linear
             // missing samples' rows.
             let (l, cross);
             let (l, cross) = if miss.is_empty() {
-                match &full_l {
-                    Some(fl) => (fl, &m.cross),
-                    None => return LinearTest::failed(obs_ct, LinearError::VifInfinite),
-                }
+                (&m.chol, &m.cross)
             } else {
                 let mut c = m.cross.clone();
                 for &i in &miss {
