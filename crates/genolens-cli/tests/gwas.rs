@@ -612,3 +612,178 @@ fn binary_top_hits_agree_with_regenies_reference_output() {
         .count();
     assert!(overlap >= 15, "top-20 overlap {overlap}");
 }
+
+/// A covariate that separates cases from controls: the covariates-only model has
+/// no finite fit, so PLINK 2 uses Firth for every variant (`firth-fallback`) and
+/// refuses to run without Firth (`no-firth`); genolens does the same.
+#[test]
+fn separating_covariates_send_every_variant_to_firth_as_in_plink2() {
+    let dir = tempfile::tempdir().unwrap();
+    let regenie = data("regenie_example/example");
+    let pheno = data("regenie_example/phenotype_bin.txt");
+    let mut state = 3u64;
+    let mut covar = String::from("FID IID S\n");
+    for line in read(&pheno).lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let u = (state >> 11) as f64 / (1u64 << 53) as f64;
+        let shift = if f[2] == "1" { 5.0 } else { 0.0 };
+        covar.push_str(&format!("{} {} {:.6}\n", f[0], f[1], shift + u));
+    }
+    let covar_path = dir.path().join("separating.covar");
+    std::fs::write(&covar_path, covar).unwrap();
+    let common = [
+        "--bfile",
+        s(&regenie),
+        "--pheno",
+        s(&pheno),
+        "--pheno-name",
+        "Y1",
+        "--1",
+        "--covar",
+        s(&covar_path),
+    ];
+    let mut ours = vec!["gwas"];
+    ours.extend(common);
+    let mut theirs = common.to_vec();
+    theirs.extend(["--glm", "hide-covar", "firth-fallback"]);
+    let Some((g, p)) = run_both(dir.path(), &ours, &theirs) else {
+        return;
+    };
+    let (ours_file, theirs_file) = (
+        with(&g, "Y1.glm.logistic.hybrid"),
+        with(&p, "Y1.glm.logistic.hybrid"),
+    );
+    let text = read(&ours_file);
+    assert!(
+        text.lines()
+            .skip(1)
+            .all(|l| l.split('\t').nth(6) == Some("Y")),
+        "every variant is fitted by Firth"
+    );
+    // Firth along a nearly flat penalised likelihood (the separating covariate's
+    // coefficient runs off): PLINK 2.00a3's single precision decides convergence
+    // against a 1e-4 tolerance on a log-likelihood it holds to ~1e-5, so estimates
+    // differ in the 4th digit and some UNFINISHED flags differ. Compared
+    // accordingly: same rows, same FIRTH?, numbers within 1e-2, flags mostly equal.
+    let theirs_text = read(&theirs_file);
+    let (a, b): (Vec<&str>, Vec<&str>) = (text.lines().collect(), theirs_text.lines().collect());
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a[0], b[0]);
+    let mut same_flag = 0;
+    for (x, y) in a.iter().zip(&b).skip(1) {
+        let (x, y): (Vec<&str>, Vec<&str>) = (x.split('\t').collect(), y.split('\t').collect());
+        assert_eq!(x[..9], y[..9], "{x:?} vs plink2 {y:?}");
+        for c in [9, 10, 12] {
+            let (u, v): (f64, f64) = (x[c].parse().unwrap(), y[c].parse().unwrap());
+            assert!((u - v).abs() <= 1e-2 * v.abs(), "{x:?} vs plink2 {y:?}");
+        }
+        same_flag += usize::from(x[13] == y[13]);
+    }
+    assert!(
+        same_flag * 100 >= 85 * (a.len() - 1),
+        "UNFINISHED flags agree on {same_flag} of {} rows",
+        a.len() - 1
+    );
+
+    let out = dir.path().join("nofirth");
+    ours.extend(["--no-firth", "--out", s(&out)]);
+    let failed = genolens(&ours);
+    assert!(!failed.status.success());
+    let message = String::from_utf8_lossy(&failed.stderr);
+    assert!(message.contains("separated"), "{message}");
+    assert!(!with(&out, "Y1.glm.logistic").exists());
+}
+
+/// `--score-test` screens without iterating: its Z agrees with the Wald Z where
+/// effects are small (the two tests are asymptotically equal under the null) and
+/// ranks the variants alike; it never uses Firth.
+#[test]
+fn score_test_screens_like_the_wald_test() {
+    let dir = tempfile::tempdir().unwrap();
+    let regenie = data("regenie_example/example");
+    let (rb, rc) = (
+        data("regenie_example/phenotype_bin.txt"),
+        data("regenie_example/covariates.txt"),
+    );
+    let (wald, score) = (dir.path().join("wald"), dir.path().join("score"));
+    let base = [
+        "gwas",
+        "--bfile",
+        s(&regenie),
+        "--pheno",
+        s(&rb),
+        "--pheno-name",
+        "Y1",
+        "--1",
+        "--covar",
+        s(&rc),
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--out", s(&wald)]);
+    ok(genolens(&args));
+    let mut args = base.to_vec();
+    args.extend(["--score-test", "--out", s(&score)]);
+    ok(genolens(&args));
+    let column = |path: &Path, name: &str| -> Vec<f64> {
+        let text = read(path);
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+        let c = header.iter().position(|h| *h == name).unwrap();
+        lines
+            .map(|l| l.split('\t').nth(c).unwrap().parse().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let score_file = with(&score, "Y1.glm.logistic.score");
+    assert!(!read(&score_file).lines().next().unwrap().contains("FIRTH?"));
+    let (zw, zs) = (
+        column(&with(&wald, "Y1.glm.logistic.hybrid"), "Z_STAT"),
+        column(&score_file, "Z_STAT"),
+    );
+    assert_eq!(zw.len(), zs.len());
+    let mut compared = 0;
+    for (w, s) in zw.iter().zip(&zs) {
+        if w.is_nan() {
+            continue;
+        }
+        compared += 1;
+        if w.abs() < 3.0 {
+            assert!(
+                (w - s).abs() < 0.05 + 0.05 * w.abs(),
+                "Wald {w} vs score {s}"
+            );
+        }
+        assert_eq!(w.signum(), s.signum(), "Wald {w} vs score {s}");
+    }
+    assert!(compared > 900);
+    assert!(
+        spearman(&zw, &zs) > 0.99,
+        "score and Wald statistics rank alike"
+    );
+}
+
+/// Spearman's rank correlation over the pairs where both values are numbers.
+fn spearman(a: &[f64], b: &[f64]) -> f64 {
+    let pairs: Vec<(f64, f64)> = a
+        .iter()
+        .zip(b)
+        .filter(|(x, y)| !x.is_nan() && !y.is_nan())
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    let ranks = |values: Vec<f64>| -> Vec<f64> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
+        let mut r = vec![0.0; values.len()];
+        for (rank, &i) in order.iter().enumerate() {
+            r[i] = rank as f64;
+        }
+        r
+    };
+    let ra = ranks(pairs.iter().map(|p| p.0).collect());
+    let rb = ranks(pairs.iter().map(|p| p.1).collect());
+    let n = ra.len() as f64;
+    let d2: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - y).powi(2)).sum();
+    1.0 - 6.0 * d2 / (n * (n * n - 1.0))
+}

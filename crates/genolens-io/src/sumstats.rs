@@ -26,6 +26,10 @@ pub enum GlmKind {
     Logistic,
     /// `.glm.logistic.hybrid`: as logistic, plus a `FIRTH?` column.
     LogisticHybrid,
+    /// `.glm.logistic.score` (genolens' score-test screen): the columns of
+    /// `.glm.logistic`, the odds ratio being the one-step estimate. Read back, it
+    /// is indistinguishable from [`GlmKind::Logistic`].
+    LogisticScore,
 }
 
 impl GlmKind {
@@ -35,6 +39,7 @@ impl GlmKind {
             GlmKind::Linear => "glm.linear",
             GlmKind::Logistic => "glm.logistic",
             GlmKind::LogisticHybrid => "glm.logistic.hybrid",
+            GlmKind::LogisticScore => "glm.logistic.score",
         }
     }
 

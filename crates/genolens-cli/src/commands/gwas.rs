@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use genolens::assoc::linear::{linear_scan, Covariates, Phenotype};
-use genolens::assoc::logistic::{logistic_scan, FirthMode};
+use genolens::assoc::logistic::{logistic_scan, FirthMode, LogisticMethod};
 use genolens::assoc::stats::neg_log10;
 use genolens::assoc::summary::{
     benjamini_hochberg, bonferroni_threshold, genomic_control, genomic_control_by_maf,
@@ -57,14 +57,23 @@ pub struct Args {
     /// Case/control coded 0/1 instead of 1/2 (PLINK 2's `--1`).
     #[arg(long = "1")]
     case_control_01: bool,
-    /// Firth regression for every case/control test (PLINK 2's `firth`); the
-    /// default is Firth only where the ordinary fit fails (`firth-fallback`).
-    #[arg(long, conflicts_with = "no_firth")]
+    /// Firth regression only where the ordinary fit fails, an allele is absent
+    /// from the cases or the controls, or the covariates separate them (PLINK 2's
+    /// `firth-fallback`; the default).
+    #[arg(long, conflicts_with_all = ["firth", "no_firth", "score_test"])]
+    firth_fallback: bool,
+    /// Firth regression for every case/control test (PLINK 2's `firth`).
+    #[arg(long, conflicts_with_all = ["no_firth", "score_test"])]
     firth: bool,
     /// Never use Firth regression: failed fits get LOGISTIC_CONVERGE_FAIL and the
     /// output is `.glm.logistic` without the `FIRTH?` column.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "score_test")]
     no_firth: bool,
+    /// Screen case/control traits with Rao's score test at the covariates-only
+    /// fit instead of the Wald test (no iteration; much faster). Writes
+    /// `.glm.logistic.score`: the odds ratio is the one-step estimate.
+    #[arg(long)]
+    score_test: bool,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -198,15 +207,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
     }
     if !binary.is_empty() {
-        let mode = if args.firth {
-            FirthMode::Always
+        let method = if args.score_test {
+            LogisticMethod::Score
+        } else if args.firth {
+            LogisticMethod::Wald(FirthMode::Always)
         } else if args.no_firth {
-            FirthMode::Never
+            LogisticMethod::Wald(FirthMode::Never)
         } else {
-            FirthMode::Fallback
+            LogisticMethod::Wald(FirthMode::Fallback)
         };
         let scan = progress::over_variants(source.n_variants(), "logistic scan", |p| {
-            logistic_scan(source.as_ref(), &binary, &covariates, mode, 256, p)
+            logistic_scan(source.as_ref(), &binary, &covariates, method, 128, p)
         })?;
         for (((ph, tests), dropped), (cases, controls)) in binary
             .iter()
@@ -224,7 +235,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
                     se: t.se,
                     stat: t.z,
                     ln_p: t.ln_p,
-                    firth: (mode != FirthMode::Never).then_some(t.firth),
+                    firth: matches!(
+                        method,
+                        LogisticMethod::Wald(FirthMode::Always | FirthMode::Fallback)
+                    )
+                    .then_some(t.firth),
                     // An unfinished fit keeps its statistics, as in PLINK 2.
                     error: t
                         .error
@@ -232,10 +247,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
                         .or(t.unfinished.then_some("UNFINISHED")),
                 })
                 .collect();
-            let kind = if mode == FirthMode::Never {
-                GlmKind::Logistic
-            } else {
-                GlmKind::LogisticHybrid
+            let kind = match method {
+                LogisticMethod::Score => GlmKind::LogisticScore,
+                LogisticMethod::Wald(FirthMode::Never) => GlmKind::Logistic,
+                LogisticMethod::Wald(_) => GlmKind::LogisticHybrid,
             };
             results.push((ph.name.to_string(), kind, rows));
         }
