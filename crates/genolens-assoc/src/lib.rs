@@ -3,14 +3,16 @@
 //! | module | what |
 //! |---|---|
 //! | [`linear`] | per-variant linear regression with covariates, as `plink2 --glm` on a quantitative trait |
-//! | [`logistic`] | per-variant logistic regression (Wald after Newton–Raphson from the null fit) with Firth's penalised likelihood as fallback or throughout |
+//! | [`logistic`] | per-variant logistic regression (Wald after Newton–Raphson from the null fit, tiles of variants in lockstep) with Firth's penalised likelihood as fallback or throughout; Rao's score test for screening |
 //! | [`stats`] | log-space tails of the t and normal distributions, so `LOG10_P` survives below 1e-308 |
+//! | [`clump`] | LD clumping of results into lead variants, as PLINK 1.9's `--clump` |
 //! | [`summary`] | genomic control (overall and by MAF), Bonferroni, Benjamini–Hochberg, Manhattan and QQ plot points |
 //!
-//! Still to come (see the project's issues): clumping, the score test, and the
-//! classical predictors. This crate takes typed values (a `GenotypeSource`, phenotype and
-//! covariate arrays) and knows nothing of files or of burn.
+//! Still to come (see the project's issues): the classical predictors. This crate
+//! takes typed values (a `GenotypeSource`, phenotype and covariate arrays) and
+//! knows nothing of files or of burn.
 
+pub mod clump;
 pub mod linear;
 pub mod logistic;
 pub mod stats;

@@ -37,8 +37,11 @@ enum Command {
     /// Principal components (exact or --approx), PLINK 2's .eigenvec/.eigenval, and
     /// a PC1/PC2 plot.
     Pca(commands::pca::Args),
-    /// Per-variant association as plink2 --glm (linear, quantitative traits).
+    /// Per-variant association as plink2 --glm: linear for quantitative traits,
+    /// logistic (Firth fallback) or the score test for case/control traits.
     Gwas(commands::gwas::Args),
+    /// Clump an association report into lead variants by LD, as plink1.9 --clump.
+    Clump(commands::clump::Args),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -65,6 +68,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Pca(a) => commands::pca::run(a),
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Gwas(a) => commands::gwas::run(a),
+        Command::Clump(a) => commands::clump::run(a),
     })
 }
 

@@ -9,12 +9,14 @@
 //! | [`qc`] | allele frequencies, missingness, Hardy–Weinberg, heterozygosity and the `--maf/--geno/--mind/--hwe` filters, as PLINK 2 computes them |
 //! | [`scale`] | imputation and standardisation, fitted on training samples and applied to any |
 //! | [`ld`] | LD pruning identical to `plink2 --indep-pairwise` |
+//! | [`haplotype`] | two-locus haplotype frequencies (EM) and phased r², as PLINK 1.9's `--clump` measures LD |
 //! | [`pca`] | exact and randomized (streaming) PCA, loadings, projection of new samples |
 //! | [`encode`] | model encodings: additive, dominant/recessive, one-hot, transformer tokens, SNP→gene groups |
 //! | [`split`] | seeded train/validation/test splits and folds, or folds from a file |
 //! | [`simulate`] | a seeded structured-population genotype source for tests and benchmarks |
 
 pub mod encode;
+pub mod haplotype;
 pub mod ld;
 pub mod pca;
 pub mod qc;

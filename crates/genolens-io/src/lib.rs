@@ -9,6 +9,7 @@
 //! | [`folds`] | cross-validation fold assignments (a fold label per sample ID, CSV or whitespace/tab-separated) |
 //! | [`genes`] | gene maps (PLINK glist, GRCh38 table) and SNP→gene lookup |
 //! | [`corpus`] | literature corpora: PubTator (BioRED, NCBI-disease) and JSONL |
+//! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
 //! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
 //! | [`report`] | PLINK 2 text reports (`.afreq`) and PLINK-style number formatting |
@@ -21,6 +22,7 @@
 //! place ([`AtomicFile`]), so a failure leaves no partial output.
 
 pub mod atomic;
+pub mod clumped;
 pub mod corpus;
 mod error;
 pub mod folds;

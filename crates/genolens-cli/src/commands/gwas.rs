@@ -23,6 +23,7 @@ use genolens::io::{GenotypeSource, SampleId};
 use genolens::plot::ScatterPlot;
 use ndarray::Array2;
 
+use crate::commands::clump::{clump_to_file, ClumpArgs};
 use crate::commands::freq::with_suffix;
 use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
@@ -74,6 +75,12 @@ pub struct Args {
     /// `.glm.logistic.score`: the odds ratio is the one-step estimate.
     #[arg(long)]
     score_test: bool,
+    /// Clump each phenotype's results into lead variants by LD (PLINK 1.9's
+    /// `--clump` on the printed results): writes `OUT.NAME.clumped`.
+    #[arg(long)]
+    clump: bool,
+    #[command(flatten)]
+    clump_thresholds: ClumpArgs,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -356,6 +363,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         let ln_p: Vec<f64> = tests.iter().map(|t| t.ln_p).collect();
         summarize(&mut log, name, &ln_p, &maf, tested);
+        if args.clump {
+            let path = with_suffix(&args.out, &format!("{name}.clumped"));
+            let p: Vec<f64> = ln_p.iter().map(|l| l.exp()).collect();
+            let line = clump_to_file(source.as_ref(), &p, &args.clump_thresholds.options(), &path)?;
+            let _ = writeln!(log, "{name}: {line}");
+            written.push(path);
+        }
         let manhattan = with_suffix(&args.out, &format!("{name}.manhattan.png"));
         let points = manhattan_points(&chrom_pos, &ln_p, 1600, 600, 4.0);
         let bonferroni = -bonferroni_threshold(0.05, tested.max(1)).log10();

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod clump;
 pub mod convert;
 pub mod freq;
 pub mod gwas;
