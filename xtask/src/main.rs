@@ -329,6 +329,8 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     println!("| GWAS, 12 covariates ({t} threads) | wall s | peak RSS MiB |");
     println!("|---|---|---|");
     let mut ratios = Vec::new();
+    // plink2's logistic time (the last scan below), to set the score test against.
+    let mut logistic_plink2 = f64::NAN;
     for (label, name, ours_extra, theirs_glm, suffix) in [
         ("linear", "Y", vec![], vec!["hide-covar"], "glm.linear"),
         (
@@ -366,10 +368,57 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
             rp as f64 / 1024.0
         );
         ratios.push((label, tg / tp, rg as f64 / rp as f64));
+        logistic_plink2 = tp;
     }
     for (label, time, rss) in ratios {
         println!("gwas {label}: time ratio genolens/plink2 {time:.3}, peak RSS ratio {rss:.2}");
     }
+    // The score-test screen has no plink2 counterpart; and clumping the linear
+    // results against plink1.9 --clump on the same report (same thresholds).
+    let mut ours = vec![g, "gwas", "--threads", t, "--bfile", p, "--pheno", &ph];
+    ours.extend(["--pheno-name", "B", "--covar", &cv, "--1", "--score-test"]);
+    ours.extend(["--out", &out_g]);
+    let (ts, rs) = measure("genolens gwas --score-test", &ours)?;
+    println!(
+        "| genolens gwas --score-test, logistic screen | {ts:.2} | {:.1} |",
+        rs as f64 / 1024.0
+    );
+    let report = format!("{out_p}.Y.glm.linear");
+    let thresholds = [
+        "--clump-p1",
+        "0.01",
+        "--clump-r2",
+        "0.1",
+        "--clump-kb",
+        "500",
+    ];
+    let mut ours = vec![g, "clump", "--bfile", p, "--clump", &report];
+    ours.extend(thresholds);
+    ours.extend(["--out", &out_g]);
+    let mut theirs = vec!["plink1.9", "--bfile", p, "--clump", &report];
+    theirs.extend(["--clump-snp-field", "ID", "--clump-field", "P"]);
+    theirs.extend(thresholds);
+    theirs.extend(["--out", &out_p]);
+    let (tc, rc) = measure("genolens clump", &ours)?;
+    let (tq, rq) = measure("plink1.9 --clump", &theirs)?;
+    let same = std::fs::read(format!("{out_g}.clumped")).map_err(|e| e.to_string())?
+        == std::fs::read(format!("{out_p}.clumped")).map_err(|e| e.to_string())?;
+    if !same {
+        return Err("clump: .clumped differs from plink1.9's".into());
+    }
+    println!(
+        "| genolens clump (p1 0.01, r2 0.1, 500 kb) | {tc:.2} | {:.1} |",
+        rc as f64 / 1024.0
+    );
+    println!(
+        "| plink1.9 --clump, same | {tq:.2} | {:.1} |",
+        rq as f64 / 1024.0
+    );
+    println!(
+        "clump: identical .clumped; time ratio genolens/plink1.9 {:.3}, score test / plink2 logistic {:.3}",
+        tc / tq,
+        ts / logistic_plink2.max(1e-9)
+    );
     Ok(())
 }
 

@@ -14,9 +14,9 @@
 //! Sex chromosomes are treated as diploid, where PLINK 1.9 counts males as
 //! haploid on X and Y.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use genolens_features::haplotype::{genotype_table, phased_r2};
+use genolens_features::haplotype::{phased_r2, CallClasses};
 use genolens_io::{GenotypeSource, Sample};
 
 use crate::error::{Error, Result};
@@ -137,6 +137,18 @@ pub fn clump<S: GenotypeSource + ?Sized>(
     candidates.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]).then(a.cmp(&b)));
     let top_variants = candidates.len();
     let radius = options.radius_bp();
+    let mask = CallClasses::keep_mask(keep);
+    // Each chromosome's variants by position, for window look-ups.
+    let mut by_chrom: HashMap<&str, Vec<(u64, usize)>> = HashMap::new();
+    for (v, variant) in variants.iter().enumerate() {
+        by_chrom
+            .entry(&variant.chrom)
+            .or_default()
+            .push((variant.pos, v));
+    }
+    for list in by_chrom.values_mut() {
+        list.sort_unstable();
+    }
     let mut clumped = vec![false; variants.len()];
     let mut clumps = Vec::new();
     for &index in &candidates {
@@ -145,16 +157,17 @@ pub fn clump<S: GenotypeSource + ?Sized>(
         }
         clumped[index] = true;
         let lead = &variants[index];
-        // Window members not yet clumped, with a p-value, on the same chromosome.
-        let window: Vec<usize> = (0..variants.len())
-            .filter(|&v| {
-                v != index
-                    && !clumped[v]
-                    && !p_values[v].is_nan()
-                    && variants[v].chrom == lead.chrom
-                    && variants[v].pos.abs_diff(lead.pos) <= radius
-            })
+        // Window members not yet clumped, with a p-value, on the same chromosome,
+        // in source order.
+        let on_chrom = &by_chrom[lead.chrom.as_str()];
+        let from = on_chrom.partition_point(|&(pos, _)| pos < lead.pos.saturating_sub(radius));
+        let to = on_chrom.partition_point(|&(pos, _)| pos <= lead.pos.saturating_add(radius));
+        let mut window: Vec<usize> = on_chrom[from..to]
+            .iter()
+            .map(|&(_, v)| v)
+            .filter(|&v| v != index && !clumped[v] && !p_values[v].is_nan())
             .collect();
+        window.sort_unstable();
         let mut clump = Clump {
             index,
             p: p_values[index],
@@ -165,9 +178,10 @@ pub fn clump<S: GenotypeSource + ?Sized>(
         if let (Some(&first), Some(&last)) = (window.first(), window.last()) {
             let lo = first.min(index);
             let calls = source.read_hardcalls(lo..last.max(index) + 1)?;
-            let lead_calls = calls.variant(index - lo);
+            let lead_calls = CallClasses::from_packed(calls.variant(index - lo), &mask);
             for v in window {
-                let table = genotype_table(lead_calls, calls.variant(v - lo), keep);
+                let table =
+                    lead_calls.table(&CallClasses::from_packed(calls.variant(v - lo), &mask));
                 let Some(r2) = phased_r2(&table) else {
                     continue;
                 };

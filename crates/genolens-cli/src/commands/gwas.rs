@@ -233,6 +233,24 @@ pub fn run(args: Args) -> Result<(), CliError> {
             .zip(scan.case_control)
         {
             let _ = writeln!(log, "{}: {cases} cases, {controls} controls", ph.name);
+            // PLINK 2's warning: estimates are unstable with few cases per
+            // predictor (intercept, covariates, genotype).
+            let predictors = 2 + cov_names.len() - dropped.len();
+            if cases.min(controls) < 10 * predictors {
+                let msg = format!(
+                    "warning: {}: {} {} for {predictors} predictors (fewer than 10 per \
+                     predictor); estimates may be unstable",
+                    ph.name,
+                    cases.min(controls),
+                    if cases <= controls {
+                        "cases"
+                    } else {
+                        "controls"
+                    }
+                );
+                eprintln!("genolens: {msg}");
+                let _ = writeln!(log, "{msg}");
+            }
             dropped_all.push((ph.name.to_string(), dropped));
             let rows = tests
                 .iter()
