@@ -8,9 +8,9 @@
 //!
 //! Newton–Raphson starts from the covariates-only fit (fitted once per
 //! phenotype) where PLINK 2 starts from zero: fewer iterations, the same
-//! estimate. Variants are fitted a tile at a time in lockstep ([`tile`]), so the
+//! estimate. Variants are fitted a tile at a time in lockstep (`tile.rs`), so the
 //! information matrices come from GEMMs; a variant whose fit fails PLINK 2's rules
-//! there is refitted alone from zero, on PLINK 2's path ([`fit`]). PLINK 2.00a3
+//! there is refitted alone from zero, on PLINK 2's path (`fit.rs`). PLINK 2.00a3
 //! computes in single precision; genolens uses double, which changes printed
 //! values by about 1e-6 relative.
 //!
