@@ -6,15 +6,17 @@
 //! | [`logistic`] | per-variant logistic regression (Wald after Newton–Raphson from the null fit, tiles of variants in lockstep) with Firth's penalised likelihood as fallback or throughout; Rao's score test for screening |
 //! | [`stats`] | log-space tails of the t and normal distributions, so `LOG10_P` survives below 1e-308 |
 //! | [`clump`] | LD clumping of results into lead variants, as PLINK 1.9's `--clump` |
+//! | [`predict`] | phenotype and risk prediction: ridge/GBLUP, elastic net, lasso, OLS, logistic, linear SVM, gradient descent; cross-validation, metrics, saved models |
 //! | [`summary`] | genomic control (overall and by MAF), Bonferroni, Benjamini–Hochberg, Manhattan and QQ plot points |
 //!
-//! Still to come (see the project's issues): the classical predictors. This crate
+//! Still to come (see the project's issues): polygenic scores. This crate
 //! takes typed values (a `GenotypeSource`, phenotype and covariate arrays) and
 //! knows nothing of files or of burn.
 
 pub mod clump;
 pub mod linear;
 pub mod logistic;
+pub mod predict;
 pub mod stats;
 pub mod summary;
 

@@ -42,6 +42,11 @@ enum Command {
     Gwas(commands::gwas::Args),
     /// Clump an association report into lead variants by LD, as plink1.9 --clump.
     Clump(commands::clump::Args),
+    /// Predict a phenotype from genotypes: cross-validated metrics and
+    /// predictions, a picture, and a saved model.
+    Predict(commands::predict::Args),
+    /// Apply a saved model to genotypes.
+    Score(commands::predict::ScoreArgs),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -69,6 +74,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Gwas(a) => commands::gwas::run(a),
         Command::Clump(a) => commands::clump::run(a),
+        Command::Predict(a) => commands::predict::run(a),
+        Command::Score(a) => commands::predict::score(a),
     })
 }
 

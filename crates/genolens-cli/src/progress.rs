@@ -27,3 +27,17 @@ pub fn over_variants<T>(
     bar.finish_and_clear();
     result
 }
+
+/// Runs `work` under a ticking spinner with elapsed time (for steps without a
+/// natural count), and clears it when it returns.
+pub fn spinner<T>(what: &str, work: impl FnOnce() -> T) -> T {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+        bar.set_style(style);
+    }
+    bar.set_message(what.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let result = work();
+    bar.finish_and_clear();
+    result
+}

@@ -256,6 +256,22 @@ fn bad_models_are_clear_errors_and_leave_no_output() {
     let o = run(&["--pheno", s(&pheno), "--covar", s(&extra)]);
     ok(o);
     assert!(read(&with(&out, "log")).contains("1 table rows not in the genotypes"));
+    // A covariate missing for every sample, and a covariate file whose IDs are
+    // all absent from the genotypes: no sample is left to fit, a clear error.
+    let _ = std::fs::remove_file(with(&out, "Y.glm.linear"));
+    let all_missing = write("na.covar", "FID IID A B", &|k, f, i| {
+        format!("{f} {i} {} NA", k % 3)
+    });
+    let elsewhere = write("elsewhere.covar", "FID IID A", &|k, _, i| {
+        format!("OTHER {i}_x {}", k % 3)
+    });
+    for (covar, needle) in [(&all_missing, "0 samples"), (&elsewhere, "0 samples")] {
+        let o = run(&["--pheno", s(&pheno), "--covar", s(covar)]);
+        assert!(!o.status.success(), "{}", covar.display());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(needle) && err.lines().count() == 1, "{err}");
+        assert!(!with(&out, "Y.glm.linear").exists());
+    }
 }
 
 #[test]

@@ -505,6 +505,39 @@ pub fn write_sample_ids<'a>(
     f.commit()
 }
 
+/// Writes a tab-separated table (a header line, then one line per row),
+/// atomically.
+pub fn write_tsv<I>(path: impl AsRef<Path>, header: &[&str], rows: I) -> Result<()>
+where
+    I: IntoIterator<Item = Vec<String>>,
+{
+    let mut f = AtomicFile::create(path.as_ref())?;
+    let mut s = header.join("\t");
+    s.push('\n');
+    for row in rows {
+        s.push_str(&row.join("\t"));
+        s.push('\n');
+        if s.len() > 60 * 1024 {
+            f.write_all(s.as_bytes())?;
+            s.clear();
+        }
+    }
+    f.write_all(s.as_bytes())?;
+    f.commit()
+}
+
+/// Writes `text` to `path` atomically (a model file, a JSON report).
+pub fn write_text(path: impl AsRef<Path>, text: &str) -> Result<()> {
+    let mut f = AtomicFile::create(path.as_ref())?;
+    f.write_all(text.as_bytes())?;
+    f.commit()
+}
+
+/// Reads a UTF-8 text file, naming the file in any error.
+pub fn read_text(path: impl AsRef<Path>) -> Result<String> {
+    crate::atomic::read_to_string(path.as_ref())
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_g;

@@ -6,6 +6,7 @@ pub mod freq;
 pub mod gwas;
 pub mod info;
 pub mod pca;
+pub mod predict;
 pub mod qc;
 pub mod runlog;
 pub mod simulate;

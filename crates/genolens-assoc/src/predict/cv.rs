@@ -1,0 +1,515 @@
+//! Fitting a predictor on training samples (hyperparameters by inner
+//! cross-validation on those samples only) and cross-validating it.
+//!
+//! Genotypes are centred on the training mean (missing calls get it) but not
+//! scaled, as in GBLUP and scikit-learn; covariates are standardised.
+//!
+//! Leakage is ruled out by construction: the genotype scaling, the covariate
+//! scaling, the hyperparameter search and the fit all see only the training
+//! samples' rows; test samples enter only through [`LinearPredictor::score`]
+//! of the finished model.
+
+use genolens_features::scale::{Imputation, Scaling, Standardizer};
+use genolens_features::split::{k_folds, Folds};
+use genolens_io::GenotypeSource;
+use linfa::prelude::*;
+use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1};
+
+use super::elastic_net::{alpha_max, elastic_net_path, CoordinateDescent};
+use super::gd::GradientDescent;
+use super::metrics::{auc, log_loss, mse, pearson, r_squared};
+use super::model::{LinearPredictor, ModelCovariate, ModelKind, Task};
+use super::ridge::ridge_path;
+use crate::error::{Error, Result};
+
+/// How to fit a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    /// The family.
+    pub kind: ModelKind,
+    /// The hyperparameter grid (λ for ridge, α for elastic net and lasso, the
+    /// L2 penalty for logistic, C for the SVM), or `None` for the default grid.
+    pub grid: Option<Vec<f64>>,
+    /// Inner folds for choosing the hyperparameter.
+    pub inner_folds: usize,
+    /// Seed of the inner folds (and of gradient descent's sample order).
+    pub seed: u64,
+}
+
+impl ModelSpec {
+    /// The defaults for a family: its default grid, 5 inner folds, seed 1.
+    pub fn new(kind: ModelKind) -> Self {
+        Self {
+            kind,
+            grid: None,
+            inner_folds: 5,
+            seed: 1,
+        }
+    }
+}
+
+/// Covariates for the predictor: names and values (`n_samples × c`, `NaN`
+/// missing).
+#[derive(Debug, Clone, Copy)]
+pub struct PredictorCovariates<'a> {
+    /// Column names.
+    pub names: &'a [String],
+    /// Values, one row per genotype sample.
+    pub values: ArrayView2<'a, f64>,
+}
+
+/// The training rows of the design: standardised genotypes then covariates.
+struct Design {
+    scaling: Standardizer,
+    covariates: Vec<ModelCovariate>,
+    /// `train.len() × (m + c)`.
+    x: Array2<f64>,
+}
+
+fn design<S: GenotypeSource + ?Sized>(
+    source: &S,
+    covariates: Option<PredictorCovariates<'_>>,
+    train: &[usize],
+) -> Result<Design> {
+    let scaling = Standardizer::fit(
+        source,
+        Some(train),
+        Imputation::Mean,
+        Scaling::None,
+        512,
+        &|_| {},
+    )
+    .map_err(|e| Error::Invalid(e.to_string()))?;
+    let m = source.n_variants();
+    let c = covariates.map_or(0, |c| c.values.ncols());
+    let mut x = Array2::<f64>::zeros((train.len(), m + c));
+    let mut dosages = vec![0.0f32; train.len()];
+    let mut z = vec![0.0f64; train.len()];
+    for v in 0..m {
+        source.read_variant_subset_into(v, train, &mut dosages)?;
+        scaling.standardize_column(v, &dosages, &mut z);
+        x.column_mut(v)
+            .iter_mut()
+            .zip(&z)
+            .for_each(|(o, z)| *o = *z);
+    }
+    let mut saved = Vec::with_capacity(c);
+    if let Some(cov) = covariates {
+        for j in 0..c {
+            let col: Vec<f64> = train.iter().map(|&i| cov.values[[i, j]]).collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let sd =
+                (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64).sqrt();
+            let sd = if sd > 0.0 { sd } else { 1.0 };
+            for (r, v) in col.iter().enumerate() {
+                x[[r, m + j]] = (v - mean) / sd;
+            }
+            saved.push(ModelCovariate {
+                name: cov.names[j].clone(),
+                mean,
+                sd,
+            });
+        }
+    }
+    Ok(Design {
+        scaling,
+        covariates: saved,
+        x,
+    })
+}
+
+/// A model fitted on a design matrix: weights, intercept, logistic link.
+struct Fitted {
+    weights: Array1<f64>,
+    intercept: f64,
+    link: bool,
+}
+
+impl Fitted {
+    fn scores(&self, x: ArrayView2<'_, f64>) -> Array1<f64> {
+        x.dot(&self.weights) + self.intercept
+    }
+}
+
+/// The default grid of a family for a design of `m` columns.
+fn default_grid(kind: ModelKind, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Vec<f64> {
+    let m = x.ncols() as f64;
+    match kind {
+        // λ relative to the summed column variances (Σ 2p(1−p) for dosages):
+        // λ = σ²_e/σ²_g · Σ var, so a factor of 1 is GBLUP at heritability ½.
+        ModelKind::Ridge => {
+            let total_var: f64 = x.var_axis(Axis(0), 0.0).sum();
+            let scale = if total_var > 0.0 { total_var } else { m };
+            [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]
+                .iter()
+                .map(|f| f * scale)
+                .collect()
+        }
+        ModelKind::ElasticNet | ModelKind::Lasso => {
+            let ratio = if kind == ModelKind::Lasso { 1.0 } else { 0.5 };
+            let top = alpha_max(x, y, ratio);
+            [0.5, 0.2, 0.1, 0.05, 0.02, 0.01]
+                .iter()
+                .map(|f| f * top)
+                .collect()
+        }
+        ModelKind::Logistic => vec![1.0, 10.0, 100.0, 1000.0, 10_000.0],
+        ModelKind::Svm => vec![0.0001, 0.001, 0.01, 0.1],
+        ModelKind::Ols | ModelKind::GdLinear => vec![f64::NAN],
+    }
+}
+
+/// Fits `kind` with each grid value on `(x, y)`.
+fn fit_grid(
+    kind: ModelKind,
+    task: Task,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    grid: &[f64],
+    seed: u64,
+) -> Result<Vec<Fitted>> {
+    let plain = |weights: Array1<f64>, intercept: f64| Fitted {
+        weights,
+        intercept,
+        link: false,
+    };
+    match kind {
+        ModelKind::Ridge => Ok(ridge_path(x, y, grid)?
+            .into_iter()
+            .map(|f| plain(f.weights, f.intercept))
+            .collect()),
+        ModelKind::ElasticNet | ModelKind::Lasso => {
+            let ratio = if kind == ModelKind::Lasso { 1.0 } else { 0.5 };
+            // Largest penalty first for warm starts; back to grid order after.
+            let mut order: Vec<usize> = (0..grid.len()).collect();
+            order.sort_by(|&a, &b| grid[b].total_cmp(&grid[a]));
+            let sorted: Vec<f64> = order.iter().map(|&i| grid[i]).collect();
+            let fits = elastic_net_path(x, y, &sorted, ratio, &CoordinateDescent::default())?;
+            let mut out: Vec<Option<Fitted>> = (0..grid.len()).map(|_| None).collect();
+            for (&i, f) in order.iter().zip(fits) {
+                out[i] = Some(plain(f.weights, f.intercept));
+            }
+            Ok(out
+                .into_iter()
+                .map(|f| f.expect("every grid point fitted"))
+                .collect())
+        }
+        ModelKind::Ols => {
+            if x.nrows() <= x.ncols() + 1 {
+                return Err(Error::Invalid(format!(
+                    "ols: {} training samples for {} predictors; least squares needs more \
+                     samples than predictors (use ridge)",
+                    x.nrows(),
+                    x.ncols()
+                )));
+            }
+            let data: Dataset<f64, f64, Ix1> = Dataset::new(x.to_owned(), y.to_owned());
+            let fit = linfa_linear::LinearRegression::new()
+                .fit(&data)
+                .map_err(|e| Error::Invalid(format!("ols: {e}")))?;
+            Ok(vec![plain(fit.params().to_owned(), fit.intercept())])
+        }
+        ModelKind::GdLinear => {
+            let fit = GradientDescent {
+                seed,
+                ..GradientDescent::default()
+            }
+            .fit(x, y)?;
+            Ok(vec![plain(fit.weights, fit.intercept)])
+        }
+        ModelKind::Logistic => {
+            require_binary(kind, task)?;
+            let labels: Array1<bool> = y.mapv(|v| v > 0.5);
+            let data: Dataset<f64, bool, Ix1> = Dataset::new(x.to_owned(), labels);
+            grid.iter()
+                .map(|&alpha| {
+                    let fit = linfa_logistic::LogisticRegression::default()
+                        .alpha(alpha)
+                        .max_iterations(200)
+                        .fit(&data)
+                        .map_err(|e| Error::Invalid(format!("logistic: {e}")))?;
+                    // linfa models P(more frequent class); turn it into P(case).
+                    let sign = if fit.labels().pos.class { 1.0 } else { -1.0 };
+                    Ok(Fitted {
+                        weights: fit.params().mapv(|w| sign * w),
+                        intercept: sign * fit.intercept(),
+                        link: true,
+                    })
+                })
+                .collect()
+        }
+        ModelKind::Svm => {
+            require_binary(kind, task)?;
+            let labels: Array1<bool> = y.mapv(|v| v > 0.5);
+            let data: Dataset<f64, bool, Ix1> = Dataset::new(x.to_owned(), labels);
+            grid.iter()
+                .map(|&c| {
+                    let fit = linfa_svm::Svm::<f64, bool>::params()
+                        .linear_kernel()
+                        .pos_neg_weights(c, c)
+                        .fit(&data)
+                        .map_err(|e| Error::Invalid(format!("svm: {e}")))?;
+                    // A linear kernel: the decision function is wᵀx − ρ; recover w
+                    // from the decision values at the unit vectors.
+                    let m = x.ncols();
+                    let origin = Array1::<f64>::zeros(m);
+                    let at_origin = fit.weighted_sum(&origin.view()) - fit.rho;
+                    let mut w = Array1::<f64>::zeros(m);
+                    let mut e = Array1::<f64>::zeros(m);
+                    for j in 0..m {
+                        e[j] = 1.0;
+                        w[j] = fit.weighted_sum(&e.view()) - fit.rho - at_origin;
+                        e[j] = 0.0;
+                    }
+                    Ok(plain(w, at_origin))
+                })
+                .collect()
+        }
+    }
+}
+
+fn require_binary(kind: ModelKind, task: Task) -> Result<()> {
+    if task == Task::Binary {
+        Ok(())
+    } else {
+        Err(Error::Invalid(format!(
+            "{} needs a case/control trait",
+            kind.name()
+        )))
+    }
+}
+
+/// Loss of predictions for choosing hyperparameters (lower is better).
+fn selection_loss(task: Task, link: bool, y: ArrayView1<'_, f64>, scores: &Array1<f64>) -> f64 {
+    let ys: Vec<f64> = y.to_vec();
+    match (task, link) {
+        (Task::Quantitative, _) => mse(&ys, scores.as_slice().expect("contiguous")),
+        (Task::Binary, true) => {
+            let labels: Vec<bool> = ys.iter().map(|&v| v > 0.5).collect();
+            let p: Vec<f64> = scores.iter().map(|s| 1.0 / (1.0 + (-s).exp())).collect();
+            log_loss(&labels, &p)
+        }
+        (Task::Binary, false) => {
+            let labels: Vec<bool> = ys.iter().map(|&v| v > 0.5).collect();
+            1.0 - auc(&labels, scores.as_slice().expect("contiguous"))
+        }
+    }
+}
+
+/// Fits a predictor on the samples `train` (indices into the source) with
+/// outcomes `y` (one per source sample; only the training entries are read).
+/// The hyperparameter is chosen by `spec.inner_folds`-fold cross-validation
+/// within `train`.
+pub fn fit_predictor<S: GenotypeSource + ?Sized>(
+    source: &S,
+    y: &[f64],
+    covariates: Option<PredictorCovariates<'_>>,
+    train: &[usize],
+    task: Task,
+    spec: &ModelSpec,
+) -> Result<LinearPredictor> {
+    if y.len() != source.n_samples() {
+        return Err(Error::Invalid(format!(
+            "{} outcomes for {} samples",
+            y.len(),
+            source.n_samples()
+        )));
+    }
+    let yt: Array1<f64> = train.iter().map(|&i| y[i]).collect();
+    if let Some(bad) = yt.iter().find(|v| !v.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "training outcome {bad} is not a number"
+        )));
+    }
+    let mean = yt.mean().unwrap_or(f64::NAN);
+    if yt.len() < 2
+        || yt
+            .iter()
+            .all(|v| (v - mean).abs() <= 1e-12 * mean.abs().max(1.0))
+    {
+        return Err(Error::Invalid(format!(
+            "the phenotype has no variance over the {} training samples",
+            yt.len()
+        )));
+    }
+    if task == Task::Binary && yt.iter().any(|&v| v != 0.0 && v != 1.0) {
+        return Err(Error::Invalid(
+            "a case/control phenotype must be 0/1".into(),
+        ));
+    }
+    let d = design(source, covariates, train)?;
+    let grid = spec
+        .grid
+        .clone()
+        .unwrap_or_else(|| default_grid(spec.kind, d.x.view(), yt.view()));
+    let chosen = if grid.len() <= 1 {
+        0
+    } else {
+        // Inner folds over the training rows only.
+        let inner = k_folds(train.len(), spec.inner_folds.max(2), spec.seed)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let mut loss = vec![0.0f64; grid.len()];
+        for fold in 0..inner.n_folds() {
+            let (fit_rows, val_rows) = inner
+                .train_test(fold)
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            let xf = d.x.select(Axis(0), &fit_rows);
+            let yf = yt.select(Axis(0), &fit_rows);
+            let xv = d.x.select(Axis(0), &val_rows);
+            let yv = yt.select(Axis(0), &val_rows);
+            let fits = fit_grid(spec.kind, task, xf.view(), yf.view(), &grid, spec.seed)?;
+            for (k, f) in fits.iter().enumerate() {
+                loss[k] += selection_loss(task, f.link, yv.view(), &f.scores(xv.view()))
+                    * val_rows.len() as f64;
+            }
+        }
+        (0..grid.len())
+            .min_by(|&a, &b| loss[a].total_cmp(&loss[b]))
+            .expect("non-empty grid")
+    };
+    let value = grid[chosen];
+    let fit = fit_grid(spec.kind, task, d.x.view(), yt.view(), &[value], spec.seed)?.remove(0);
+    let m = source.n_variants();
+    let hyper = match spec.kind {
+        ModelKind::Ridge => vec![("lambda".to_string(), value)],
+        ModelKind::ElasticNet | ModelKind::Lasso => vec![("alpha".to_string(), value)],
+        ModelKind::Logistic => vec![("l2_penalty".to_string(), value)],
+        ModelKind::Svm => vec![("C".to_string(), value)],
+        ModelKind::Ols | ModelKind::GdLinear => Vec::new(),
+    };
+    Ok(LinearPredictor::new(
+        spec.kind,
+        task,
+        hyper,
+        &d.scaling,
+        fit.weights.slice(s![..m]).to_vec(),
+        d.covariates,
+        fit.weights.slice(s![m..]).to_vec(),
+        fit.intercept,
+        fit.link,
+    ))
+}
+
+/// One outer fold's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldResult {
+    /// The fold label.
+    pub fold: usize,
+    /// Test samples with an outcome.
+    pub n: usize,
+    /// Quantitative: Pearson r, R², MSE. Binary: AUC, log-loss, and NaN.
+    pub metrics: [f64; 3],
+    /// The model fitted on the other folds.
+    pub model: LinearPredictor,
+}
+
+/// One sample's out-of-fold prediction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutOfFold {
+    /// Source index of the sample.
+    pub sample: usize,
+    /// Its fold.
+    pub fold: usize,
+    /// Its outcome.
+    pub observed: f64,
+    /// The prediction of the model that did not see it.
+    pub predicted: f64,
+}
+
+/// The outcome of [`cross_validate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CvReport {
+    /// The task.
+    pub task: Task,
+    /// Per fold, in fold order.
+    pub folds: Vec<FoldResult>,
+    /// Out-of-fold predictions of every sample with an outcome.
+    pub predictions: Vec<OutOfFold>,
+}
+
+/// Cross-validates `spec` over `folds` (one label per source sample): each
+/// fold's samples are predicted by a model fitted on the other folds' samples
+/// with an outcome (`NaN` outcomes are left out everywhere).
+pub fn cross_validate<S: GenotypeSource + ?Sized>(
+    source: &S,
+    y: &[f64],
+    covariates: Option<PredictorCovariates<'_>>,
+    folds: &Folds,
+    task: Task,
+    spec: &ModelSpec,
+) -> Result<CvReport> {
+    if folds.n_samples() != source.n_samples() || y.len() != source.n_samples() {
+        return Err(Error::Invalid(format!(
+            "{} fold labels and {} outcomes for {} samples",
+            folds.n_samples(),
+            y.len(),
+            source.n_samples()
+        )));
+    }
+    let usable = |i: &usize| {
+        !y[*i].is_nan() && covariates.is_none_or(|c| c.values.row(*i).iter().all(|v| !v.is_nan()))
+    };
+    let mut results = Vec::with_capacity(folds.n_folds());
+    let mut predictions = Vec::new();
+    for fold in 0..folds.n_folds() {
+        let (train, test) = folds
+            .train_test(fold)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let train: Vec<usize> = train.into_iter().filter(usable).collect();
+        let test: Vec<usize> = test.into_iter().filter(usable).collect();
+        let model = fit_predictor(source, y, covariates, &train, task, spec)?;
+        let all = model.predict(source, covariates.map(|c| c.values))?;
+        let observed: Vec<f64> = test.iter().map(|&i| y[i]).collect();
+        let predicted: Vec<f64> = test.iter().map(|&i| all[i]).collect();
+        let metrics = match task {
+            Task::Quantitative => [
+                pearson(&observed, &predicted),
+                r_squared(&observed, &predicted),
+                mse(&observed, &predicted),
+            ],
+            Task::Binary => {
+                let labels: Vec<bool> = observed.iter().map(|&v| v > 0.5).collect();
+                let probabilities = as_probabilities(&model, &predicted);
+                [
+                    auc(&labels, &predicted),
+                    log_loss(&labels, &probabilities),
+                    f64::NAN,
+                ]
+            }
+        };
+        predictions.extend(test.iter().zip(&observed).zip(&predicted).map(
+            |((&sample, &o), &p)| OutOfFold {
+                sample,
+                fold,
+                observed: o,
+                predicted: p,
+            },
+        ));
+        results.push(FoldResult {
+            fold,
+            n: test.len(),
+            metrics,
+            model,
+        });
+    }
+    predictions.sort_by_key(|p| p.sample);
+    Ok(CvReport {
+        task,
+        folds: results,
+        predictions,
+    })
+}
+
+/// Predictions as case probabilities: a logistic model's already are; a
+/// linear score on a 0/1 outcome is a linear probability, clipped; an SVM's
+/// decision value goes through the logistic function (uncalibrated).
+pub fn as_probabilities(model: &LinearPredictor, predicted: &[f64]) -> Vec<f64> {
+    match (model.logistic_link, model.kind) {
+        (true, _) => predicted.to_vec(),
+        (false, ModelKind::Svm) => predicted.iter().map(|s| 1.0 / (1.0 + (-s).exp())).collect(),
+        (false, _) => predicted
+            .iter()
+            .map(|p| p.clamp(1e-6, 1.0 - 1e-6))
+            .collect(),
+    }
+}

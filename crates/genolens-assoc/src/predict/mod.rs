@@ -1,0 +1,24 @@
+//! Phenotype and disease-risk prediction from genotypes (and covariates): the
+//! classical baselines every deep model must beat.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`ridge`] | ridge regression in closed form over a penalty path (dual/kernel form when p > n: GBLUP) |
+//! | [`elastic_net`] | elastic net and lasso by coordinate descent (scikit-learn's objective) |
+//! | [`gd`] | linear regression by mini-batch gradient descent, the seed's teaching model |
+//! | [`metrics`] | Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
+//! | [`model`] | [`LinearPredictor`]: the saved, versioned form of every model, checked against the genotypes it scores |
+//! | [`cv`] | fitting with inner cross-validation for the hyperparameter, and outer cross-validation |
+//!
+//! OLS, logistic regression and the linear SVM come from linfa (`linfa-linear`,
+//! `linfa-logistic`, `linfa-svm`).
+
+pub mod cv;
+pub mod elastic_net;
+pub mod gd;
+pub mod metrics;
+pub mod model;
+pub mod ridge;
+
+pub use cv::{cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates};
+pub use model::{LinearPredictor, ModelKind, Task};

@@ -1,0 +1,399 @@
+//! `genolens predict` (cross-validated prediction, and a final model) and
+//! `genolens score` (a saved model applied to new genotypes).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use genolens::assoc::predict::cv::as_probabilities;
+use genolens::assoc::predict::metrics::roc_curve;
+use genolens::assoc::predict::{
+    cross_validate, fit_predictor, CvReport, LinearPredictor, ModelKind, ModelSpec,
+    PredictorCovariates, Task,
+};
+use genolens::features::split::{k_folds, Folds};
+use genolens::io::folds::{FoldAssignment, FoldFileOptions};
+use genolens::io::report::{format_g, read_text, write_text, write_tsv};
+use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
+use genolens::io::{GenotypeSource, SampleId};
+use genolens::plot::{LinePlot, ScatterPlot};
+use ndarray::Array2;
+
+use crate::commands::freq::with_suffix;
+use crate::commands::runlog::{finish, log_header};
+use crate::error::CliError;
+use crate::input::InputArgs;
+
+/// The model families, as the CLI names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    /// Ordinary least squares (needs more samples than predictors).
+    Ols,
+    /// Ridge regression (GBLUP-equivalent kernel form when p > n).
+    Ridge,
+    /// Elastic net (L1 share 0.5).
+    ElasticNet,
+    /// Lasso.
+    Lasso,
+    /// L2-penalised logistic regression (case/control traits).
+    Logistic,
+    /// Linear support-vector machine (case/control traits).
+    Svm,
+    /// Linear regression by mini-batch gradient descent (teaching model).
+    GdLinear,
+}
+
+impl ModelArg {
+    fn kind(self) -> ModelKind {
+        match self {
+            Self::Ols => ModelKind::Ols,
+            Self::Ridge => ModelKind::Ridge,
+            Self::ElasticNet => ModelKind::ElasticNet,
+            Self::Lasso => ModelKind::Lasso,
+            Self::Logistic => ModelKind::Logistic,
+            Self::Svm => ModelKind::Svm,
+            Self::GdLinear => ModelKind::GdLinear,
+        }
+    }
+}
+
+/// Flags of `genolens predict`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Phenotype table.
+    #[arg(long, value_name = "FILE")]
+    pheno: PathBuf,
+    /// The phenotype to predict (default: the first column).
+    #[arg(long, value_name = "NAME")]
+    pheno_name: Option<String>,
+    /// Covariate table (added to the model as standardised columns).
+    #[arg(long, value_name = "FILE")]
+    covar: Option<PathBuf>,
+    /// Covariates to use, comma-separated (default: every column).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "covar")]
+    covar_name: Vec<String>,
+    /// Case/control coded 0/1 instead of 1/2.
+    #[arg(long = "1")]
+    case_control_01: bool,
+    /// The model.
+    #[arg(long, value_enum)]
+    model: ModelArg,
+    /// K seeded folds (default 5), unless --fold-file is given.
+    #[arg(long, value_name = "K", conflicts_with = "fold_file")]
+    folds: Option<usize>,
+    /// Folds from a file: an ID column and an integer fold column.
+    #[arg(long, value_name = "FILE")]
+    fold_file: Option<PathBuf>,
+    /// The fold file's individual-ID column.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "IID",
+        requires = "fold_file"
+    )]
+    fold_id_col: String,
+    /// The fold file's fold column.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "fold",
+        requires = "fold_file"
+    )]
+    fold_col: String,
+    /// Hyperparameter grid (λ, α, L2 penalty or C), comma-separated; default:
+    /// the model's own grid.
+    #[arg(long, value_name = "VALUES", value_delimiter = ',')]
+    grid: Vec<f64>,
+    /// Inner folds for choosing the hyperparameter.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    inner_folds: usize,
+    /// Seed of the folds.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png, OUT.log.
+    #[arg(long, value_name = "PREFIX")]
+    out: PathBuf,
+}
+
+/// Cross-validates the model, then fits it on every sample with a phenotype.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let started = Instant::now();
+    let source = args.input.open()?;
+    let mut log = log_header("predict", source.as_ref());
+    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
+    let options = |names: Option<Vec<String>>| TableOptions {
+        case_control_01: args.case_control_01,
+        columns: names,
+        ..TableOptions::default()
+    };
+    let table = SampleTable::read_phenotypes(
+        &args.pheno,
+        &options(args.pheno_name.clone().map(|n| vec![n])),
+    )?;
+    let (phenos, report) = table.align(&ids)?;
+    let Some(name) = phenos.names.first().cloned() else {
+        return Err(CliError::Usage(format!(
+            "{}: no phenotype column",
+            args.pheno.display()
+        )));
+    };
+    let task = if phenos.kinds[0] == ColumnKind::CaseControl {
+        Task::Binary
+    } else {
+        Task::Quantitative
+    };
+    let y: Vec<f64> = phenos.values.column(0).to_vec();
+    let _ = writeln!(
+        log,
+        "--pheno {} ({name}, {}): {} of {} genotype samples matched, {} with a value",
+        args.pheno.display(),
+        if task == Task::Binary {
+            "case/control"
+        } else {
+            "quantitative"
+        },
+        report.matched,
+        ids.len(),
+        y.iter().filter(|v| !v.is_nan()).count()
+    );
+    let (cov_names, cov_values) = match &args.covar {
+        None => (Vec::new(), Array2::<f64>::zeros((ids.len(), 0))),
+        Some(path) => {
+            let names = (!args.covar_name.is_empty()).then(|| args.covar_name.clone());
+            let table = SampleTable::read_covariates(path, &options(names))?;
+            let (aligned, _) = table.align(&ids)?;
+            (aligned.names, aligned.values)
+        }
+    };
+    let covariates = (!cov_names.is_empty()).then(|| PredictorCovariates {
+        names: &cov_names,
+        values: cov_values.view(),
+    });
+    let folds = match &args.fold_file {
+        Some(path) => {
+            let assignment = FoldAssignment::read(
+                path,
+                &FoldFileOptions::new(&args.fold_id_col, &args.fold_col),
+            )?;
+            Folds::from_assignment(source.samples(), &assignment)?
+        }
+        None => k_folds(source.n_samples(), args.folds.unwrap_or(5), args.seed)?,
+    };
+    let spec = ModelSpec {
+        kind: args.model.kind(),
+        grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
+        inner_folds: args.inner_folds,
+        seed: args.seed,
+    };
+    let cv = crate::progress::spinner(&format!("{} cross-validation", spec.kind.name()), || {
+        cross_validate(source.as_ref(), &y, covariates, &folds, task, &spec)
+    })?;
+    let mut written = write_cv(&args.out, &cv, source.as_ref(), &mut log)?;
+    // The deployable model: fitted on every sample with a phenotype.
+    let usable: Vec<usize> = (0..y.len())
+        .filter(|&i| !y[i].is_nan() && cov_values.row(i).iter().all(|v| !v.is_nan()))
+        .collect();
+    let model = fit_predictor(source.as_ref(), &y, covariates, &usable, task, &spec)?;
+    let model_path = with_suffix(&args.out, "model");
+    write_text(&model_path, &model.to_json())?;
+    written.push(model_path);
+    let _ = writeln!(
+        log,
+        "final model: {} on {} samples, {}",
+        spec.kind.name(),
+        usable.len(),
+        model
+            .hyperparameters
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", format_g(*v, 6)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    finish(log, written, &args.out, started)
+}
+
+/// Writes OUT.cv.tsv, OUT.pred.tsv and the picture; returns the paths.
+fn write_cv(
+    out: &std::path::Path,
+    cv: &CvReport,
+    source: &dyn GenotypeSource,
+    log: &mut String,
+) -> Result<Vec<PathBuf>, CliError> {
+    let g = |x: f64| format_g(x, 6);
+    let (header, k): (Vec<&str>, usize) = match cv.task {
+        Task::Quantitative => (vec!["fold", "n", "r", "r2", "mse"], 3),
+        Task::Binary => (vec!["fold", "n", "auc", "logloss"], 2),
+    };
+    let mut rows: Vec<Vec<String>> = cv
+        .folds
+        .iter()
+        .map(|f| {
+            let mut row = vec![(f.fold + 1).to_string(), f.n.to_string()];
+            row.extend(f.metrics[..k].iter().map(|&m| g(m)));
+            row
+        })
+        .collect();
+    let nf = cv.folds.len() as f64;
+    let mean: Vec<f64> = (0..k)
+        .map(|j| cv.folds.iter().map(|f| f.metrics[j]).sum::<f64>() / nf)
+        .collect();
+    let sd: Vec<f64> = (0..k)
+        .map(|j| {
+            (cv.folds
+                .iter()
+                .map(|f| (f.metrics[j] - mean[j]).powi(2))
+                .sum::<f64>()
+                / (nf - 1.0).max(1.0))
+            .sqrt()
+        })
+        .collect();
+    let n_total: usize = cv.folds.iter().map(|f| f.n).sum();
+    for (label, values) in [("mean", &mean), ("sd", &sd)] {
+        let mut row = vec![label.to_string(), n_total.to_string()];
+        row.extend(values.iter().map(|&v| g(v)));
+        rows.push(row);
+    }
+    let cv_path = with_suffix(out, "cv.tsv");
+    write_tsv(&cv_path, &header, rows)?;
+    let _ = writeln!(
+        log,
+        "cross-validation over {} folds: {}",
+        cv.folds.len(),
+        header[2..]
+            .iter()
+            .zip(mean.iter().zip(&sd))
+            .map(|(h, (m, s))| format!("{h} {} ± {}", format_g(*m, 4), format_g(*s, 3)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let samples = source.samples();
+    let pred_path = with_suffix(out, "pred.tsv");
+    write_tsv(
+        &pred_path,
+        &["FID", "IID", "fold", "y", "pred"],
+        cv.predictions.iter().map(|p| {
+            vec![
+                samples[p.sample].id.fid.clone(),
+                samples[p.sample].id.iid.clone(),
+                (p.fold + 1).to_string(),
+                g(p.observed),
+                g(p.predicted),
+            ]
+        }),
+    )?;
+    let png = with_suffix(out, "png");
+    match cv.task {
+        Task::Quantitative => {
+            let groups: Vec<String> = cv
+                .predictions
+                .iter()
+                .map(|p| format!("fold {}", p.fold + 1))
+                .collect();
+            let xs: Vec<f64> = cv.predictions.iter().map(|p| p.predicted).collect();
+            let ys: Vec<f64> = cv.predictions.iter().map(|p| p.observed).collect();
+            ScatterPlot::new()
+                .title("Out-of-fold predictions")
+                .x_label("predicted")
+                .y_label("observed")
+                .legend(cv.folds.len() <= 12)
+                .columns(&xs, &ys, &groups)
+                .write_png(&png)?;
+        }
+        Task::Binary => {
+            let labels: Vec<bool> = cv.predictions.iter().map(|p| p.observed > 0.5).collect();
+            let scores: Vec<f64> = cv.predictions.iter().map(|p| p.predicted).collect();
+            let roc = roc_curve(&labels, &scores);
+            LinePlot::new()
+                .title("ROC, out-of-fold predictions")
+                .x_label("false-positive rate")
+                .y_label("true-positive rate")
+                .series("model", roc)
+                .series("chance", [(0.0, 0.0), (1.0, 1.0)])
+                .write_png(&png)?;
+            // Calibration goes to the log, as a reliability table.
+            let probabilities = as_probabilities(&cv.folds[0].model, &scores);
+            for bin in genolens::assoc::predict::metrics::calibration(&labels, &probabilities, 10) {
+                let _ = writeln!(
+                    log,
+                    "calibration [{:.1}, {:.1}): n {}, mean predicted {:.3}, observed {:.3}",
+                    bin.lower, bin.upper, bin.n, bin.mean_predicted, bin.observed
+                );
+            }
+        }
+    }
+    Ok(vec![cv_path, pred_path, png])
+}
+
+/// Flags of `genolens score`.
+#[derive(Debug, clap::Args)]
+pub struct ScoreArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// A model written by `genolens predict`.
+    #[arg(long, value_name = "FILE")]
+    model: PathBuf,
+    /// Covariate table, when the model has covariates.
+    #[arg(long, value_name = "FILE")]
+    covar: Option<PathBuf>,
+    /// Output prefix: OUT.pred.tsv (FID IID pred) and OUT.log.
+    #[arg(long, value_name = "PREFIX")]
+    out: PathBuf,
+}
+
+/// Applies a saved model to genotypes.
+pub fn score(args: ScoreArgs) -> Result<(), CliError> {
+    let started = Instant::now();
+    let source = args.input.open()?;
+    let mut log = log_header("score", source.as_ref());
+    let model = LinearPredictor::from_json(&read_text(&args.model)?)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", args.model.display())))?;
+    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
+    let covariates = match (&args.covar, model.covariates.is_empty()) {
+        (_, true) => None,
+        (None, false) => {
+            return Err(CliError::Usage(format!(
+                "{}: the model needs covariates ({}); give --covar",
+                args.model.display(),
+                model
+                    .covariates
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+        }
+        (Some(path), false) => {
+            let names: Vec<String> = model.covariates.iter().map(|c| c.name.clone()).collect();
+            let table = SampleTable::read_covariates(
+                path,
+                &TableOptions {
+                    columns: Some(names),
+                    ..TableOptions::default()
+                },
+            )?;
+            Some(table.align(&ids)?.0.values)
+        }
+    };
+    let predictions = model
+        .predict(source.as_ref(), covariates.as_ref().map(|c| c.view()))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", args.model.display())))?;
+    let _ = writeln!(
+        log,
+        "--model {}: {} on {} variants, {} samples scored",
+        args.model.display(),
+        model.kind.name(),
+        model.variants.len(),
+        predictions.len()
+    );
+    let path = with_suffix(&args.out, "pred.tsv");
+    write_tsv(
+        &path,
+        &["FID", "IID", "pred"],
+        ids.iter()
+            .zip(predictions.iter())
+            .map(|(id, p)| vec![id.fid.clone(), id.iid.clone(), format_g(*p, 6)]),
+    )?;
+    finish(log, vec![path], &args.out, started)
+}
