@@ -252,3 +252,97 @@ fn saved_models_score_and_refuse_mismatches() {
     assert!(String::from_utf8_lossy(&fail.stderr).contains("no variance"));
     assert!(!with(&flat_out, "cv.tsv").exists() && !with(&flat_out, "model").exists());
 }
+
+/// `.sscore` files agree with `plink2 --score` on HapMap (missing calls):
+/// mean imputation and `no-mean-imputation`, a header line, and weights naming
+/// alleles the variants lack (skipped and counted, as PLINK 2 does).
+#[test]
+fn weight_table_scores_equal_plink2_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let hapmap = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let bim = read(&hapmap.with_extension("bim"));
+    let mut plain = String::new();
+    let mut headed = String::from("SNP A1 BETA\n");
+    for (k, line) in bim.lines().enumerate() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if k % 10 == 0 {
+            let allele = if k % 20 == 0 { f[4] } else { f[5] };
+            plain.push_str(&format!(
+                "{} {allele} {}\n",
+                f[1],
+                (k % 7) as f64 / 10.0 - 0.3
+            ));
+        }
+        if k % 3 == 0 {
+            let allele = if k % 6 == 0 { f[4] } else { "X" };
+            headed.push_str(&format!("{} {allele} {}\n", f[1], k as f64 / 1000.0));
+        }
+    }
+    let (w1, w2) = (dir.path().join("w1.txt"), dir.path().join("w2.txt"));
+    std::fs::write(&w1, plain).unwrap();
+    std::fs::write(&w2, headed).unwrap();
+    let cases: [(&Path, Vec<&str>, Vec<&str>); 3] = [
+        (&w1, vec![], vec![]),
+        (
+            &w1,
+            vec!["--no-mean-imputation"],
+            vec!["no-mean-imputation"],
+        ),
+        (&w2, vec!["--score-header"], vec!["1", "2", "3", "header"]),
+    ];
+    for (k, (weights, ours_extra, theirs_extra)) in cases.into_iter().enumerate() {
+        let (g, p) = (
+            dir.path().join(format!("g{k}")),
+            dir.path().join(format!("p{k}")),
+        );
+        let mut args = vec!["score", "--bfile", s(&hapmap), "--score", s(weights)];
+        args.extend(&ours_extra);
+        args.extend(["--out", s(&g)]);
+        ok(genolens(&args));
+        let mut args = vec!["--bfile", s(&hapmap), "--score", s(weights)];
+        args.extend(&theirs_extra);
+        args.extend(["--out", s(&p)]);
+        if reference("plink2", &args).is_none() {
+            return;
+        }
+        let (a, b) = (read(&with(&g, "sscore")), read(&with(&p, "sscore")));
+        assert_eq!(a.lines().count(), b.lines().count());
+        for (x, y) in a.lines().zip(b.lines()) {
+            for (u, v) in x.split('\t').zip(y.split('\t')) {
+                if u == v {
+                    continue;
+                }
+                // Numbers: to printed precision; a sum that cancels to ~0 is
+                // rounding noise in either summation order.
+                let (fu, fv): (f64, f64) = (u.parse().unwrap(), v.parse().unwrap());
+                assert!(
+                    (fu - fv).abs() <= 1e-5 * fv.abs() || (fu.abs() < 1e-12 && fv.abs() < 1e-12),
+                    "case {k}: {x:?} vs plink2 {y:?}"
+                );
+            }
+        }
+        if k == 2 {
+            let log = read(&with(&g, "log"));
+            assert!(
+                log.contains("834 used") && log.contains("833 allele codes not in the variant"),
+                "{log}"
+            );
+        }
+    }
+    // No weight matching anything: a clear error.
+    let none = dir.path().join("none.txt");
+    std::fs::write(&none, "nope A 1.0\n").unwrap();
+    let out = dir.path().join("none");
+    let fail = genolens(&[
+        "score",
+        "--bfile",
+        s(&hapmap),
+        "--score",
+        s(&none),
+        "--out",
+        s(&out),
+    ]);
+    assert!(!fail.status.success());
+    assert!(String::from_utf8_lossy(&fail.stderr).contains("none of the 1 weights matched"));
+    assert!(!with(&out, "sscore").exists());
+}

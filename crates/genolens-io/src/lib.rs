@@ -12,6 +12,7 @@
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
 //! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
+//! | [`scorefile`] | `plink2 --score` weight files and the `.sscore` report |
 //! | [`report`] | PLINK 2 text reports (`.afreq`) and PLINK-style number formatting |
 //!
 //! Genotypes are read through the [`GenotypeSource`] trait, which streams
@@ -32,6 +33,7 @@ pub mod hardcall;
 pub mod plink;
 mod record;
 pub mod report;
+pub mod scorefile;
 pub mod sumstats;
 pub mod table;
 mod tsv;

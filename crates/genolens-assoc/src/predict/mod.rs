@@ -8,6 +8,7 @@
 //! | [`gd`] | linear regression by mini-batch gradient descent, the seed's teaching model |
 //! | [`metrics`] | Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
 //! | [`model`] | [`LinearPredictor`]: the saved, versioned form of every model, checked against the genotypes it scores |
+//! | [`prs`] | polygenic scores from a weight table, as `plink2 --score` |
 //! | [`cv`] | fitting with inner cross-validation for the hyperparameter, and outer cross-validation |
 //!
 //! OLS, logistic regression and the linear SVM come from linfa (`linfa-linear`,
@@ -18,6 +19,7 @@ pub mod elastic_net;
 pub mod gd;
 pub mod metrics;
 pub mod model;
+pub mod prs;
 pub mod ridge;
 
 pub use cv::{cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates};

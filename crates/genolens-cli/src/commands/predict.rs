@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use genolens::assoc::predict::cv::as_probabilities;
 use genolens::assoc::predict::metrics::roc_curve;
+use genolens::assoc::predict::prs::{polygenic_score, PrsOptions};
 use genolens::assoc::predict::{
     cross_validate, fit_predictor, CvReport, LinearPredictor, ModelKind, ModelSpec,
     PredictorCovariates, Task,
@@ -14,6 +15,7 @@ use genolens::assoc::predict::{
 use genolens::features::split::{k_folds, Folds};
 use genolens::io::folds::{FoldAssignment, FoldFileOptions};
 use genolens::io::report::{format_g, read_text, write_text, write_tsv};
+use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
 use genolens::io::{GenotypeSource, SampleId};
 use genolens::plot::{LinePlot, ScatterPlot};
@@ -328,34 +330,50 @@ fn write_cv(
 
 /// Flags of `genolens score`.
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["model", "score"])))]
 pub struct ScoreArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// A model written by `genolens predict`.
+    /// A model written by `genolens predict`: writes OUT.pred.tsv.
     #[arg(long, value_name = "FILE")]
-    model: PathBuf,
+    model: Option<PathBuf>,
+    /// A weight table, as `plink2 --score` reads it: writes OUT.sscore.
+    #[arg(long, value_name = "FILE")]
+    score: Option<PathBuf>,
+    /// The weight table's 1-based ID, allele and weight columns.
+    #[arg(long, value_name = "I,J,K", value_delimiter = ',', num_args = 3, default_values_t = [1, 2, 3], requires = "score")]
+    score_cols: Vec<usize>,
+    /// The weight table has a header line.
+    #[arg(long, requires = "score")]
+    score_header: bool,
+    /// Missing calls contribute nothing (PLINK 2's `no-mean-imputation`).
+    #[arg(long, requires = "score")]
+    no_mean_imputation: bool,
     /// Covariate table, when the model has covariates.
     #[arg(long, value_name = "FILE")]
     covar: Option<PathBuf>,
-    /// Output prefix: OUT.pred.tsv (FID IID pred) and OUT.log.
+    /// Output prefix: OUT.pred.tsv (FID IID pred) or OUT.sscore, and OUT.log.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
 }
 
-/// Applies a saved model to genotypes.
+/// Applies a saved model, or a weight table, to genotypes.
 pub fn score(args: ScoreArgs) -> Result<(), CliError> {
     let started = Instant::now();
     let source = args.input.open()?;
     let mut log = log_header("score", source.as_ref());
-    let model = LinearPredictor::from_json(&read_text(&args.model)?)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", args.model.display())))?;
+    let Some(model_path) = args.model.clone() else {
+        return weight_table(&args, source.as_ref(), log, started);
+    };
+    let model = LinearPredictor::from_json(&read_text(&model_path)?)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let covariates = match (&args.covar, model.covariates.is_empty()) {
         (_, true) => None,
         (None, false) => {
             return Err(CliError::Usage(format!(
                 "{}: the model needs covariates ({}); give --covar",
-                args.model.display(),
+                model_path.display(),
                 model
                     .covariates
                     .iter()
@@ -378,11 +396,11 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
     };
     let predictions = model
         .predict(source.as_ref(), covariates.as_ref().map(|c| c.view()))
-        .map_err(|e| CliError::Usage(format!("{}: {e}", args.model.display())))?;
+        .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
     let _ = writeln!(
         log,
         "--model {}: {} on {} variants, {} samples scored",
-        args.model.display(),
+        model_path.display(),
         model.kind.name(),
         model.variants.len(),
         predictions.len()
@@ -396,4 +414,53 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
             .map(|(id, p)| vec![id.fid.clone(), id.iid.clone(), format_g(*p, 6)]),
     )?;
     finish(log, vec![path], &args.out, started)
+}
+
+/// `--score`: PLINK 2's linear scoring from a weight table.
+fn weight_table(
+    args: &ScoreArgs,
+    source: &dyn GenotypeSource,
+    mut log: String,
+    started: Instant,
+) -> Result<(), CliError> {
+    let path = args
+        .score
+        .as_ref()
+        .expect("clap requires --model or --score");
+    let cols = [args.score_cols[0], args.score_cols[1], args.score_cols[2]];
+    let weights = read_score_file(path, cols, args.score_header)?;
+    let scores = polygenic_score(
+        source,
+        &weights,
+        &PrsOptions {
+            mean_imputation: !args.no_mean_imputation,
+        },
+    )?;
+    let _ = writeln!(
+        log,
+        "--score {}: {} weights, {} used, {} variant IDs absent, {} allele codes not in the \
+         variant, {} strand-ambiguous (A/T, C/G) variants scored as given",
+        path.display(),
+        weights.len(),
+        scores.used,
+        scores.absent,
+        scores.allele_mismatch.len(),
+        scores.ambiguous
+    );
+    if scores.ambiguous > 0 {
+        eprintln!(
+            "genolens: warning: {} strand-ambiguous (A/T, C/G) variants scored as given",
+            scores.ambiguous
+        );
+    }
+    let rows: Vec<SscoreRow> = (0..source.n_samples())
+        .map(|i| SscoreRow {
+            allele_ct: scores.allele_ct[i],
+            dosage_sum: scores.dosage_sum[i],
+            score_avg: scores.score_avg[i],
+        })
+        .collect();
+    let out = with_suffix(&args.out, "sscore");
+    write_sscore(&out, source.samples(), &rows)?;
+    finish(log, vec![out], &args.out, started)
 }
