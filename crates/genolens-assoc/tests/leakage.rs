@@ -1,5 +1,6 @@
-//! No test-fold sample influences a fold's model: scaling, hyperparameter
-//! search and fit see only the training samples. Shown on the CIMMYT wheat data
+//! No test-fold sample influences a fold's model: scaling, SNP selection (C+T's
+//! GWAS and clumping), hyperparameter search and fit see only the training
+//! samples. Shown on the CIMMYT wheat data
 //! by scrambling the held-out fold's phenotypes (permuting them, then replacing
 //! them with noise) and checking that the fold's fitted model is unchanged, bit
 //! for bit, while the scrambled values do change the out-of-fold metrics.
@@ -55,10 +56,14 @@ fn test_fold_phenotypes_never_reach_the_training_fit() {
     for (k, &i) in held_out.iter().enumerate() {
         noise[i] = 1000.0 * (k as f64 * 0.37).sin();
     }
-    for kind in [ModelKind::Ridge, ModelKind::Lasso] {
+    // C+T included: its GWAS, clumping and threshold search must not see them
+    // either.
+    for kind in [ModelKind::Ridge, ModelKind::Lasso, ModelKind::PrsCt] {
         let mut spec = ModelSpec::new(kind);
-        if kind == ModelKind::Lasso {
-            spec.grid = Some(vec![0.1, 0.05]);
+        match kind {
+            ModelKind::Lasso => spec.grid = Some(vec![0.1, 0.05]),
+            ModelKind::PrsCt => spec.grid = Some(vec![1e-3, 0.5]),
+            _ => {}
         }
         let base = fit_predictor(&bed, &y, None, &train, Task::Quantitative, &spec).unwrap();
         for scrambled in [&permuted, &noise] {

@@ -346,3 +346,30 @@ fn weight_table_scores_equal_plink2_score() {
     assert!(String::from_utf8_lossy(&fail.stderr).contains("none of the 1 weights matched"));
     assert!(!with(&out, "sscore").exists());
 }
+
+/// C+T: GWAS and clumping on the training folds, the threshold by inner
+/// cross-validation, a calibrated score that predicts wheat yield.
+#[test]
+fn clumping_and_thresholding_predicts_wheat_yield() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ct");
+    ok(genolens(&[
+        "predict",
+        "--bfile",
+        s(&data("bglr_wheat/wheat")),
+        "--pheno",
+        s(&data("bglr_wheat/wheat.pheno")),
+        "--pheno-name",
+        "yield_env1",
+        "--model",
+        "prs-ct",
+        "--folds",
+        "5",
+        "--out",
+        s(&out),
+    ]));
+    let r = cv_mean(&with(&out, "cv.tsv"), "r");
+    eprintln!("wheat env1 C+T: mean r {r:.4}");
+    assert!(r > 0.25, "C+T r {r}");
+    assert!(read(&with(&out, "model")).contains("p_threshold"));
+}

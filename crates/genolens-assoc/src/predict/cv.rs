@@ -21,6 +21,7 @@ use super::metrics::{auc, log_loss, mse, pearson, r_squared};
 use super::model::{LinearPredictor, ModelCovariate, ModelKind, Task};
 use super::ridge::ridge_path;
 use crate::error::{Error, Result};
+use crate::linear::Covariates;
 
 /// How to fit a model.
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +156,7 @@ fn default_grid(kind: ModelKind, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>)
         }
         ModelKind::Logistic => vec![1.0, 10.0, 100.0, 1000.0, 10_000.0],
         ModelKind::Svm => vec![0.0001, 0.001, 0.01, 0.1],
+        ModelKind::PrsCt => super::prs_ct::DEFAULT_THRESHOLDS.to_vec(),
         ModelKind::Ols | ModelKind::GdLinear => vec![f64::NAN],
     }
 }
@@ -174,6 +176,9 @@ fn fit_grid(
         link: false,
     };
     match kind {
+        ModelKind::PrsCt => Err(Error::Invalid(
+            "prs-ct is fitted from the genotypes, not a design matrix".into(),
+        )),
         ModelKind::Ridge => Ok(ridge_path(x, y, grid)?
             .into_iter()
             .map(|f| plain(f.weights, f.intercept))
@@ -338,6 +343,43 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
         ));
     }
     let d = design(source, covariates, train)?;
+    let m = source.n_variants();
+    if spec.kind == ModelKind::PrsCt {
+        let empty = Array2::<f64>::zeros((source.n_samples(), 0));
+        let no_names: Vec<String> = Vec::new();
+        let (names, values): (&[String], ArrayView2<'_, f64>) = match covariates {
+            Some(c) => (&c.names[..], c.values.reborrow()),
+            None => (&no_names, empty.view()),
+        };
+        let gwas_covariates = Covariates { names, values };
+        let thresholds = spec
+            .grid
+            .clone()
+            .unwrap_or_else(|| super::prs_ct::DEFAULT_THRESHOLDS.to_vec());
+        let fit = super::prs_ct::fit_ct(
+            source,
+            y,
+            &gwas_covariates,
+            train,
+            d.x.slice(s![.., ..m]),
+            task,
+            &thresholds,
+            spec.inner_folds,
+            spec.seed,
+        )?;
+        let c = d.covariates.len();
+        return Ok(LinearPredictor::new(
+            spec.kind,
+            task,
+            vec![("p_threshold".to_string(), fit.threshold)],
+            &d.scaling,
+            fit.weights.to_vec(),
+            d.covariates,
+            vec![0.0; c],
+            fit.intercept,
+            fit.link,
+        ));
+    }
     let grid = spec
         .grid
         .clone()
@@ -369,13 +411,12 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
     };
     let value = grid[chosen];
     let fit = fit_grid(spec.kind, task, d.x.view(), yt.view(), &[value], spec.seed)?.remove(0);
-    let m = source.n_variants();
     let hyper = match spec.kind {
         ModelKind::Ridge => vec![("lambda".to_string(), value)],
         ModelKind::ElasticNet | ModelKind::Lasso => vec![("alpha".to_string(), value)],
         ModelKind::Logistic => vec![("l2_penalty".to_string(), value)],
         ModelKind::Svm => vec![("C".to_string(), value)],
-        ModelKind::Ols | ModelKind::GdLinear => Vec::new(),
+        ModelKind::Ols | ModelKind::GdLinear | ModelKind::PrsCt => Vec::new(),
     };
     Ok(LinearPredictor::new(
         spec.kind,

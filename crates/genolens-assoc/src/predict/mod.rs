@@ -9,6 +9,7 @@
 //! | [`metrics`] | Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
 //! | [`model`] | [`LinearPredictor`]: the saved, versioned form of every model, checked against the genotypes it scores |
 //! | [`prs`] | polygenic scores from a weight table, as `plink2 --score` |
+//! | [`prs_ct`] | clumping + thresholding scores learnt on training samples with the GWAS engine and its clumping |
 //! | [`cv`] | fitting with inner cross-validation for the hyperparameter, and outer cross-validation |
 //!
 //! OLS, logistic regression and the linear SVM come from linfa (`linfa-linear`,
@@ -20,6 +21,7 @@ pub mod gd;
 pub mod metrics;
 pub mod model;
 pub mod prs;
+pub mod prs_ct;
 pub mod ridge;
 
 pub use cv::{cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates};

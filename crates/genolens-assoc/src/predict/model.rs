@@ -39,6 +39,9 @@ pub enum ModelKind {
     Svm,
     /// Linear regression by mini-batch gradient descent (the teaching model).
     GdLinear,
+    /// Clumping + thresholding polygenic score (GWAS and clumping on the
+    /// training samples).
+    PrsCt,
 }
 
 impl ModelKind {
@@ -52,6 +55,7 @@ impl ModelKind {
             Self::Logistic => "logistic",
             Self::Svm => "svm",
             Self::GdLinear => "gd-linear",
+            Self::PrsCt => "prs-ct",
         }
     }
 }

@@ -43,6 +43,9 @@ pub enum ModelArg {
     Svm,
     /// Linear regression by mini-batch gradient descent (teaching model).
     GdLinear,
+    /// Clumping + thresholding polygenic score (GWAS and clumping on the
+    /// training folds; threshold by inner cross-validation).
+    PrsCt,
 }
 
 impl ModelArg {
@@ -55,6 +58,7 @@ impl ModelArg {
             Self::Logistic => ModelKind::Logistic,
             Self::Svm => ModelKind::Svm,
             Self::GdLinear => ModelKind::GdLinear,
+            Self::PrsCt => ModelKind::PrsCt,
         }
     }
 }
