@@ -348,7 +348,7 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
         let empty = Array2::<f64>::zeros((source.n_samples(), 0));
         let no_names: Vec<String> = Vec::new();
         let (names, values): (&[String], ArrayView2<'_, f64>) = match covariates {
-            Some(c) => (&c.names[..], c.values.reborrow()),
+            Some(c) => (c.names, c.values.reborrow()),
             None => (&no_names, empty.view()),
         };
         let gwas_covariates = Covariates { names, values };
