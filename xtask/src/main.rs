@@ -422,6 +422,84 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Ridge and elastic-net fit times against scikit-learn on the same generated
+/// 2,000 × 50,000 matrix with the same penalties (scikit-learn from PyPI in a
+/// venv under bench-data/); best of three runs each.
+fn fit_bench(data: &Path) -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--release", "-p", "benches", "--bin", "fit-timing"]);
+    step("cargo build --release -p benches --bin fit-timing", build)?;
+    let venv = data.join("venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let mut mk = Command::new("python3");
+        mk.args(["-m", "venv"]).arg(&venv);
+        step("python3 -m venv", mk)?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "-q", "scikit-learn"]);
+        step("pip install scikit-learn", pip)?;
+    }
+    let dir = data.join("fit");
+    let dir_s = dir.to_string_lossy().to_string();
+    let (n, m, lambda, alpha) = ("2000", "50000", "1000", "0.05");
+    let parse = |text: &str, key: &str| -> Result<f64, String> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+            .ok_or(format!("no {key} in output"))?
+            .parse()
+            .map_err(|_| format!("bad {key}"))
+    };
+    let run = |cmd: &mut Command| -> Result<String, String> {
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).to_string());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let (mut ours, mut theirs) = ([f64::INFINITY; 2], [f64::INFINITY; 2]);
+    let (mut ours_text, mut theirs_text) = (String::new(), String::new());
+    for _ in 0..3 {
+        ours_text = run(Command::new(root().join("target/release/fit-timing"))
+            .args([&dir_s, n, m, lambda, alpha]))?;
+        theirs_text = run(Command::new(&python)
+            .arg(root().join("xtask/sklearn_fit.py"))
+            .args([&dir_s, n, m, lambda, alpha]))?;
+        for (k, key) in ["ridge_seconds", "elastic_net_seconds"].iter().enumerate() {
+            ours[k] = ours[k].min(parse(&ours_text, key)?);
+            theirs[k] = theirs[k].min(parse(&theirs_text, key)?);
+        }
+    }
+    // The same solutions: ridge weight norms and elastic-net supports agree.
+    for key in ["ridge_weight_norm", "elastic_net_nonzero"] {
+        let (a, b) = (parse(&ours_text, key)?, parse(&theirs_text, key)?);
+        if (a - b).abs() > 1e-4 * b.abs().max(1.0) {
+            return Err(format!("{key}: genolens {a} vs scikit-learn {b}"));
+        }
+    }
+    println!("| fit, {n} × {m} (best of 3) | genolens s | scikit-learn s | ratio |");
+    println!("|---|---|---|---|");
+    for (k, label) in [
+        format!("ridge, λ = {lambda}"),
+        format!("elastic net, α = {alpha}, l1_ratio 0.5"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "| {label} | {:.2} | {:.2} | {:.2} |",
+            ours[k],
+            theirs[k],
+            ours[k] / theirs[k]
+        );
+    }
+    println!(
+        "fit: ridge ratio {:.3}, elastic net ratio {:.3} (target <= 1.0)",
+        ours[0] / theirs[0],
+        ours[1] / theirs[1]
+    );
+    Ok(())
+}
+
 fn bench() -> Result<(), String> {
     let args: Vec<String> = std::env::args().skip(2).collect();
     if args.first().map(String::as_str) == Some("--measure-one") {
@@ -430,6 +508,9 @@ fn bench() -> Result<(), String> {
     install_tools()?;
     let data = root().join("bench-data");
     std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+    if args.iter().any(|a| a == "--fit-only") {
+        return fit_bench(&data);
+    }
     let mut build = cargo();
     build.args(["build", "--release", "-p", "genolens-cli"]);
     step("cargo build --release -p genolens-cli", build)?;
@@ -594,6 +675,7 @@ fn bench() -> Result<(), String> {
     );
 
     gwas_bench(g, p, t, &data)?;
+    fit_bench(&data)?;
     if args.iter().any(|a| a == "--no-criterion") {
         return Ok(());
     }

@@ -9,6 +9,8 @@
 //! same way.
 
 use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::solvers::Solve;
 use faer::{Accum, Mat, MatRef, Par, Side};
 use ndarray::{Array1, ArrayView1, ArrayView2};
 
@@ -63,51 +65,95 @@ pub fn ridge_path(
     }
     let x_mean = x.mean_axis(ndarray::Axis(0)).expect("n ≥ 2");
     let y_mean = y.mean().expect("n ≥ 2");
-    // Centred copies, row-major for faer.
-    let mut xc = Mat::<f64>::zeros(n, m);
-    for i in 0..n {
-        for j in 0..m {
-            xc[(i, j)] = x[[i, j]] - x_mean[j];
-        }
-    }
+    // X itself (no copy when row-major); centring enters as rank-one terms, so
+    // a 2,000 × 50,000 matrix is never duplicated.
+    let xs = x.as_standard_layout();
+    let xr = MatRef::from_row_major_slice(xs.as_slice().expect("standard layout"), n, m);
+    let mu = x_mean.as_slice().expect("contiguous");
     let yc: Vec<f64> = y.iter().map(|v| v - y_mean).collect();
     let yc_mat = MatRef::from_column_major_slice(&yc, n, 1);
     let par = Par::rayon(0);
     let dual = m > n;
-    // Gram matrix of the smaller side and its eigendecomposition.
+    // Gram matrix of the smaller side of X_c.
     let size = if dual { n } else { m };
     let mut gram = Mat::<f64>::zeros(size, size);
     if dual {
-        matmul(
+        // X_c X_cᵀ = X Xᵀ − v 1ᵀ − 1 vᵀ + (μᵀμ) 1 1ᵀ with v = X μ.
+        // Only the lower triangle: the factorisations below read no more.
+        triangular::matmul(
             gram.as_mut(),
+            BlockStructure::TriangularLower,
             Accum::Replace,
-            xc.as_ref(),
-            xc.transpose(),
+            xr,
+            BlockStructure::Rectangular,
+            xr.transpose(),
+            BlockStructure::Rectangular,
             1.0,
             par,
         );
+        let mut v = Mat::<f64>::zeros(n, 1);
+        let mu_mat = MatRef::from_column_major_slice(mu, m, 1);
+        matmul(v.as_mut(), Accum::Replace, xr, mu_mat, 1.0, par);
+        let mm: f64 = mu.iter().map(|u| u * u).sum();
+        for j in 0..n {
+            for i in 0..n {
+                gram[(i, j)] += mm - v[(i, 0)] - v[(j, 0)];
+            }
+        }
     } else {
-        matmul(
+        // X_cᵀ X_c = Xᵀ X − n μ μᵀ.
+        triangular::matmul(
             gram.as_mut(),
+            BlockStructure::TriangularLower,
             Accum::Replace,
-            xc.transpose(),
-            xc.as_ref(),
+            xr.transpose(),
+            BlockStructure::Rectangular,
+            xr,
+            BlockStructure::Rectangular,
             1.0,
             par,
         );
+        for j in 0..m {
+            for i in 0..m {
+                gram[(i, j)] -= n as f64 * mu[i] * mu[j];
+            }
+        }
+    }
+    // The right-hand side: y_c (dual) or X_cᵀ y_c = Xᵀ y_c (Σ y_c = 0).
+    let rhs = || {
+        if dual {
+            yc_mat.to_owned()
+        } else {
+            let mut r = Mat::<f64>::zeros(m, 1);
+            matmul(r.as_mut(), Accum::Replace, xr.transpose(), yc_mat, 1.0, par);
+            r
+        }
+    };
+    if let [lambda] = lambdas {
+        // One penalty: a Cholesky solve of (G + λI) beats an eigendecomposition.
+        let mut shifted = gram.clone();
+        for k in 0..size {
+            shifted[(k, k)] += lambda;
+        }
+        let llt = shifted
+            .llt(Side::Lower)
+            .map_err(|e| Error::Invalid(format!("ridge: Cholesky factorisation failed: {e:?}")))?;
+        let mut coef = rhs();
+        llt.solve_in_place(coef.as_mut());
+        let weights = finish_weights(xr, mu, &coef, dual, par);
+        let intercept = y_mean - weights.dot(&x_mean);
+        return Ok(vec![RidgeFit {
+            lambda: *lambda,
+            weights,
+            intercept,
+        }]);
     }
     let evd = gram
         .self_adjoint_eigen(Side::Lower)
         .map_err(|e| Error::Invalid(format!("ridge: eigendecomposition failed: {e:?}")))?;
     let (u, s) = (evd.U(), evd.S());
     // Uᵀ r where r = y (dual) or Xᵀ y (primal).
-    let rhs = if dual {
-        yc_mat.to_owned()
-    } else {
-        let mut r = Mat::<f64>::zeros(m, 1);
-        matmul(r.as_mut(), Accum::Replace, xc.transpose(), yc_mat, 1.0, par);
-        r
-    };
+    let rhs = rhs();
     let mut ut_r = Mat::<f64>::zeros(size, 1);
     matmul(
         ut_r.as_mut(),
@@ -127,21 +173,7 @@ pub fn ridge_path(
             }
             let mut coef = Mat::<f64>::zeros(size, 1);
             matmul(coef.as_mut(), Accum::Replace, u, scaled.as_ref(), 1.0, par);
-            let weights: Array1<f64> = if dual {
-                // w = X_cᵀ α.
-                let mut w = Mat::<f64>::zeros(m, 1);
-                matmul(
-                    w.as_mut(),
-                    Accum::Replace,
-                    xc.transpose(),
-                    coef.as_ref(),
-                    1.0,
-                    par,
-                );
-                (0..m).map(|j| w[(j, 0)]).collect()
-            } else {
-                (0..m).map(|j| coef[(j, 0)]).collect()
-            };
+            let weights = finish_weights(xr, mu, &coef, dual, par);
             let intercept = y_mean - weights.dot(&x_mean);
             Ok(RidgeFit {
                 lambda,
@@ -150,6 +182,33 @@ pub fn ridge_path(
             })
         })
         .collect()
+}
+
+/// The weights from the solved coefficients: `w = X_cᵀ α` in the dual.
+fn finish_weights(
+    x: MatRef<'_, f64>,
+    mu: &[f64],
+    coef: &Mat<f64>,
+    dual: bool,
+    par: Par,
+) -> Array1<f64> {
+    let m = x.ncols();
+    if dual {
+        // X_cᵀ α = Xᵀ α − μ (1ᵀ α).
+        let mut w = Mat::<f64>::zeros(m, 1);
+        matmul(
+            w.as_mut(),
+            Accum::Replace,
+            x.transpose(),
+            coef.as_ref(),
+            1.0,
+            par,
+        );
+        let total: f64 = (0..coef.nrows()).map(|i| coef[(i, 0)]).sum();
+        (0..m).map(|j| w[(j, 0)] - mu[j] * total).collect()
+    } else {
+        (0..m).map(|j| coef[(j, 0)]).collect()
+    }
 }
 
 /// [`ridge_path`] for one penalty.
@@ -191,6 +250,22 @@ mod tests {
         // Larger penalties shrink.
         let path = ridge_path(wide.view(), y_wide.view(), &[0.01, 100.0]).unwrap();
         assert!(path[1].weights.dot(&path[1].weights) < path[0].weights.dot(&path[0].weights));
+    }
+
+    #[test]
+    fn one_penalty_by_cholesky_equals_the_path() {
+        let wide = array![
+            [1.0, 0.0, 2.0, 1.0],
+            [0.0, 1.0, 1.0, 2.0],
+            [2.0, 1.0, 0.0, 0.0]
+        ];
+        let y = array![1.0, -1.0, 0.5];
+        let single = ridge(wide.view(), y.view(), 0.7).unwrap();
+        let path = ridge_path(wide.view(), y.view(), &[0.7, 2.0]).unwrap();
+        for (a, b) in single.weights.iter().zip(&path[0].weights) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_stationary(&wide, &y, &single);
     }
 
     #[test]
