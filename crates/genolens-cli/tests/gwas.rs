@@ -265,7 +265,10 @@ fn bad_models_are_clear_errors_and_leave_no_output() {
     let elsewhere = write("elsewhere.covar", "FID IID A", &|k, _, i| {
         format!("OTHER {i}_x {}", k % 3)
     });
-    for (covar, needle) in [(&all_missing, "0 samples"), (&elsewhere, "0 samples")] {
+    for (covar, needle) in [
+        (&all_missing, "0 samples"),
+        (&elsewhere, "no sample ID matches"),
+    ] {
         let o = run(&["--pheno", s(&pheno), "--covar", s(covar)]);
         assert!(!o.status.success(), "{}", covar.display());
         let err = String::from_utf8_lossy(&o.stderr);
