@@ -66,6 +66,25 @@ fn test_fold_phenotypes_never_reach_the_training_fit() {
             _ => {}
         }
         let base = fit_predictor(&bed, &y, None, &train, Task::Quantitative, &spec).unwrap();
+        // The scaling is the training samples' own: each variant's centre is
+        // their mean dosage (this differs from the all-sample mean).
+        let mut dosages = vec![0.0f32; train.len()];
+        let mut all = vec![0.0f32; bed.n_samples()];
+        let mut differs = 0;
+        for v in [0, 100, 640, 1278] {
+            bed.read_variant_subset_into(v, &train, &mut dosages)
+                .unwrap();
+            let mean = dosages.iter().map(|&d| f64::from(d)).sum::<f64>() / train.len() as f64;
+            assert!(
+                (base.center[v] - mean).abs() < 1e-12,
+                "variant {v}: centre {} vs {mean}",
+                base.center[v]
+            );
+            bed.read_variant_into(v, &mut all).unwrap();
+            let everyone = all.iter().map(|&d| f64::from(d)).sum::<f64>() / all.len() as f64;
+            differs += usize::from((everyone - mean).abs() > 1e-9);
+        }
+        assert!(differs > 0, "the check can tell training from all samples");
         for scrambled in [&permuted, &noise] {
             let other =
                 fit_predictor(&bed, scrambled, None, &train, Task::Quantitative, &spec).unwrap();

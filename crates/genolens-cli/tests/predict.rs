@@ -94,6 +94,14 @@ fn binary_traits_report_auc() {
         eprintln!("regenie Y1 {model}: mean AUC {auc:.4}");
         assert!((0.3..=0.9).contains(&auc), "{model}: AUC {auc}");
         assert!(read(&with(&out, "log")).contains("calibration ["));
+        let calibration = read(&with(&out, "calibration.tsv"));
+        assert!(calibration.starts_with("bin_lower\tbin_upper\tn\tmean_predicted\tobserved\n"));
+        let binned: usize = calibration
+            .lines()
+            .skip(1)
+            .map(|l| l.split('\t').nth(2).unwrap().parse::<usize>().unwrap())
+            .sum();
+        assert_eq!(binned, 500, "every sample in one bin");
         assert!(with(&out, "png").exists());
     }
 }
@@ -372,4 +380,62 @@ fn clumping_and_thresholding_predicts_wheat_yield() {
     eprintln!("wheat env1 C+T: mean r {r:.4}");
     assert!(r > 0.25, "C+T r {r}");
     assert!(read(&with(&out, "model")).contains("p_threshold"));
+}
+
+/// Covariates enter the model (standardised on the training samples) and the
+/// saved model asks for them when scoring.
+#[test]
+fn covariates_enter_the_model_and_are_needed_to_score() {
+    let dir = tempfile::tempdir().unwrap();
+    let regenie = data("regenie_example/example");
+    let covar = data("regenie_example/covariates.txt");
+    let out = dir.path().join("q");
+    ok(genolens(&[
+        "predict",
+        "--bfile",
+        s(&regenie),
+        "--pheno",
+        s(&data("regenie_example/phenotype.txt")),
+        "--pheno-name",
+        "Y1",
+        "--covar",
+        s(&covar),
+        "--model",
+        "ridge",
+        "--folds",
+        "3",
+        "--out",
+        s(&out),
+    ]));
+    let model = read(&with(&out, "model"));
+    for name in ["V1", "V2", "V3"] {
+        assert!(
+            model.contains(&format!("\"name\": \"{name}\"")),
+            "{name} in the model"
+        );
+    }
+    let scored = dir.path().join("scored");
+    let fail = genolens(&[
+        "score",
+        "--model",
+        s(&with(&out, "model")),
+        "--bfile",
+        s(&regenie),
+        "--out",
+        s(&scored),
+    ]);
+    assert!(!fail.status.success());
+    assert!(String::from_utf8_lossy(&fail.stderr).contains("needs covariates (V1, V2, V3)"));
+    ok(genolens(&[
+        "score",
+        "--model",
+        s(&with(&out, "model")),
+        "--bfile",
+        s(&regenie),
+        "--covar",
+        s(&covar),
+        "--out",
+        s(&scored),
+    ]));
+    assert_eq!(read(&with(&scored, "pred.tsv")).lines().count(), 1 + 500);
 }

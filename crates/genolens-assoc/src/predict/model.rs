@@ -45,6 +45,23 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
+    /// Every family.
+    pub const ALL: [ModelKind; 8] = [
+        Self::Ols,
+        Self::Ridge,
+        Self::ElasticNet,
+        Self::Lasso,
+        Self::Logistic,
+        Self::Svm,
+        Self::GdLinear,
+        Self::PrsCt,
+    ];
+
+    /// The family with this [`name`](Self::name).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     /// The CLI name.
     pub fn name(self) -> &'static str {
         match self {

@@ -26,41 +26,12 @@ use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
 
-/// The model families, as the CLI names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ModelArg {
-    /// Ordinary least squares (needs more samples than predictors).
-    Ols,
-    /// Ridge regression (GBLUP-equivalent kernel form when p > n).
-    Ridge,
-    /// Elastic net (L1 share 0.5).
-    ElasticNet,
-    /// Lasso.
-    Lasso,
-    /// L2-penalised logistic regression (case/control traits).
-    Logistic,
-    /// Linear support-vector machine (case/control traits).
-    Svm,
-    /// Linear regression by mini-batch gradient descent (teaching model).
-    GdLinear,
-    /// Clumping + thresholding polygenic score (GWAS and clumping on the
-    /// training folds; threshold by inner cross-validation).
-    PrsCt,
-}
-
-impl ModelArg {
-    fn kind(self) -> ModelKind {
-        match self {
-            Self::Ols => ModelKind::Ols,
-            Self::Ridge => ModelKind::Ridge,
-            Self::ElasticNet => ModelKind::ElasticNet,
-            Self::Lasso => ModelKind::Lasso,
-            Self::Logistic => ModelKind::Logistic,
-            Self::Svm => ModelKind::Svm,
-            Self::GdLinear => ModelKind::GdLinear,
-            Self::PrsCt => ModelKind::PrsCt,
-        }
-    }
+/// Parses `--model` by the library's own names.
+fn parse_model(name: &str) -> Result<ModelKind, String> {
+    ModelKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = ModelKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown model {name:?}; one of {}", names.join(", "))
+    })
 }
 
 /// Flags of `genolens predict`.
@@ -83,9 +54,12 @@ pub struct Args {
     /// Case/control coded 0/1 instead of 1/2.
     #[arg(long = "1")]
     case_control_01: bool,
-    /// The model.
-    #[arg(long, value_enum)]
-    model: ModelArg,
+    /// The model: ridge (GBLUP-equivalent kernel form when p > n), elastic-net,
+    /// lasso, ols (needs more samples than predictors), logistic and svm
+    /// (case/control traits), gd-linear (the gradient-descent teaching model),
+    /// prs-ct (clumping + thresholding score).
+    #[arg(long, value_parser = parse_model)]
+    model: ModelKind,
     /// K seeded folds (default 5), unless --fold-file is given.
     #[arg(long, value_name = "K", conflicts_with = "fold_file")]
     folds: Option<usize>,
@@ -118,7 +92,8 @@ pub struct Args {
     /// Seed of the folds.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png, OUT.log.
+    /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png (observed against
+    /// predicted, or the ROC curve), OUT.calibration.tsv (case/control), OUT.log.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
 }
@@ -188,7 +163,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         None => k_folds(source.n_samples(), args.folds.unwrap_or(5), args.seed)?,
     };
     let spec = ModelSpec {
-        kind: args.model.kind(),
+        kind: args.model,
         grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
         inner_folds: args.inner_folds,
         seed: args.seed,
@@ -318,15 +293,31 @@ fn write_cv(
                 .series("model", roc)
                 .series("chance", [(0.0, 0.0), (1.0, 1.0)])
                 .write_png(&png)?;
-            // Calibration goes to the log, as a reliability table.
+            // Calibration: a reliability table, in the log and as OUT.calibration.tsv.
             let probabilities = as_probabilities(&cv.folds[0].model, &scores);
-            for bin in genolens::assoc::predict::metrics::calibration(&labels, &probabilities, 10) {
+            let bins = genolens::assoc::predict::metrics::calibration(&labels, &probabilities, 10);
+            for bin in &bins {
                 let _ = writeln!(
                     log,
                     "calibration [{:.1}, {:.1}): n {}, mean predicted {:.3}, observed {:.3}",
                     bin.lower, bin.upper, bin.n, bin.mean_predicted, bin.observed
                 );
             }
+            let calibration = with_suffix(out, "calibration.tsv");
+            write_tsv(
+                &calibration,
+                &["bin_lower", "bin_upper", "n", "mean_predicted", "observed"],
+                bins.iter().map(|b| {
+                    vec![
+                        g(b.lower),
+                        g(b.upper),
+                        b.n.to_string(),
+                        g(b.mean_predicted),
+                        g(b.observed),
+                    ]
+                }),
+            )?;
+            return Ok(vec![cv_path, pred_path, png, calibration]);
         }
     }
     Ok(vec![cv_path, pred_path, png])
