@@ -61,13 +61,20 @@ impl CallClasses {
             Vec::with_capacity(words),
             Vec::with_capacity(words),
         );
+        let word = |w: usize| -> u64 {
+            match packed.get(w * 8..(w + 1) * 8) {
+                Some(full) => u64::from_le_bytes(full.try_into().expect("8 bytes")),
+                None => {
+                    // The last, partial word.
+                    let mut bytes = [0u8; 8];
+                    let tail = packed.get(w * 8..).unwrap_or(&[]);
+                    bytes[..tail.len()].copy_from_slice(tail);
+                    u64::from_le_bytes(bytes)
+                }
+            }
+        };
         for (w, &k) in keep.iter().enumerate() {
-            let mut bytes = [0u8; 8];
-            let chunk = packed
-                .get(w * 8..((w + 1) * 8).min(packed.len()))
-                .unwrap_or(&[]);
-            bytes[..chunk.len()].copy_from_slice(chunk);
-            let x = u64::from_le_bytes(bytes);
+            let x = word(w);
             let (lo, hi) = (x & EVEN, (x >> 1) & EVEN);
             // Codes: 00 allele-1 homozygous, 01 missing, 10 het, 11 allele-2 hom.
             hom1.push(!lo & !hi & k);
