@@ -5,8 +5,9 @@
 //! training samples), and the score sums the leads' GWAS effects over those
 //! with p ≤ a threshold. The threshold comes from inner cross-validation (each
 //! inner fold reruns the scan and the clumping on its own training part), and
-//! the final score is calibrated to the phenotype's scale on the training
-//! samples (least squares, or a logistic fit for case/control traits).
+//! the final score is calibrated to the phenotype's scale on the inner folds'
+//! out-of-fold scores (least squares, or a logistic fit for case/control
+//! traits), not on the samples that selected its variants.
 
 use genolens_features::split::k_folds;
 use genolens_io::GenotypeSource;
@@ -141,12 +142,17 @@ pub(super) fn fit_ct<S: GenotypeSource + ?Sized>(
             1.0 - value
         }
     };
-    let chosen = if thresholds.len() == 1 {
-        thresholds[0]
+    let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+    // Each threshold's out-of-fold scores over the training samples: they pick
+    // the threshold and calibrate the final score. (Calibrating on the samples
+    // that selected the variants would be overconfident: the winner's curse.)
+    let (chosen, held_out) = if thresholds.len() == 1 {
+        (thresholds[0], None)
     } else {
         let inner = k_folds(train.len(), inner_folds.max(2), seed)
             .map_err(|e| Error::Invalid(e.to_string()))?;
         let mut total = vec![0.0f64; thresholds.len()];
+        let mut oof = vec![vec![0.0f64; train.len()]; thresholds.len()];
         for fold in 0..inner.n_folds() {
             let (fit_pos, val_pos) = inner
                 .train_test(fold)
@@ -155,45 +161,48 @@ pub(super) fn fit_ct<S: GenotypeSource + ?Sized>(
             let found = leads(source, y, covariates, &rows, task)?;
             let xv = x.select(Axis(0), &val_pos);
             for (k, &t) in thresholds.iter().enumerate() {
-                total[k] += loss(&val_pos, &xv.dot(&found.weights(t))) * val_pos.len() as f64;
+                let scores = xv.dot(&found.weights(t));
+                total[k] += loss(&val_pos, &scores) * val_pos.len() as f64;
+                for (&pos, &sc) in val_pos.iter().zip(&scores) {
+                    oof[k][pos] = sc;
+                }
             }
         }
         let best = (0..thresholds.len())
             .min_by(|&a, &b| total[a].total_cmp(&total[b]))
             .expect("non-empty");
-        thresholds[best]
+        (thresholds[best], Some(oof.swap_remove(best)))
     };
     let found = leads(source, y, covariates, train, task)?;
     let raw = found.weights(chosen);
-    let score = x.dot(&raw);
-    let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
-    // Calibrate a + b·score on the training samples.
-    let (a, b, link) = match task {
-        Task::Quantitative => {
-            let (ms, my) = (
-                score.mean().unwrap_or(0.0),
-                yt.iter().sum::<f64>() / yt.len() as f64,
-            );
-            let var: f64 = score.iter().map(|s| (s - ms).powi(2)).sum();
-            let cov: f64 = score
-                .iter()
-                .zip(&yt)
-                .map(|(s, v)| (s - ms) * (v - my))
-                .sum();
-            let b = if var > 0.0 { cov / var } else { 0.0 };
-            (my - b * ms, b, false)
-        }
-        Task::Binary => {
-            let (a, b) = logistic_1d(score.as_slice().expect("contiguous"), &yt);
-            (a, b, true)
-        }
-    };
+    let in_sample = x.dot(&raw);
+    let calibration_scores: Vec<f64> = held_out.unwrap_or_else(|| in_sample.to_vec());
+    let (a, b, link) = calibrate(&calibration_scores, &yt, task);
     Ok(CtFit {
         weights: raw * b,
         intercept: a,
         link,
         threshold: chosen,
     })
+}
+
+/// `a + b·score` fitted to the outcomes: least squares, or a logistic fit for
+/// case/control traits (then `link` is true).
+fn calibrate(score: &[f64], y: &[f64], task: Task) -> (f64, f64, bool) {
+    match task {
+        Task::Quantitative => {
+            let n = y.len() as f64;
+            let (ms, my) = (score.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+            let var: f64 = score.iter().map(|s| (s - ms).powi(2)).sum();
+            let cov: f64 = score.iter().zip(y).map(|(s, v)| (s - ms) * (v - my)).sum();
+            let b = if var > 0.0 { cov / var } else { 0.0 };
+            (my - b * ms, b, false)
+        }
+        Task::Binary => {
+            let (a, b) = logistic_1d(score, y);
+            (a, b, true)
+        }
+    }
 }
 
 /// Logistic regression of 0/1 `y` on one score (Newton–Raphson from the
