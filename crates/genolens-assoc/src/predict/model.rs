@@ -291,7 +291,9 @@ impl LinearPredictor {
     }
 
     /// The standardiser the model was trained with, for the variants at
-    /// `order` of a source whose variants are `variants`.
+    /// `order` of a source whose variants are `variants`. Only the saved
+    /// centres, scales and fills act; the rule labels are those training uses
+    /// (`cv::design`: mean fill, centring only).
     fn scaling_for(&self, variants: &[Variant], order: &[usize]) -> Standardizer {
         Standardizer {
             variants: order.iter().map(|&i| variants[i].clone()).collect(),
@@ -299,7 +301,7 @@ impl LinearPredictor {
             scale: self.scale.clone(),
             fill: self.fill.clone(),
             imputation: Imputation::Mean,
-            scaling: Scaling::Empirical,
+            scaling: Scaling::None,
         }
     }
 
