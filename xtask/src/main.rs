@@ -3,7 +3,13 @@
 //! - `ci`: everything CI checks (fmt, clippy, tests, docs), after installing the
 //!   reference tools the tests compare against;
 //! - `bench`: end-to-end benchmarks against the reference tools, and the
-//!   criterion benchmarks.
+//!   criterion benchmarks (`--text-only`: rust-bert against
+//!   sentence-transformers);
+//! - `text-env [--python-ref]`: installs libtorch 2.4.0 (CPU) and the
+//!   all-MiniLM-L6-v2 model for the `rust-bert` feature, and with
+//!   `--python-ref` the sentence-transformers venv, into a cache outside the
+//!   clone (`$GENOLENS_CACHE`, default `~/.cache/genolens`), and prints the
+//!   environment to build and run with.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -22,7 +28,12 @@ fn main() -> ExitCode {
         Some("ci") => ci(),
         Some("bench") => bench(),
         Some("install-tools") => install_tools(),
-        _ => Err("usage: cargo xtask <ci|bench|install-tools>".to_string()),
+        Some("text-env") => text_env(args.iter().any(|a| a == "--python-ref")).map(|env| {
+            for (k, v) in env.vars {
+                println!("export {k}={v}");
+            }
+        }),
+        _ => Err("usage: cargo xtask <ci|bench|install-tools|text-env [--python-ref]>".to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -121,9 +132,194 @@ fn ci() -> Result<(), String> {
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     step("cargo doc", doc)?;
+
+    // The rust-bert feature: libtorch and the model from the cache, then
+    // clippy and the tests of the crates that have the feature.
+    let env = text_env(false)?;
+    let mut clippy = cargo();
+    clippy
+        .args([
+            "clippy",
+            "-p",
+            "genolens-text",
+            "-p",
+            "genolens-cli",
+            "--features",
+            "rust-bert",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ])
+        .envs(env.vars.iter().cloned());
+    step("cargo clippy --features rust-bert", clippy)?;
+    let mut test = cargo();
+    test.args(["test", "-p", "genolens-text", "--features", "rust-bert"])
+        .envs(env.vars.iter().cloned())
+        // libtorch's own thread pool fights the parallel test threads.
+        .env("OMP_NUM_THREADS", "1");
+    let (p2, f2) = test_step(test)?;
+    let (passed, failed) = (passed + p2, failed + f2);
     eprintln!("xtask: ci passed in {:.1} s", t.elapsed().as_secs_f64());
     // One closing line for the whole suite (cargo prints one per test binary).
     println!("ci: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// The environment to build and run the `rust-bert` feature with.
+struct TextEnv {
+    /// `LIBTORCH`, `LIBTORCH_CXX11_ABI`, `LD_LIBRARY_PATH`, `GENOLENS_MINILM`
+    /// and, with the Python reference, `GENOLENS_ST_PYTHON`.
+    vars: Vec<(String, String)>,
+}
+
+impl TextEnv {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Installs (idempotently, into the cache) what the `rust-bert` feature needs
+/// and returns the environment for it.
+fn text_env(python_ref: bool) -> Result<TextEnv, String> {
+    let t = Instant::now();
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("xtask/install_text_env.sh"));
+    if python_ref {
+        cmd.arg("--python-ref");
+    }
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("install_text_env.sh: cannot start: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("install_text_env.sh failed ({})", out.status));
+    }
+    let mut vars: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    // The PyPI wheels libtorch comes from use the pre-C++11 ABI.
+    vars.push(("LIBTORCH_CXX11_ABI".into(), "0".into()));
+    if let Some(i) = vars.iter().position(|(k, _)| k == "LD_LIBRARY_PATH") {
+        if let Ok(old) = std::env::var("LD_LIBRARY_PATH") {
+            if !old.is_empty() {
+                vars[i].1 = format!("{}:{old}", vars[i].1);
+            }
+        }
+    }
+    let env = TextEnv { vars };
+    for key in ["LIBTORCH", "LD_LIBRARY_PATH", "GENOLENS_MINILM"] {
+        if env.get(key).is_none() {
+            return Err(format!("install_text_env.sh did not print {key}"));
+        }
+    }
+    eprintln!(
+        "xtask: text-env ready in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    Ok(env)
+}
+
+/// Sentence embeddings: genolens (rust-bert) against sentence-transformers on
+/// the same model, sentences and threads, in the same run: throughput and the
+/// largest difference between the two sets of vectors.
+fn text_bench(data: &Path) -> Result<(), String> {
+    let env = text_env(true)?;
+    let mut build = cargo();
+    build
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "benches",
+            "--features",
+            "rust-bert",
+            "--bin",
+            "embed-timing",
+        ])
+        .envs(env.vars.iter().cloned());
+    step("cargo build --release -p benches --bin embed-timing", build)?;
+    let python = env
+        .get("GENOLENS_ST_PYTHON")
+        .ok_or("no GENOLENS_ST_PYTHON")?;
+    let model = env.get("GENOLENS_MINILM").ok_or("no GENOLENS_MINILM")?;
+    let corpus = root().join("../shared/data/biored/Test.PubTator");
+    let dir = data.join("text");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let sentences = dir.join("sentences.txt");
+    let ours_npy = dir.join("genolens.npy");
+    let theirs_npy = dir.join("st.npy");
+    let run = |cmd: &mut Command| -> Result<String, String> {
+        let out = cmd.output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).to_string());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    };
+    let rate = |text: &str| -> Result<f64, String> {
+        let v = text
+            .lines()
+            .find_map(|l| l.strip_prefix("sentences_per_s ").map(str::to_string))
+            .or_else(|| {
+                text.lines().find_map(|l| {
+                    let key = "\"sentences_per_s\": ";
+                    let rest = &l[l.find(key)? + key.len()..];
+                    Some(rest.split([',', '}']).next()?.trim().to_string())
+                })
+            })
+            .ok_or(format!("no sentences_per_s in {text:?}"))?;
+        v.parse().map_err(|_| format!("bad rate {v}"))
+    };
+    println!("| sentence embeddings, all-MiniLM-L6-v2, BioRED test sentences | genolens (rust-bert) sent/s | sentence-transformers sent/s | ratio |");
+    println!("|---|---|---|---|");
+    let mut ratios = Vec::new();
+    for threads in ["1", "2"] {
+        let ours = run(Command::new(root().join("target/release/embed-timing"))
+            .arg(&corpus)
+            .arg(model)
+            .arg(&sentences)
+            .arg(&ours_npy)
+            .args([threads, "3"])
+            .envs(env.vars.iter().cloned()))?;
+        let theirs = run(Command::new(python)
+            .arg(root().join("xtask/st_embed.py"))
+            .args(["--model", model, "--sentences"])
+            .arg(&sentences)
+            .arg("--out")
+            .arg(&theirs_npy)
+            .args(["--threads", threads, "--repeat", "3"]))?;
+        let (a, b) = (rate(&ours)?, rate(&theirs)?);
+        println!("| {threads} thread(s) | {a:.1} | {b:.1} | {:.2} |", a / b);
+        ratios.push(a / b);
+    }
+    let diff = run(Command::new(python).arg("-c").arg(format!(
+        "import numpy as np; a=np.load('{}'); b=np.load('{}'); assert a.shape==b.shape, (a.shape, b.shape); print(float(np.abs(a-b).max()))",
+        ours_npy.display(),
+        theirs_npy.display()
+    )))?;
+    let diff: f64 = diff
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad diff {diff}"))?;
+    println!("text: largest |genolens - sentence-transformers| over all vectors: {diff:.2e} (limit 1e-4)");
+    println!(
+        "text: throughput ratio genolens/sentence-transformers: {} (target >= 1.0)",
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if diff > 1e-4 {
+        return Err(format!(
+            "embeddings differ from sentence-transformers by {diff}"
+        ));
+    }
     Ok(())
 }
 
@@ -511,6 +707,9 @@ fn bench() -> Result<(), String> {
     if args.iter().any(|a| a == "--fit-only") {
         return fit_bench(&data);
     }
+    if args.iter().any(|a| a == "--text-only") {
+        return text_bench(&data);
+    }
     let mut build = cargo();
     build.args(["build", "--release", "-p", "genolens-cli"]);
     step("cargo build --release -p genolens-cli", build)?;
@@ -676,6 +875,7 @@ fn bench() -> Result<(), String> {
 
     gwas_bench(g, p, t, &data)?;
     fit_bench(&data)?;
+    text_bench(&data)?;
     if args.iter().any(|a| a == "--no-criterion") {
         return Ok(());
     }

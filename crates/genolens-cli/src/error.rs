@@ -1,6 +1,6 @@
 //! The CLI's error type: library errors plus usage problems.
 
-use genolens::{assoc, features, io, plot};
+use genolens::{assoc, features, io, plot, text};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,9 @@ pub enum CliError {
     /// An association scan could not run.
     #[error(transparent)]
     Assoc(#[from] assoc::Error),
+    /// A literature step failed.
+    #[error(transparent)]
+    Text(#[from] text::Error),
     /// A chart could not be drawn.
     #[error(transparent)]
     Plot(#[from] plot::Error),

@@ -47,6 +47,9 @@ enum Command {
     Predict(commands::predict::Args),
     /// Apply a saved model to genotypes.
     Score(commands::predict::ScoreArgs),
+    /// Mine abstracts: gene, disease and variant mentions, gene profiles for a
+    /// trait with evidence sentences, BM25 and dense retrieval, embeddings.
+    Literature(commands::literature::Args),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -76,6 +79,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Clump(a) => commands::clump::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Score(a) => commands::predict::score(a),
+        Command::Literature(a) => commands::literature::run(a),
     })
 }
 

@@ -362,6 +362,61 @@ fn parse_span(path: &Path, lineno: usize, start: &str, end: &str) -> Result<(u64
     Ok((start, end))
 }
 
+/// One gene's nomenclature: its id, official symbol, type and full name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneName {
+    /// NCBI Entrez Gene id.
+    pub entrez_id: u64,
+    /// Official symbol (`BRCA1`).
+    pub symbol: String,
+    /// Gene type (`protein-coding`, `ncRNA`, ...), empty when the table has none.
+    pub gene_type: String,
+    /// Full name (`BRCA1 DNA repair associated`), empty when the table has none.
+    pub name: String,
+}
+
+/// Reads the nomenclature of every gene in the tab-separated GRCh38 gene table
+/// (columns `entrez_id`, `symbol` and, when present, `gene_type` and `name`),
+/// including genes without coordinates. An empty table is [`Error::Empty`].
+pub fn read_gene_names(path: impl AsRef<Path>) -> Result<Vec<GeneName>> {
+    let path = path.as_ref();
+    let text = read_to_string(path)?;
+    let table = HeaderedTsv::parse(path, &text)?;
+    let (c_id, c_sym) = (table.column("entrez_id")?, table.column("symbol")?);
+    let (c_type, c_name) = (table.find("gene_type"), table.find("name"));
+    let mut out = Vec::new();
+    for row in table.rows() {
+        let (lineno, f) = row?;
+        let entrez_id = f[c_id].trim().parse::<u64>().map_err(|_| {
+            Error::parse(
+                path,
+                lineno,
+                format!("entrez_id {:?} is not a non-negative integer", f[c_id]),
+            )
+        })?;
+        let symbol = f[c_sym].trim();
+        if symbol.is_empty() {
+            return Err(Error::parse(path, lineno, "empty gene symbol"));
+        }
+        let field = |c: Option<usize>| {
+            c.map(|c| f[c].trim())
+                .filter(|s| *s != "NA")
+                .unwrap_or("")
+                .to_string()
+        };
+        out.push(GeneName {
+            entrez_id,
+            symbol: symbol.to_string(),
+            gene_type: field(c_type),
+            name: field(c_name),
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::Empty { path: path.into() });
+    }
+    Ok(out)
+}
+
 /// Gene aliases (`entrez_id symbol alias`, tab-separated, with a header), for
 /// matching gene names found in text to Entrez ids.
 #[derive(Debug, Clone, Default)]
@@ -440,6 +495,14 @@ impl GeneAliases {
             Some(&[id]) => Some(id),
             _ => None,
         }
+    }
+
+    /// Every alias with the genes (Entrez id, official symbol) it names, in no
+    /// particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[(u64, String)])> + '_ {
+        self.by_alias
+            .iter()
+            .map(|(a, g)| (a.as_str(), g.as_slice()))
     }
 
     /// Every Entrez id of an official symbol (several for a few tRNA genes).
@@ -721,5 +784,23 @@ mod tests {
             GeneAliases::read(temp("entrez_id\tsymbol\talias\n").path()),
             Err(Error::Empty { .. })
         ));
+    }
+
+    #[test]
+    fn gene_names_cover_every_row_and_aliases_iterate() {
+        let names = read_gene_names(GRCH38).unwrap();
+        assert_eq!(names.len(), line_count(GRCH38) - 1);
+        let brca1 = names.iter().find(|g| g.symbol == "BRCA1").unwrap();
+        assert_eq!(brca1.entrez_id, 672);
+        assert_eq!(brca1.gene_type, "protein-coding");
+        assert!(brca1.name.contains("DNA repair"), "{}", brca1.name);
+        let aliases = GeneAliases::read(ALIASES).unwrap();
+        let rows: usize = aliases.iter().map(|(_, g)| g.len()).sum();
+        assert!(rows <= aliases.len() && rows > aliases.len() / 2);
+        assert!(aliases
+            .iter()
+            .any(|(a, g)| a == "RNF53" && g.iter().any(|(id, _)| *id == 672)));
+        let bad = temp("entrez_id\tsymbol\nx\tA\n");
+        assert_parse_line(read_gene_names(bad.path()), 2);
     }
 }

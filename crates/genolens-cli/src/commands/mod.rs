@@ -5,6 +5,7 @@ pub mod convert;
 pub mod freq;
 pub mod gwas;
 pub mod info;
+pub mod literature;
 pub mod pca;
 pub mod predict;
 pub mod qc;
