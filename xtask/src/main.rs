@@ -159,11 +159,82 @@ fn ci() -> Result<(), String> {
         // libtorch's own thread pool fights the parallel test threads.
         .env("OMP_NUM_THREADS", "1");
     let (p2, f2) = test_step(test)?;
-    let (passed, failed) = (passed + p2, failed + f2);
+
+    // The transformer's GPU backends: both compile (CUDA needs no toolkit to
+    // build), CUDA's missing driver is a typed error, and WGPU trains on
+    // lavapipe (Mesa's software Vulkan).
+    ensure_lavapipe()?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "-p",
+        "genolens-transformer",
+        "--features",
+        "wgpu,cuda",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step(
+        "cargo clippy -p genolens-transformer --features wgpu,cuda",
+        clippy,
+    )?;
+    let mut test = cargo();
+    test.args([
+        "test",
+        "-p",
+        "genolens-transformer",
+        "--features",
+        "wgpu,cuda",
+        "--test",
+        "backends",
+    ]);
+    let (p3, f3) = test_step(test)?;
+    let (passed, failed) = (passed + p2 + p3, failed + f2 + f3);
     eprintln!("xtask: ci passed in {:.1} s", t.elapsed().as_secs_f64());
     // One closing line for the whole suite (cargo prints one per test binary).
     println!("ci: {passed} passed, {failed} failed");
     Ok(())
+}
+
+/// Installs Mesa's software Vulkan driver (lavapipe) when it is missing and we
+/// are root, so the WGPU backend has an adapter without a GPU.
+fn ensure_lavapipe() -> Result<(), String> {
+    let icd = Path::new("/usr/share/vulkan/icd.d");
+    let present = std::fs::read_dir(icd)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .any(|e| e.file_name().to_string_lossy().starts_with("lvp_icd"))
+        })
+        .unwrap_or(false);
+    if present {
+        return Ok(());
+    }
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    if uid.ok().as_deref() != Some("0") {
+        return Err(
+            "the WGPU test needs lavapipe: apt-get install mesa-vulkan-drivers libvulkan1".into(),
+        );
+    }
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    step("apt-get update", update)?;
+    let mut install = Command::new("apt-get");
+    install
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "mesa-vulkan-drivers",
+            "libvulkan1",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    step("apt-get install mesa-vulkan-drivers libvulkan1", install)
 }
 
 /// The environment to build and run the `rust-bert` feature with.
