@@ -87,6 +87,12 @@ fn install_tools() -> Result<(), String> {
     if missing.is_empty() {
         return Ok(());
     }
+    apt_install(&missing, "reference tools")
+}
+
+/// Installs Debian packages with apt-get when running as root; otherwise an
+/// error that names them (`what` says what they are for).
+fn apt_install(packages: &[&str], what: &str) -> Result<(), String> {
     // `id -u` tells root without unsafe libc calls.
     let uid = Command::new("id")
         .arg("-u")
@@ -94,8 +100,8 @@ fn install_tools() -> Result<(), String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     if uid.ok().as_deref() != Some("0") {
         return Err(format!(
-            "missing reference tools {missing:?}; install them (Debian: apt-get install {})",
-            missing.join(" ")
+            "missing {what}; install them (Debian: apt-get install {})",
+            packages.join(" ")
         ));
     }
     let mut update = Command::new("apt-get");
@@ -104,9 +110,9 @@ fn install_tools() -> Result<(), String> {
     let mut install = Command::new("apt-get");
     install
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing);
+        .args(packages);
     install.env("DEBIAN_FRONTEND", "noninteractive");
-    step(&format!("apt-get install {}", missing.join(" ")), install)
+    step(&format!("apt-get install {}", packages.join(" ")), install)
 }
 
 fn ci() -> Result<(), String> {
@@ -211,30 +217,10 @@ fn ensure_lavapipe() -> Result<(), String> {
     if present {
         return Ok(());
     }
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if uid.ok().as_deref() != Some("0") {
-        return Err(
-            "the WGPU test needs lavapipe: apt-get install mesa-vulkan-drivers libvulkan1".into(),
-        );
-    }
-    let mut update = Command::new("apt-get");
-    update.args(["update", "-qq"]);
-    step("apt-get update", update)?;
-    let mut install = Command::new("apt-get");
-    install
-        .args([
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "mesa-vulkan-drivers",
-            "libvulkan1",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    step("apt-get install mesa-vulkan-drivers libvulkan1", install)
+    apt_install(
+        &["mesa-vulkan-drivers", "libvulkan1"],
+        "lavapipe for the WGPU test",
+    )
 }
 
 /// The environment to build and run the `rust-bert` feature with.
