@@ -214,13 +214,6 @@ pub fn gene_disease_pairs(corpus: &Corpus) -> Vec<PairExample> {
     out
 }
 
-/// Stacks embeddings row-wise (a helper for callers that embed in parts).
-pub fn stack_rows(parts: &[Array2<f32>]) -> Result<Array2<f32>> {
-    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-    ndarray::concatenate(ndarray::Axis(0), &views)
-        .map_err(|e| Error::invalid(format!("stacking embeddings: {e}")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
