@@ -4,7 +4,8 @@
 //!   reference tools the tests compare against;
 //! - `bench`: end-to-end benchmarks against the reference tools, and the
 //!   criterion benchmarks (`--text-only`: rust-bert against
-//!   sentence-transformers);
+//!   sentence-transformers; `--transformer-only`: genotype-transformer
+//!   training throughput against the same model in PyTorch);
 //! - `text-env [--python-ref]`: installs libtorch 2.4.0 (CPU) and the
 //!   all-MiniLM-L6-v2 model for the `rust-bert` feature, and with
 //!   `--python-ref` the sentence-transformers venv, into a cache outside the
@@ -675,6 +676,89 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Training throughput (samples/s, CPU) of the genotype transformer against
+/// the same model in PyTorch (`xtask/torch_train.py`: same layers, width,
+/// sequence length, batch, optimiser and loss), same threads, same run.
+/// PyTorch comes from the PyPI wheel in the reference venv (`text-env
+/// --python-ref`).
+fn transformer_bench() -> Result<(), String> {
+    let env = text_env(true)?;
+    let python = env
+        .get("GENOLENS_ST_PYTHON")
+        .ok_or("no GENOLENS_ST_PYTHON")?
+        .to_string();
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "benches",
+        "--bin",
+        "transformer-timing",
+    ]);
+    step(
+        "cargo build --release -p benches --bin transformer-timing",
+        build,
+    )?;
+    let rate = |out: std::process::Output| -> Result<f64, String> {
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).to_string());
+        }
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .find_map(|l| l.strip_prefix("samples_per_s "))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or(format!("no samples_per_s in {text:?}"))
+    };
+    println!("| training, CPU, 1,024 samples, batch 32, width 32, 4 heads | threads | genolens (burn ndarray) samples/s | PyTorch samples/s | ratio |");
+    println!("|---|---|---|---|---|");
+    for (variants, layers) in [(128usize, 1usize), (256, 2)] {
+        for threads in ["1", "2"] {
+            let ours = rate(
+                Command::new(root().join("target/release/transformer-timing"))
+                    .args([
+                        "1024",
+                        &variants.to_string(),
+                        &layers.to_string(),
+                        "32",
+                        "2",
+                        "3",
+                    ])
+                    .env("RAYON_NUM_THREADS", threads)
+                    .output()
+                    .map_err(|e| e.to_string())?,
+            )?;
+            let theirs = rate(
+                Command::new(&python)
+                    .arg(root().join("xtask/torch_train.py"))
+                    .args([
+                        "--samples",
+                        "1024",
+                        "--variants",
+                        &variants.to_string(),
+                        "--layers",
+                        &layers.to_string(),
+                        "--batch",
+                        "32",
+                        "--epochs",
+                        "2",
+                        "--threads",
+                        threads,
+                        "--repeat",
+                        "3",
+                    ])
+                    .output()
+                    .map_err(|e| e.to_string())?,
+            )?;
+            println!(
+                "| {variants} tokens, {layers} layer(s) | {threads} | {ours:.1} | {theirs:.1} | {:.2} |",
+                ours / theirs
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Ridge and elastic-net fit times against scikit-learn on the same generated
 /// 2,000 × 50,000 matrix with the same penalties (scikit-learn from PyPI in a
 /// venv under bench-data/); best of three runs each.
@@ -766,6 +850,9 @@ fn bench() -> Result<(), String> {
     }
     if args.iter().any(|a| a == "--text-only") {
         return text_bench(&data);
+    }
+    if args.iter().any(|a| a == "--transformer-only") {
+        return transformer_bench();
     }
     let mut build = cargo();
     build.args(["build", "--release", "-p", "genolens-cli"]);

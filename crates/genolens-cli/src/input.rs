@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use genolens::features::split::{k_folds, Folds};
+use genolens::io::folds::{FoldAssignment, FoldFileOptions};
 use genolens::io::plink::BedFile;
 use genolens::io::report::{read_id_list, read_sample_list};
 use genolens::io::vcf::{MultiAllelic, VcfGenotypes, VcfOptions};
@@ -163,5 +165,48 @@ fn open(geno: &GenotypeArgs, vcf: &VcfArgs) -> Result<Box<dyn GenotypeSource>, C
         _ => Err(CliError::Usage(
             "give exactly one of --bfile or --vcf".into(),
         )),
+    }
+}
+
+/// Cross-validation folds: K seeded folds, or a fold file.
+#[derive(Debug, Args)]
+pub struct FoldArgs {
+    /// K seeded folds (default 5), unless --fold-file is given.
+    #[arg(long, value_name = "K", conflicts_with = "fold_file")]
+    pub folds: Option<usize>,
+    /// Folds from a file: an ID column and an integer fold column.
+    #[arg(long, value_name = "FILE")]
+    pub fold_file: Option<PathBuf>,
+    /// The fold file's individual-ID column.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "IID",
+        requires = "fold_file"
+    )]
+    pub fold_id_col: String,
+    /// The fold file's fold column.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "fold",
+        requires = "fold_file"
+    )]
+    pub fold_col: String,
+}
+
+impl FoldArgs {
+    /// The folds of `source`'s samples (seeded K folds, default 5).
+    pub fn resolve(&self, source: &dyn GenotypeSource, seed: u64) -> Result<Folds, CliError> {
+        Ok(match &self.fold_file {
+            Some(path) => {
+                let assignment = FoldAssignment::read(
+                    path,
+                    &FoldFileOptions::new(&self.fold_id_col, &self.fold_col),
+                )?;
+                Folds::from_assignment(source.samples(), &assignment)?
+            }
+            None => k_folds(source.n_samples(), self.folds.unwrap_or(5), seed)?,
+        })
     }
 }

@@ -45,6 +45,9 @@ enum Command {
     /// Predict a phenotype from genotypes: cross-validated metrics and
     /// predictions, a picture, and a saved model.
     Predict(commands::predict::Args),
+    /// Train the genotype transformer: cross-validated held-out predictions,
+    /// per-epoch metrics and checkpoints, a loss curve, and a final model.
+    Train(commands::train::TrainArgs),
     /// Apply a saved model to genotypes.
     Score(commands::predict::ScoreArgs),
     /// Mine abstracts: gene, disease and variant mentions, gene profiles for a
@@ -79,6 +82,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Clump(a) => commands::clump::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Score(a) => commands::predict::score(a),
+        Command::Train(a) => commands::train::run(a),
         Command::Literature(a) => commands::literature::run(a),
     })
 }

@@ -111,6 +111,38 @@ fn cuda_devices() -> std::result::Result<usize, String> {
     Err("this build has no cuda backend".into())
 }
 
+/// Work that runs on whichever backend the caller picks at run time: the
+/// model code is written once, generic over the backend, as burn intends.
+pub trait BackendTask {
+    /// What the work returns.
+    type Output;
+    /// Runs the work on backend `B` and its `device`.
+    fn run<B: burn::tensor::backend::AutodiffBackend>(self, device: B::Device) -> Self::Output;
+}
+
+impl ComputeDevice {
+    /// Checks the device ([`ComputeDevice::check`]), then runs `task` on its
+    /// backend: `Autodiff<NdArray>` for `cpu`, `Autodiff<Wgpu>` for `wgpu`,
+    /// `Autodiff<Cuda>` for `cuda`.
+    pub fn run<T: BackendTask>(self, task: T) -> Result<T::Output> {
+        self.check()?;
+        match self {
+            ComputeDevice::Cpu => Ok(task.run::<crate::CpuBackend>(Default::default())),
+            #[cfg(feature = "wgpu")]
+            ComputeDevice::Wgpu => Ok(task
+                .run::<burn_autodiff::Autodiff<burn_wgpu::Wgpu>>(burn_wgpu::WgpuDevice::default())),
+            #[cfg(feature = "cuda")]
+            ComputeDevice::Cuda => Ok(task
+                .run::<burn_autodiff::Autodiff<burn_cuda::Cuda>>(burn_cuda::CudaDevice::default())),
+            #[allow(unreachable_patterns)]
+            other => Err(Error::Device {
+                device: other.as_str().into(),
+                reason: "not compiled in".into(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

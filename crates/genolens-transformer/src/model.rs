@@ -1,16 +1,35 @@
 //! The genotype transformer: token embeddings, a pre-norm encoder, heads.
+//!
+//! Token `j` of a sample is `class[g_j] + variant[j] + x_j · dosage[j]`
+//! (+ a projected prior): a genotype-class embedding (0/1/2/missing/mask), a
+//! variant-identity embedding, and the standardised dosage `x_j` times a
+//! per-variant direction, as FT-Transformer tokenises numbers. The last term
+//! lets a mean over tokens carry any additive model exactly, so attention is
+//! left to learn what an additive model cannot. The encoder layers are our
+//! own (pre-norm multi-head attention and a GELU feed-forward) so that every
+//! projection can carry a LoRA adapter ([`crate::lora`]).
+//!
+//! Heads: masked-genotype logits per token (pretraining), and task outputs
+//! from the mean token: `out = W·(z + GELU(H·z))` with `z` the pooled vector
+//! plus the covariate branch `GELU(C·covariates)` — a linear path and a
+//! hidden layer, one column per output (regression or binary, multi-task when
+//! there are several).
 
 use burn::module::Module;
+use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
-use burn_nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
-use burn_nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn_nn::{
+    Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
+    LinearConfig,
+};
 
 use crate::error::{Error, Result};
+use crate::lora::{AdaptedLinear, AdaptedTable, LoraConfig, RequireGrad};
 use crate::tokens::{N_CLASSES, N_GENOTYPES};
 
 /// Sizes of a [`GenotypeTransformer`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TransformerConfig {
     /// Number of variant tokens (the sequence length).
     pub n_variants: usize,
@@ -22,15 +41,19 @@ pub struct TransformerConfig {
     pub n_layers: usize,
     /// Width of the feed-forward layers.
     pub d_ff: usize,
-    /// Dropout rate in the encoder.
+    /// Dropout rate in the encoder and the head.
     pub dropout: f64,
     /// Width of the optional per-variant prior embeddings (`None`: no priors).
     pub d_prior: Option<usize>,
+    /// Covariates entering the head's dense branch (0: none).
+    pub n_covariates: usize,
+    /// Task outputs (1 for one trait; several for multi-task).
+    pub n_outputs: usize,
 }
 
 impl TransformerConfig {
     /// A small default for `n_variants` tokens: width 32, 4 heads, 2 layers,
-    /// feed-forward 64, dropout 0.1, no priors.
+    /// feed-forward 64, dropout 0.1, no priors, no covariates, one output.
     pub fn new(n_variants: usize) -> Self {
         Self {
             n_variants,
@@ -40,11 +63,19 @@ impl TransformerConfig {
             d_ff: 64,
             dropout: 0.1,
             d_prior: None,
+            n_covariates: 0,
+            n_outputs: 1,
         }
     }
 
-    fn check(&self) -> Result<()> {
-        if self.n_variants == 0 || self.d_model == 0 || self.n_layers == 0 || self.d_ff == 0 {
+    /// Checks the sizes.
+    pub fn check(&self) -> Result<()> {
+        if self.n_variants == 0
+            || self.d_model == 0
+            || self.n_layers == 0
+            || self.d_ff == 0
+            || self.n_outputs == 0
+        {
             return Err(Error::Invalid(format!(
                 "empty transformer dimensions: {self:?}"
             )));
@@ -65,15 +96,94 @@ impl TransformerConfig {
     }
 }
 
+/// One pre-norm encoder layer: `x + Attn(LN(x))`, then `x + FF(LN(x))`.
+#[derive(Module, Debug)]
+pub struct EncoderLayer<B: Backend> {
+    attn_norm: LayerNorm<B>,
+    query: AdaptedLinear<B>,
+    key: AdaptedLinear<B>,
+    value: AdaptedLinear<B>,
+    output: AdaptedLinear<B>,
+    ff_norm: LayerNorm<B>,
+    up: AdaptedLinear<B>,
+    down: AdaptedLinear<B>,
+    dropout: Dropout,
+    n_heads: usize,
+}
+
+impl<B: Backend> EncoderLayer<B> {
+    fn new(config: &TransformerConfig, device: &B::Device) -> Self {
+        let d = config.d_model;
+        Self {
+            attn_norm: LayerNormConfig::new(d).init(device),
+            query: AdaptedLinear::new(d, d, device),
+            key: AdaptedLinear::new(d, d, device),
+            value: AdaptedLinear::new(d, d, device),
+            output: AdaptedLinear::new(d, d, device),
+            ff_norm: LayerNormConfig::new(d).init(device),
+            up: AdaptedLinear::new(d, config.d_ff, device),
+            down: AdaptedLinear::new(config.d_ff, d, device),
+            dropout: DropoutConfig::new(config.dropout).init(),
+            n_heads: config.n_heads,
+        }
+    }
+
+    fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
+        let [batch, len, d] = x.dims();
+        let (heads, dh) = (self.n_heads, d / self.n_heads);
+        let split = |t: Tensor<B, 3>| t.reshape([batch, len, heads, dh]).swap_dims(1, 2);
+        let h = self.attn_norm.forward(x.clone());
+        let q = split(self.query.forward(h.clone()));
+        let k = split(self.key.forward(h.clone()));
+        let v = split(self.value.forward(h));
+        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt());
+        // No dropout on the attention weights: drawing a mask for every
+        // [batch, heads, L, L] entry cost a fifth of the CPU training time at
+        // 256 tokens; dropout stays on the residual branches.
+        let weights = softmax(scores, 3);
+        let context = weights.matmul(v).swap_dims(1, 2).reshape([batch, len, d]);
+        let x = x + self.dropout.forward(self.output.forward(context));
+        let h = self.ff_norm.forward(x.clone());
+        let h = self.dropout.forward(gelu(self.up.forward(h)));
+        x + self.dropout.forward(self.down.forward(h))
+    }
+
+    /// Adapters on the query and value projections, as in the LoRA paper.
+    fn adapt(self, lora: &LoraConfig, device: &B::Device) -> Self {
+        Self {
+            query: self.query.adapt(lora, device),
+            value: self.value.adapt(lora, device),
+            ..self
+        }
+    }
+
+    fn merge(self) -> Self {
+        Self {
+            query: self.query.merge(),
+            key: self.key.merge(),
+            value: self.value.merge(),
+            output: self.output.merge(),
+            up: self.up.merge(),
+            down: self.down.merge(),
+            ..self
+        }
+    }
+}
+
 /// A transformer over genotype tokens, generic over the burn backend.
 #[derive(Module, Debug)]
 pub struct GenotypeTransformer<B: Backend> {
     genotype: Embedding<B>,
     variant: Embedding<B>,
+    dosage: AdaptedTable<B>,
     prior: Option<Linear<B>>,
-    encoder: TransformerEncoder<B>,
+    layers: Vec<EncoderLayer<B>>,
     norm: LayerNorm<B>,
     mgm_head: Linear<B>,
+    covariates: Option<Linear<B>>,
+    hidden: AdaptedLinear<B>,
+    head: Linear<B>,
+    dropout: Dropout,
 }
 
 impl<B: Backend> GenotypeTransformer<B> {
@@ -81,41 +191,49 @@ impl<B: Backend> GenotypeTransformer<B> {
     /// random stream: seed it first (`B::seed`) for reproducible weights.
     pub fn new(config: &TransformerConfig, device: &B::Device) -> Result<Self> {
         config.check()?;
+        let d = config.d_model;
         Ok(Self {
-            genotype: EmbeddingConfig::new(N_CLASSES, config.d_model).init(device),
-            variant: EmbeddingConfig::new(config.n_variants, config.d_model).init(device),
-            prior: config
-                .d_prior
-                .map(|d| LinearConfig::new(d, config.d_model).init(device)),
-            encoder: TransformerEncoderConfig::new(
-                config.d_model,
-                config.d_ff,
-                config.n_heads,
-                config.n_layers,
-            )
-            .with_norm_first(true)
-            .with_dropout(config.dropout)
-            .init(device),
-            norm: LayerNormConfig::new(config.d_model).init(device),
-            mgm_head: LinearConfig::new(config.d_model, N_GENOTYPES).init(device),
+            genotype: EmbeddingConfig::new(N_CLASSES, d).init(device),
+            variant: EmbeddingConfig::new(config.n_variants, d).init(device),
+            dosage: AdaptedTable::new(config.n_variants, d, device),
+            prior: config.d_prior.map(|p| LinearConfig::new(p, d).init(device)),
+            layers: (0..config.n_layers)
+                .map(|_| EncoderLayer::new(config, device))
+                .collect(),
+            norm: LayerNormConfig::new(d).init(device),
+            mgm_head: LinearConfig::new(d, N_GENOTYPES).init(device),
+            covariates: (config.n_covariates > 0)
+                .then(|| LinearConfig::new(config.n_covariates, d).init(device)),
+            hidden: AdaptedLinear::new(d, d, device),
+            head: LinearConfig::new(d, config.n_outputs).init(device),
+            dropout: DropoutConfig::new(config.dropout).init(),
         })
     }
 
-    /// Token vectors `[batch, n_variants, d_model]` for token classes
-    /// `[batch, n_variants]`, with per-variant priors `[n_variants, d_prior]`
-    /// added (projected) when the model has a prior input.
-    pub fn encode(&self, tokens: Tensor<B, 2, Int>, priors: Option<Tensor<B, 2>>) -> Tensor<B, 3> {
-        let [batch, len] = tokens.dims();
-        let device = tokens.device();
+    /// Token vectors `[batch, n_variants, d_model]` for token classes and
+    /// standardised dosages (both `[batch, n_variants]`; 0 where missing or
+    /// masked), with per-variant priors `[n_variants, d_prior]` added
+    /// (projected) when the model has a prior input.
+    pub fn encode(
+        &self,
+        classes: Tensor<B, 2, Int>,
+        dosages: Tensor<B, 2>,
+        priors: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 3> {
+        let [_, len] = classes.dims();
+        let device = classes.device();
         let positions = Tensor::<B, 1, Int>::arange(0..len as i64, &device).reshape([1, len]);
-        let mut x = self.genotype.forward(tokens);
+        let x = self.genotype.forward(classes);
         let d = x.dims()[2];
         let mut per_variant = self.variant.forward(positions).reshape([len, d]);
         if let (Some(proj), Some(p)) = (&self.prior, priors) {
             per_variant = per_variant + proj.forward(p);
         }
-        x = x + per_variant.reshape([1, len, d]).expand([batch, len, d]);
-        let x = self.encoder.forward(TransformerEncoderInput::new(x));
+        let dosage = dosages.unsqueeze_dim::<3>(2) * self.dosage.value().unsqueeze::<3>();
+        let mut x = x + per_variant.unsqueeze::<3>() + dosage;
+        for layer in &self.layers {
+            x = layer.forward(x);
+        }
         self.norm.forward(x)
     }
 
@@ -123,18 +241,104 @@ impl<B: Backend> GenotypeTransformer<B> {
     /// modelling.
     pub fn mgm_logits(
         &self,
-        tokens: Tensor<B, 2, Int>,
+        classes: Tensor<B, 2, Int>,
+        dosages: Tensor<B, 2>,
         priors: Option<Tensor<B, 2>>,
     ) -> Tensor<B, 3> {
-        self.mgm_head.forward(self.encode(tokens, priors))
+        self.mgm_head.forward(self.encode(classes, dosages, priors))
+    }
+
+    /// Task outputs `[batch, n_outputs]` (regression values, or logits of
+    /// binary outputs) from tokens and standardised covariates
+    /// `[batch, n_covariates]`.
+    pub fn forward(
+        &self,
+        classes: Tensor<B, 2, Int>,
+        dosages: Tensor<B, 2>,
+        covariates: Option<Tensor<B, 2>>,
+        priors: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
+        let tokens = self.encode(classes, dosages, priors);
+        let [batch, _, d] = tokens.dims();
+        let mut z = tokens.mean_dim(1).reshape([batch, d]);
+        if let (Some(branch), Some(c)) = (&self.covariates, covariates) {
+            z = z + gelu(branch.forward(c));
+        }
+        let z = self.dropout.forward(z);
+        let z = z.clone() + gelu(self.hidden.forward(z));
+        self.head.forward(z)
+    }
+
+    /// The model prepared for LoRA fine-tuning: every existing weight frozen;
+    /// adapters on the per-variant dosage table, on the query and value
+    /// projections of every layer and on the head's hidden layer; the output
+    /// layer and the covariate branch left trainable.
+    pub fn with_lora(self, lora: &LoraConfig, device: &B::Device) -> Result<Self> {
+        lora.check()?;
+        let frozen = self.no_grad();
+        Ok(Self {
+            dosage: frozen.dosage.adapt(lora, device),
+            layers: frozen
+                .layers
+                .into_iter()
+                .map(|l| l.adapt(lora, device))
+                .collect(),
+            covariates: frozen.covariates.map(|c| c.map(&mut RequireGrad(true))),
+            hidden: frozen.hidden.adapt(lora, device),
+            head: frozen.head.map(&mut RequireGrad(true)),
+            ..frozen
+        })
+    }
+
+    /// Folds every LoRA adapter into its base weight (the same function,
+    /// plain weights; for inference and saving).
+    pub fn merge_lora(self) -> Self {
+        Self {
+            dosage: self.dosage.merge(),
+            layers: self.layers.into_iter().map(EncoderLayer::merge).collect(),
+            hidden: self.hidden.merge(),
+            ..self
+        }
+    }
+
+    /// A new task head with `n_outputs` outputs and a covariate branch for
+    /// `n_covariates` (after pretraining, which trains no head).
+    pub fn with_task_head(
+        self,
+        n_outputs: usize,
+        n_covariates: usize,
+        device: &B::Device,
+    ) -> Result<Self> {
+        if n_outputs == 0 {
+            return Err(Error::Invalid("a task head needs an output".into()));
+        }
+        let d = self.norm.gamma.dims()[0];
+        Ok(Self {
+            covariates: (n_covariates > 0).then(|| LinearConfig::new(n_covariates, d).init(device)),
+            head: LinearConfig::new(d, n_outputs).init(device),
+            ..self
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lora::count_parameters;
     use crate::CpuBackend as Cpu;
     use burn::tensor::{Distribution, TensorData};
+
+    fn inputs(device: &burn_ndarray::NdArrayDevice) -> (Tensor<Cpu, 2, Int>, Tensor<Cpu, 2>) {
+        let classes = vec![0i64, 1, 2, 3, 4, 1, 2, 2, 0, 0, 1, 3];
+        let dosages: Vec<f32> = classes
+            .iter()
+            .map(|&c| if c < 3 { c as f32 - 1.0 } else { 0.0 })
+            .collect();
+        (
+            Tensor::from_data(TensorData::new(classes, [2, 6]), device),
+            Tensor::from_data(TensorData::new(dosages, [2, 6]), device),
+        )
+    }
 
     #[test]
     fn priors_enter_the_token_vectors_and_shapes_hold() {
@@ -143,18 +347,51 @@ mod tests {
         config.d_prior = Some(8);
         config.dropout = 0.0;
         let model = GenotypeTransformer::<Cpu>::new(&config, &device).unwrap();
-        let tokens = Tensor::<Cpu, 2, Int>::from_data(
-            TensorData::new(vec![0i64, 1, 2, 3, 4, 1, 2, 2, 0, 0, 1, 3], [2, 6]),
-            &device,
-        );
+        let (classes, dosages) = inputs(&device);
         let priors = Tensor::<Cpu, 2>::random([6, 8], Distribution::Normal(0.0, 1.0), &device);
-        let with = model.mgm_logits(tokens.clone(), Some(priors));
-        let without = model.mgm_logits(tokens, None);
+        let with = model.mgm_logits(classes.clone(), dosages.clone(), Some(priors));
+        let without = model.mgm_logits(classes.clone(), dosages.clone(), None);
         assert_eq!(with.dims(), [2, 6, 3]);
         let diff: f32 = (with - without).abs().sum().into_scalar();
         assert!(diff > 1e-3, "priors changed nothing");
+        assert_eq!(model.forward(classes, dosages, None, None).dims(), [2, 1]);
         let mut bad = TransformerConfig::new(6);
         bad.n_heads = 5;
         assert!(GenotypeTransformer::<Cpu>::new(&bad, &device).is_err());
+    }
+
+    #[test]
+    fn lora_freezes_the_base_and_merging_keeps_the_function() {
+        let device = Default::default();
+        let mut config = TransformerConfig::new(6);
+        config.dropout = 0.0;
+        config.n_covariates = 2;
+        let model = GenotypeTransformer::<Cpu>::new(&config, &device).unwrap();
+        let full = count_parameters(&model);
+        assert_eq!(full.total, full.trainable);
+        let adapted = model.with_lora(&LoraConfig::new(2), &device).unwrap();
+        let counts = count_parameters(&adapted);
+        assert!(counts.total > full.total);
+        assert!(counts.trainable < counts.total / 2, "{counts:?}");
+        // The output layer (32+1), the covariate branch (2·32+32) and the
+        // rank-2 adapters train: (6+32)·2 for the dosage table, (32+32)·2
+        // for the head's hidden layer, and per layer (32+32)·2 for each of
+        // the query and value projections.
+        let head = 32 + 1 + 2 * 32 + 32;
+        let adapters = (6 + 32) * 2 + 64 * 2 + 2 * (2 * 64 * 2);
+        assert_eq!(counts.trainable, head + adapters);
+        let (classes, dosages) = inputs(&device);
+        let covariates = Tensor::<Cpu, 2>::random([2, 2], Distribution::Normal(0.0, 1.0), &device);
+        let before = adapted.forward(
+            classes.clone(),
+            dosages.clone(),
+            Some(covariates.clone()),
+            None,
+        );
+        let merged = adapted.merge_lora();
+        assert_eq!(count_parameters(&merged).total, full.total);
+        let after = merged.forward(classes, dosages, Some(covariates), None);
+        let diff: f32 = (before - after).abs().max().into_scalar();
+        assert!(diff < 1e-5, "{diff}");
     }
 }

@@ -11,7 +11,7 @@ use rand_core::{Rng, SeedableRng};
 
 use crate::error::{Error, Result};
 use crate::model::GenotypeTransformer;
-use crate::tokens::{GenotypeTokens, MASK, MISSING};
+use crate::tokens::{DosageScaling, GenotypeTokens, MASK, MISSING};
 
 /// Options of [`pretrain`].
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +44,7 @@ impl Default for PretrainOptions {
 /// genotypes, and which positions are hidden.
 struct MaskedBatch {
     tokens: Vec<i64>,
+    dosages: Vec<f32>,
     targets: Vec<i64>,
     weights: Vec<f32>,
     rows: usize,
@@ -55,6 +56,7 @@ fn uniform(rng: &mut ChaCha8Rng) -> f64 {
 
 fn mask_rows(
     data: &GenotypeTokens,
+    scaling: &DosageScaling,
     rows: &[usize],
     rate: f64,
     rng: &mut ChaCha8Rng,
@@ -63,6 +65,7 @@ fn mask_rows(
     let classes = data.classes();
     let mut b = MaskedBatch {
         tokens: Vec::with_capacity(rows.len() * l),
+        dosages: Vec::with_capacity(rows.len() * l),
         targets: vec![0; rows.len() * l],
         weights: vec![0.0; rows.len() * l],
         rows: rows.len(),
@@ -72,10 +75,12 @@ fn mask_rows(
             let g = classes[[s, v]];
             if g != MISSING && uniform(rng) < rate {
                 b.tokens.push(i64::from(MASK));
+                b.dosages.push(0.0);
                 b.targets[r * l + v] = i64::from(g);
                 b.weights[r * l + v] = 1.0;
             } else {
                 b.tokens.push(i64::from(g));
+                b.dosages.push(scaling.value(v, g));
             }
         }
     }
@@ -97,11 +102,15 @@ fn masked_loss<B: Backend>(
         TensorData::new(batch.targets.clone(), [batch.rows, l, 1]),
         device,
     );
+    let dosages = Tensor::<B, 2>::from_data(
+        TensorData::new(batch.dosages.clone(), [batch.rows, l]),
+        device,
+    );
     let weights = Tensor::<B, 2>::from_data(
         TensorData::new(batch.weights.clone(), [batch.rows, l]),
         device,
     );
-    let logits = model.mgm_logits(tokens, None);
+    let logits = model.mgm_logits(tokens, dosages, None);
     let picked = log_softmax(logits.clone(), 2)
         .gather(2, targets)
         .reshape([batch.rows, l]);
@@ -111,16 +120,19 @@ fn masked_loss<B: Backend>(
 }
 
 /// Pretrains by masked-genotype modelling; returns the model and the mean
-/// training loss of each epoch. The sample order and the masks come from
-/// `options.seed`, so with a seeded backend the same call gives the same
-/// bytes on the CPU.
+/// training loss of each epoch. Token dosages use `scaling` (fitted on the
+/// training samples); a hidden genotype's dosage is 0 like its class. The
+/// sample order and the masks come from `options.seed`, so with a seeded
+/// backend the same call gives the same bytes on the CPU.
 pub fn pretrain<B: AutodiffBackend>(
     mut model: GenotypeTransformer<B>,
     data: &GenotypeTokens,
+    scaling: &DosageScaling,
     options: &PretrainOptions,
     device: &B::Device,
     progress: &dyn Fn(usize, f64),
 ) -> Result<(GenotypeTransformer<B>, Vec<f64>)> {
+    check_scaling(data, scaling)?;
     if data.n_samples() == 0 || options.batch_size == 0 || options.epochs == 0 {
         return Err(Error::Invalid(
             "pretraining needs samples, a batch size and epochs".into(),
@@ -145,7 +157,7 @@ pub fn pretrain<B: AutodiffBackend>(
         }
         let (mut total, mut steps) = (0.0, 0usize);
         for rows in order.chunks(options.batch_size) {
-            let batch = mask_rows(data, rows, options.mask_rate, &mut rng);
+            let batch = mask_rows(data, scaling, rows, options.mask_rate, &mut rng);
             let (loss, _) = masked_loss(&model, &batch, l, device);
             total += loss.clone().into_scalar().elem::<f64>();
             steps += 1;
@@ -182,6 +194,7 @@ pub struct MaskedAccuracy {
 pub fn masked_accuracy<B: Backend>(
     model: &GenotypeTransformer<B>,
     data: &GenotypeTokens,
+    scaling: &DosageScaling,
     modal: &[u8],
     mask_rate: f64,
     seed: u64,
@@ -194,12 +207,13 @@ pub fn masked_accuracy<B: Backend>(
             data.n_variants()
         )));
     }
+    check_scaling(data, scaling)?;
     let l = data.n_variants();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut right, mut base_right, mut n) = (0usize, 0usize, 0usize);
     let rows: Vec<usize> = (0..data.n_samples()).collect();
     for chunk in rows.chunks(64) {
-        let batch = mask_rows(data, chunk, mask_rate, &mut rng);
+        let batch = mask_rows(data, scaling, chunk, mask_rate, &mut rng);
         let (_, logits) = masked_loss(model, &batch, l, device);
         let predicted = logits.argmax(2).into_data().convert::<i64>();
         let predicted = predicted
@@ -221,6 +235,17 @@ pub fn masked_accuracy<B: Backend>(
         baseline: base_right as f64 / n as f64,
         n_masked: n,
     })
+}
+
+pub(crate) fn check_scaling(data: &GenotypeTokens, scaling: &DosageScaling) -> Result<()> {
+    if scaling.len() != data.n_variants() || scaling.sd.len() != scaling.len() {
+        return Err(Error::Invalid(format!(
+            "a dosage scaling of {} variants for {} variants",
+            scaling.len(),
+            data.n_variants()
+        )));
+    }
+    Ok(())
 }
 
 /// The model without its autodiff wrapper, for evaluation.

@@ -87,6 +87,58 @@ impl GenotypeTokens {
     }
 }
 
+/// Per-variant centre and spread of the called genotypes, fitted on
+/// training samples: token dosages are `(g − mean) / sd`, 0 where missing or
+/// masked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DosageScaling {
+    /// Mean called genotype of each variant.
+    pub mean: Vec<f32>,
+    /// Standard deviation of each variant's called genotypes (1 where it is
+    /// 0: a monomorphic variant's dosage is then always 0).
+    pub sd: Vec<f32>,
+}
+
+impl DosageScaling {
+    /// Fits the scaling on all samples of `tokens`.
+    pub fn fit(tokens: &GenotypeTokens) -> Self {
+        let (mut mean, mut sd) = (Vec::new(), Vec::new());
+        for column in tokens.classes.columns() {
+            let called: Vec<f64> = column
+                .iter()
+                .filter(|&&g| g < 3)
+                .map(|&g| f64::from(g))
+                .collect();
+            let n = called.len().max(1) as f64;
+            let m = called.iter().sum::<f64>() / n;
+            let v = called.iter().map(|g| (g - m) * (g - m)).sum::<f64>() / n;
+            mean.push(m as f32);
+            sd.push(if v > 1e-12 { v.sqrt() as f32 } else { 1.0 });
+        }
+        Self { mean, sd }
+    }
+
+    /// Number of variants.
+    pub fn len(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// `true` when there are no variants.
+    pub fn is_empty(&self) -> bool {
+        self.mean.is_empty()
+    }
+
+    /// The standardised dosage of class `class` at variant `v` (0 for
+    /// missing and mask).
+    pub fn value(&self, v: usize, class: u8) -> f32 {
+        if class < 3 {
+            (f32::from(class) - self.mean[v]) / self.sd[v]
+        } else {
+            0.0
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +152,13 @@ mod tests {
         .unwrap();
         assert_eq!(t.classes(), array![[0u8, 2, 3], [1, 2, 0], [1, 2, 0]]);
         assert_eq!(t.modal_classes(), vec![1, 2, 0]);
+        let scaling = DosageScaling::fit(&t);
+        assert_eq!(scaling.mean[1], 2.0);
+        assert_eq!(scaling.sd[1], 1.0, "monomorphic: unit spread");
+        assert_eq!(scaling.value(1, 2), 0.0);
+        assert_eq!(scaling.value(0, MISSING), 0.0);
+        // Column 0 is 0, 1, 1: mean 2/3, sd sqrt(2/9), so 0 ↦ −sqrt(2).
+        assert!((scaling.value(0, 0) + 2f32.sqrt()).abs() < 1e-5);
         assert!(GenotypeTokens::from_dosages(array![[3.0f32]].view()).is_err());
         assert!(
             GenotypeTokens::from_dosages(ndarray::Array2::<f32>::zeros((0, 3)).view()).is_err()

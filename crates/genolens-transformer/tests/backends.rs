@@ -46,7 +46,7 @@ fn wgpu_pretraining_runs_and_learns() {
     use burn_core::tensor::backend::Backend;
     use genolens_transformer::model::{GenotypeTransformer, TransformerConfig};
     use genolens_transformer::pretrain::{pretrain, PretrainOptions};
-    use genolens_transformer::tokens::GenotypeTokens;
+    use genolens_transformer::tokens::{DosageScaling, GenotypeTokens};
     type Gpu = burn_autodiff::Autodiff<burn_wgpu::Wgpu>;
 
     ComputeDevice::Wgpu.check().unwrap();
@@ -64,8 +64,52 @@ fn wgpu_pretraining_runs_and_learns() {
         seed: 3,
         ..PretrainOptions::default()
     };
-    let (_, history) = pretrain(model, &data, &options, &device, &|_, _| {}).unwrap();
+    let (_, history) = pretrain(
+        model,
+        &data,
+        &DosageScaling::fit(&data),
+        &options,
+        &device,
+        &|_, _| {},
+    )
+    .unwrap();
     eprintln!("wgpu MGM losses {history:?}");
     assert!(history.iter().all(|l| l.is_finite()));
     assert!(history[3] < history[0], "{history:?}");
+
+    // Fine-tuning on the same device: a trait of two variants.
+    use genolens_transformer::finetune::{
+        fine_tune, Control, FineTuneOptions, OutputKind, Preprocessing, TaskData,
+    };
+    let y = ndarray::Array2::from_shape_fn((32, 1), |(s, _)| dosages[[s, 1]] - dosages[[s, 9]]);
+    let task = TaskData {
+        tokens: &data,
+        covariates: None,
+        targets: y.view(),
+    };
+    let prep = Preprocessing::fit(&task, &[OutputKind::Regression]).unwrap();
+    let model = GenotypeTransformer::<Gpu>::new(&config, &device).unwrap();
+    let options = FineTuneOptions {
+        epochs: 4,
+        batch_size: 16,
+        learning_rate: 1e-2,
+        patience: None,
+        seed: 3,
+        ..FineTuneOptions::default()
+    };
+    let tuned = fine_tune(
+        model,
+        &prep,
+        &task,
+        &task,
+        &options,
+        &device,
+        None,
+        &mut |_, _| Control::Continue,
+    )
+    .unwrap();
+    let losses: Vec<f64> = tuned.history.iter().map(|m| m.train_loss).collect();
+    eprintln!("wgpu fine-tuning losses {losses:?}");
+    assert!(losses.iter().all(|l| l.is_finite()));
+    assert!(losses[3] < losses[0], "{losses:?}");
 }

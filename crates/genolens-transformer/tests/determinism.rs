@@ -5,7 +5,7 @@
 use burn_core::tensor::backend::Backend;
 use genolens_transformer::model::{GenotypeTransformer, TransformerConfig};
 use genolens_transformer::pretrain::{pretrain, PretrainOptions};
-use genolens_transformer::tokens::GenotypeTokens;
+use genolens_transformer::tokens::{DosageScaling, GenotypeTokens};
 use genolens_transformer::CpuBackend as Cpu;
 use ndarray::Array2;
 
@@ -22,7 +22,15 @@ fn run(seed: u64, data: &GenotypeTokens) -> Vec<u64> {
         seed,
         ..PretrainOptions::default()
     };
-    let (_, history) = pretrain(model, data, &options, &device, &|_, _| {}).unwrap();
+    let (_, history) = pretrain(
+        model,
+        data,
+        &DosageScaling::fit(data),
+        &options,
+        &device,
+        &|_, _| {},
+    )
+    .unwrap();
     history.iter().map(|l| l.to_bits()).collect()
 }
 

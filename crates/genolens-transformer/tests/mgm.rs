@@ -7,7 +7,7 @@ use genolens_io::plink::BedFile;
 use genolens_io::GenotypeSource;
 use genolens_transformer::model::{GenotypeTransformer, TransformerConfig};
 use genolens_transformer::pretrain::{for_inference, masked_accuracy, pretrain, PretrainOptions};
-use genolens_transformer::tokens::GenotypeTokens;
+use genolens_transformer::tokens::{DosageScaling, GenotypeTokens};
 
 type Cpu = genolens_transformer::CpuBackend;
 
@@ -38,12 +38,21 @@ fn pretraining_beats_the_allele_frequency_baseline_on_held_out_samples() {
         mask_rate: 0.15,
         seed: 7,
     };
-    let (model, history) = pretrain(model, &train, &options, &device, &|_, _| {}).unwrap();
+    let (model, history) = pretrain(
+        model,
+        &train,
+        &DosageScaling::fit(&train),
+        &options,
+        &device,
+        &|_, _| {},
+    )
+    .unwrap();
     eprintln!("MGM training loss by epoch: {history:.3?}");
     assert!(history.last().unwrap() < &history[0]);
     let acc = masked_accuracy(
         &for_inference(&model),
         &test,
+        &DosageScaling::fit(&train),
         &train.modal_classes(),
         0.15,
         99,

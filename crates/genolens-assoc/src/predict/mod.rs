@@ -10,6 +10,7 @@
 //! | [`model`] | [`LinearPredictor`]: the saved, versioned form of every model, checked against the genotypes it scores |
 //! | [`prs`] | polygenic scores from a weight table, as `plink2 --score` |
 //! | [`prs_ct`] | clumping + thresholding scores learnt on training samples with the GWAS engine and its clumping |
+//! | [`select`] | variants for sequence models: GWAS-p-driven LD clumping on training samples |
 //! | [`cv`] | fitting with inner cross-validation for the hyperparameter, and outer cross-validation |
 //!
 //! OLS, logistic regression and the linear SVM come from linfa (`linfa-linear`,
@@ -23,6 +24,7 @@ pub mod model;
 pub mod prs;
 pub mod prs_ct;
 pub mod ridge;
+pub mod select;
 
 pub use cv::{cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates};
 pub use model::{LinearPredictor, ModelKind, Task};

@@ -35,18 +35,19 @@ pub fn ct_clump_options() -> ClumpOptions {
 
 /// GWAS effects (per copy of allele 1), p-values and lead-variant flags from
 /// the samples `rows` only.
-struct Leads {
+pub(super) struct Leads {
     beta: Vec<f64>,
-    p: Vec<f64>,
-    lead: Vec<bool>,
+    pub(super) p: Vec<f64>,
+    pub(super) lead: Vec<bool>,
 }
 
-fn leads<S: GenotypeSource + ?Sized>(
+pub(super) fn leads<S: GenotypeSource + ?Sized>(
     source: &S,
     y: &[f64],
     covariates: &Covariates<'_>,
     rows: &[usize],
     task: Task,
+    clumping: &ClumpOptions,
 ) -> Result<Leads> {
     let n = source.n_samples();
     let mut masked = vec![f64::NAN; n];
@@ -77,7 +78,7 @@ fn leads<S: GenotypeSource + ?Sized>(
             .map(|t| (t.beta, if t.error.is_some() { f64::NAN } else { t.p() }))
             .unzip(),
     };
-    let report = clump(source, &p, &keep, &ct_clump_options())?;
+    let report = clump(source, &p, &keep, clumping)?;
     let mut lead = vec![false; p.len()];
     for c in &report.clumps {
         lead[c.index] = true;
@@ -158,7 +159,7 @@ pub(super) fn fit_ct<S: GenotypeSource + ?Sized>(
                 .train_test(fold)
                 .map_err(|e| Error::Invalid(e.to_string()))?;
             let rows: Vec<usize> = fit_pos.iter().map(|&r| train[r]).collect();
-            let found = leads(source, y, covariates, &rows, task)?;
+            let found = leads(source, y, covariates, &rows, task, &ct_clump_options())?;
             let xv = x.select(Axis(0), &val_pos);
             for (k, &t) in thresholds.iter().enumerate() {
                 let scores = xv.dot(&found.weights(t));
@@ -173,7 +174,7 @@ pub(super) fn fit_ct<S: GenotypeSource + ?Sized>(
             .expect("non-empty");
         (thresholds[best], Some(oof.swap_remove(best)))
     };
-    let found = leads(source, y, covariates, train, task)?;
+    let found = leads(source, y, covariates, train, task, &ct_clump_options())?;
     let raw = found.weights(chosen);
     let in_sample = x.dot(&raw);
     let calibration_scores: Vec<f64> = held_out.unwrap_or_else(|| in_sample.to_vec());

@@ -11,3 +11,4 @@ pub mod predict;
 pub mod qc;
 pub mod runlog;
 pub mod simulate;
+pub mod train;

@@ -12,8 +12,6 @@ use genolens::assoc::predict::{
     cross_validate, fit_predictor, CvReport, LinearPredictor, ModelKind, ModelSpec,
     PredictorCovariates, Task,
 };
-use genolens::features::split::{k_folds, Folds};
-use genolens::io::folds::{FoldAssignment, FoldFileOptions};
 use genolens::io::report::{format_g, read_text, write_text, write_tsv};
 use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
@@ -24,7 +22,7 @@ use ndarray::Array2;
 use crate::commands::freq::with_suffix;
 use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
-use crate::input::InputArgs;
+use crate::input::{FoldArgs, InputArgs};
 
 /// Parses `--model` by the library's own names.
 fn parse_model(name: &str) -> Result<ModelKind, String> {
@@ -60,28 +58,8 @@ pub struct Args {
     /// prs-ct (clumping + thresholding score).
     #[arg(long, value_parser = parse_model)]
     model: ModelKind,
-    /// K seeded folds (default 5), unless --fold-file is given.
-    #[arg(long, value_name = "K", conflicts_with = "fold_file")]
-    folds: Option<usize>,
-    /// Folds from a file: an ID column and an integer fold column.
-    #[arg(long, value_name = "FILE")]
-    fold_file: Option<PathBuf>,
-    /// The fold file's individual-ID column.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "IID",
-        requires = "fold_file"
-    )]
-    fold_id_col: String,
-    /// The fold file's fold column.
-    #[arg(
-        long,
-        value_name = "NAME",
-        default_value = "fold",
-        requires = "fold_file"
-    )]
-    fold_col: String,
+    #[command(flatten)]
+    folds: FoldArgs,
     /// Hyperparameter grid (λ, α, L2 penalty or C), comma-separated; default:
     /// the model's own grid.
     #[arg(long, value_name = "VALUES", value_delimiter = ',')]
@@ -152,16 +130,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         names: &cov_names,
         values: cov_values.view(),
     });
-    let folds = match &args.fold_file {
-        Some(path) => {
-            let assignment = FoldAssignment::read(
-                path,
-                &FoldFileOptions::new(&args.fold_id_col, &args.fold_col),
-            )?;
-            Folds::from_assignment(source.samples(), &assignment)?
-        }
-        None => k_folds(source.n_samples(), args.folds.unwrap_or(5), args.seed)?,
-    };
+    let folds = args.folds.resolve(source.as_ref(), args.seed)?;
     let spec = ModelSpec {
         kind: args.model,
         grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
@@ -329,7 +298,8 @@ fn write_cv(
 pub struct ScoreArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// A model written by `genolens predict`: writes OUT.pred.tsv.
+    /// A model written by `genolens predict` (a file), or the `model/`
+    /// directory `genolens train` writes: writes OUT.pred.tsv.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// A weight table, as `plink2 --score` reads it: writes OUT.sscore.
@@ -360,53 +330,83 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
     let Some(model_path) = args.model.clone() else {
         return weight_table(&args, source.as_ref(), log, started);
     };
-    let model = LinearPredictor::from_json(&read_text(&model_path)?)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
-    let covariates = match (&args.covar, model.covariates.is_empty()) {
+    let is_transformer = model_path.is_dir();
+    let (model, covariate_names) = if is_transformer {
+        let text = read_text(model_path.join("model.json"))?;
+        let saved = genolens::transformer::saved::SavedTransformer::from_json(&text)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
+        (None, saved.covariates)
+    } else {
+        let model = LinearPredictor::from_json(&read_text(&model_path)?)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
+        let names = model.covariates.iter().map(|c| c.name.clone()).collect();
+        (Some(model), names)
+    };
+    let covariates = match (&args.covar, covariate_names.is_empty()) {
         (_, true) => None,
         (None, false) => {
             return Err(CliError::Usage(format!(
                 "{}: the model needs covariates ({}); give --covar",
                 model_path.display(),
-                model
-                    .covariates
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                covariate_names.join(", ")
             )))
         }
         (Some(path), false) => {
-            let names: Vec<String> = model.covariates.iter().map(|c| c.name.clone()).collect();
             let table = SampleTable::read_covariates(
                 path,
                 &TableOptions {
-                    columns: Some(names),
+                    columns: Some(covariate_names.clone()),
                     ..TableOptions::default()
                 },
             )?;
             Some(table.align(&ids)?.0.values)
         }
     };
-    let predictions = model
-        .predict(source.as_ref(), covariates.as_ref().map(|c| c.view()))
-        .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
-    let _ = writeln!(
-        log,
-        "--model {}: {} on {} variants, {} samples scored",
-        model_path.display(),
-        model.kind.name(),
-        model.variants.len(),
-        predictions.len()
-    );
+    let (outputs, predictions) = match model {
+        None => crate::commands::train::score_transformer(
+            &model_path,
+            source.as_ref(),
+            covariates.as_ref(),
+            &mut log,
+        )?,
+        Some(model) => {
+            let predictions = model
+                .predict(source.as_ref(), covariates.as_ref().map(|c| c.view()))
+                .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
+            let _ = writeln!(
+                log,
+                "--model {}: {} on {} variants, {} samples scored",
+                model_path.display(),
+                model.kind.name(),
+                model.variants.len(),
+                predictions.len()
+            );
+            let n = predictions.len();
+            (
+                vec!["pred".to_string()],
+                predictions
+                    .into_shape_with_order((n, 1))
+                    .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?,
+            )
+        }
+    };
+    let mut header = vec!["FID".to_string(), "IID".to_string()];
+    if outputs.len() == 1 {
+        header.push("pred".into());
+    } else {
+        header.extend(outputs.iter().map(|o| format!("pred_{o}")));
+    }
     let path = with_suffix(&args.out, "pred.tsv");
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
     write_tsv(
         &path,
-        &["FID", "IID", "pred"],
-        ids.iter()
-            .zip(predictions.iter())
-            .map(|(id, p)| vec![id.fid.clone(), id.iid.clone(), format_g(*p, 6)]),
+        &header,
+        ids.iter().zip(predictions.rows()).map(|(id, p)| {
+            let mut row = vec![id.fid.clone(), id.iid.clone()];
+            row.extend(p.iter().map(|v| format_g(*v, 6)));
+            row
+        }),
     )?;
     finish(log, vec![path], &args.out, started)
 }

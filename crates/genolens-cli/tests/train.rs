@@ -1,0 +1,208 @@
+//! `genolens train` and `genolens score --model DIR` on the regenie example
+//! (500 samples, 1,000 variants): the outputs, multi-task with covariates and
+//! LoRA, a stopped run resumed to the same predictions, scoring, bad input.
+
+mod common;
+
+use common::*;
+
+fn train(out: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::Output {
+    let (bfile, pheno, covar) = (
+        data("regenie_example/example"),
+        data("regenie_example/phenotype.txt"),
+        data("regenie_example/covariates.txt"),
+    );
+    let mut args = vec![
+        "train",
+        "--bfile",
+        s(&bfile),
+        "--pheno",
+        s(&pheno),
+        "--pheno-name",
+        "Y1,Y2",
+        "--covar",
+        s(&covar),
+        "--folds",
+        "2",
+        "--epochs",
+        epochs,
+        "--max-variants",
+        "32",
+        "--layers",
+        "1",
+        "--pretrain-epochs",
+        "1",
+        "--lora-rank",
+        "2",
+        "--out",
+        s(out),
+    ];
+    args.extend_from_slice(extra);
+    genolens(&args)
+}
+
+#[test]
+fn train_writes_outputs_resumes_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    ok(train(&whole, "3", &[]));
+    for f in [
+        "metrics.tsv",
+        "pred.tsv",
+        "cv.tsv",
+        "train.log",
+        "model/model.json",
+        "model/weights.mpk",
+    ] {
+        assert!(whole.join(f).is_file(), "{f} missing");
+    }
+    for round in ["fold-1", "fold-2", "final"] {
+        assert!(whole.join(format!("checkpoints/{round}.ckpt")).is_file());
+    }
+    let png = std::fs::read(whole.join("loss.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let metrics = read(&whole.join("metrics.tsv"));
+    assert!(metrics.starts_with("round\tepoch\ttrain_loss\ttrain_r2\tvalid_loss\tvalid_r2\n"));
+    assert_eq!(metrics.lines().count(), 1 + 3 * 3, "3 rounds × 3 epochs");
+    let pred = read(&whole.join("pred.tsv"));
+    assert!(pred.starts_with("FID\tIID\tfold\ty_Y1\tpred_Y1\ty_Y2\tpred_Y2\n"));
+    assert_eq!(pred.lines().count(), 1 + 500);
+    let model = read(&whole.join("model/model.json"));
+    assert!(model.contains("\"V3\"") && model.contains("\"n_variants\": 32"));
+    let log = read(&whole.join("train.log"));
+    let lora = log.lines().find(|l| l.starts_with("final model:")).unwrap();
+    assert!(
+        !lora.contains("(100.0 %)"),
+        "LoRA trains a fraction: {lora}"
+    );
+
+    // Stopped after epoch 2, then resumed to 3: the same predictions.
+    let resumed = dir.path().join("resumed");
+    ok(train(&resumed, "2", &[]));
+    ok(train(&resumed, "3", &["--resume"]));
+    assert_eq!(read(&resumed.join("pred.tsv")), pred);
+    assert_eq!(read(&resumed.join("metrics.tsv")), metrics);
+
+    // Scoring with the saved model needs the covariates, then gives two
+    // finite predictions per sample, the same bytes twice.
+    let scored = dir.path().join("scored");
+    let args = |covar: bool| {
+        let mut a = vec![
+            "score".to_string(),
+            "--model".to_string(),
+            s(&whole.join("model")).to_owned(),
+            "--bfile".to_string(),
+            s(&data("regenie_example/example")).to_owned(),
+            "--out".to_string(),
+            s(&scored).to_owned(),
+        ];
+        if covar {
+            a.extend([
+                "--covar".to_string(),
+                s(&data("regenie_example/covariates.txt")).to_string(),
+            ]);
+        }
+        a
+    };
+    let run = |a: Vec<String>| genolens(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let refused = run(args(false));
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs covariates"));
+    ok(run(args(true)));
+    let first = read(&with(&scored, "pred.tsv"));
+    assert!(first.starts_with("FID\tIID\tpred_Y1\tpred_Y2\n"));
+    assert_eq!(first.lines().count(), 1 + 500);
+    assert!(first.lines().skip(1).all(|l| l
+        .split('\t')
+        .skip(2)
+        .all(|v| v.parse::<f64>().unwrap().is_finite())));
+    ok(run(args(true)));
+    assert_eq!(read(&with(&scored, "pred.tsv")), first);
+}
+
+#[test]
+fn binary_traits_train_and_bad_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bin");
+    ok(genolens(&[
+        "train",
+        "--bfile",
+        s(&data("regenie_example/example")),
+        "--pheno",
+        s(&data("regenie_example/phenotype_bin.txt")),
+        "--pheno-name",
+        "Y1",
+        "--1",
+        "--folds",
+        "2",
+        "--epochs",
+        "2",
+        "--max-variants",
+        "16",
+        "--layers",
+        "1",
+        "--out",
+        s(&out),
+    ]));
+    let cv = read(&out.join("cv.tsv"));
+    assert!(cv.starts_with("fold\tn\tauc\n"), "{cv}");
+    let auc: f64 = cv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&auc));
+    let pred = read(&out.join("pred.tsv"));
+    assert!(pred
+        .lines()
+        .skip(1)
+        .all(|l| (0.0..=1.0).contains(&l.split('\t').nth(4).unwrap().parse::<f64>().unwrap())));
+
+    // A constant phenotype: a typed error, no model written.
+    let flat = dir.path().join("flat.pheno");
+    let fam = read(&with(&data("regenie_example/example"), "fam"));
+    let text: String = std::iter::once("FID IID Y\n".to_string())
+        .chain(fam.lines().map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {} 1.5\n", f[0], f[1])
+        }))
+        .collect();
+    std::fs::write(&flat, text).unwrap();
+    let bad = dir.path().join("bad");
+    let out = genolens(&[
+        "train",
+        "--bfile",
+        s(&data("regenie_example/example")),
+        "--pheno",
+        s(&flat),
+        "--folds",
+        "2",
+        "--epochs",
+        "1",
+        "--out",
+        s(&bad),
+    ]);
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        msg.contains("constant") || msg.contains("variance"),
+        "{msg}"
+    );
+    assert!(!bad.join("model").exists());
+    let unknown = genolens(&[
+        "train",
+        "--bfile",
+        s(&data("regenie_example/example")),
+        "--pheno",
+        s(&data("regenie_example/phenotype.txt")),
+        "--device",
+        "tpu",
+        "--out",
+        s(&bad),
+    ]);
+    assert!(!unknown.status.success());
+}
