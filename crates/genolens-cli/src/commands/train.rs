@@ -560,6 +560,16 @@ fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<(), CliError
     Ok(())
 }
 
+/// Each variant ID of `source` with its index.
+fn variant_index(source: &dyn GenotypeSource) -> HashMap<&str, usize> {
+    source
+        .variants()
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.id.as_str(), i))
+        .collect()
+}
+
 /// The variants of a round: the user's list, or the default selection on the
 /// round's training samples (first phenotype).
 fn choose_variants(
@@ -570,12 +580,7 @@ fn choose_variants(
 ) -> Result<Vec<usize>, CliError> {
     if let Some(path) = &args.variants {
         let wanted = read_id_list(path)?;
-        let index: HashMap<&str, usize> = source
-            .variants()
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (v.id.as_str(), i))
-            .collect();
+        let index = variant_index(source);
         let mut chosen: Vec<usize> = wanted
             .iter()
             .filter_map(|id| index.get(id.as_str()).copied())
@@ -920,12 +925,7 @@ pub fn score_transformer(
     let weights = std::fs::read(model_dir.join("weights.mpk")).map_err(|e| {
         CliError::Usage(format!("{}: {e}", model_dir.join("weights.mpk").display()))
     })?;
-    let index: HashMap<&str, usize> = source
-        .variants()
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (v.id.as_str(), i))
-        .collect();
+    let index = variant_index(source);
     let mut order = Vec::with_capacity(saved.variants.len());
     let mut absent = Vec::new();
     for v in &saved.variants {
