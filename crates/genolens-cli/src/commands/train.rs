@@ -646,9 +646,6 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
     let mut log = log_header("train", source.as_ref());
     let inputs = read_inputs(&args, source.as_ref(), &mut log)?;
     let folds = args.folds.resolve(source.as_ref(), args.seed)?;
-    std::fs::create_dir_all(args.out.join("checkpoints"))
-        .map_err(|e| CliError::Usage(format!("{}: {e}", args.out.display())))?;
-
     // Rounds: one per fold, then the final model on every usable sample.
     let mut rounds = Vec::with_capacity(folds.n_folds() + 1);
     for f in 0..=folds.n_folds() {
@@ -694,6 +691,9 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
     }
     let labels: Vec<String> = rounds.iter().map(|r| r.label.clone()).collect();
     let tests: Vec<Vec<usize>> = rounds.iter().map(|r| r.test.clone()).collect();
+    // The output directory appears only once the inputs have been accepted.
+    std::fs::create_dir_all(args.out.join("checkpoints"))
+        .map_err(|e| CliError::Usage(format!("{}: {e}", args.out.display())))?;
     let bar = crate::progress::counted(rounds.len() * args.epochs, "training", "epochs");
     let job = TrainJob {
         args: &args,
