@@ -1,1 +1,4 @@
-//! Benchmark support package; the benchmarks are in `benches/`.
+//! Set-up shared by the benchmark binaries and the small versions of them
+//! that run as tests.
+
+pub mod fusion;

@@ -28,13 +28,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("bench") => bench(),
+        Some("fusion-bench") => fusion_bench(&args[1..]),
         Some("install-tools") => install_tools(),
         Some("text-env") => text_env(args.iter().any(|a| a == "--python-ref")).map(|env| {
             for (k, v) in env.vars {
                 println!("export {k}={v}");
             }
         }),
-        _ => Err("usage: cargo xtask <ci|bench|install-tools|text-env [--python-ref]>".to_string()),
+        _ => Err(
+            "usage: cargo xtask <ci|bench|fusion-bench [options]|install-tools|text-env [--python-ref]>"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,6 +47,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `cargo xtask fusion-bench [options]`: the semi-synthetic fusion benchmark
+/// (benches/src/bin/fusion_bench.rs) in release, its Markdown tables on
+/// stdout. Options pass through (`--replicates 20 --folds 3 --inner-folds 3
+/// --models lasso,ridge`, `--no-prediction`).
+fn fusion_bench(options: &[String]) -> Result<(), String> {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "benches",
+        "--bin",
+        "fusion-bench",
+    ]);
+    step("cargo build --release -p benches --bin fusion-bench", build)?;
+    let data = std::env::var_os("GENOLENS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    let mut run = Command::new(root().join("target/release/fusion-bench"));
+    run.arg(&data).args(options);
+    step("fusion-bench", run)
 }
 
 fn root() -> PathBuf {

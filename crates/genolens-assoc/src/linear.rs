@@ -79,6 +79,15 @@ pub struct LinearTest {
 }
 
 impl LinearTest {
+    /// The p-value, or `NaN` when the test did not run.
+    pub fn p_value(&self) -> f64 {
+        if self.error.is_none() {
+            self.ln_p.exp()
+        } else {
+            f64::NAN
+        }
+    }
+
     fn failed(obs_ct: u32, error: LinearError) -> Self {
         Self {
             obs_ct,

@@ -1,6 +1,6 @@
 //! The CLI's error type: library errors plus usage problems.
 
-use genolens::{assoc, features, io, plot, text};
+use genolens::{assoc, explain, features, io, plot, text, transformer};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,12 @@ pub enum CliError {
     /// A literature step failed.
     #[error(transparent)]
     Text(#[from] text::Error),
+    /// A fusion or explanation step failed.
+    #[error(transparent)]
+    Explain(#[from] explain::Error),
+    /// The transformer could not run.
+    #[error(transparent)]
+    Transformer(#[from] transformer::Error),
     /// A chart could not be drawn.
     #[error(transparent)]
     Plot(#[from] plot::Error),

@@ -1,6 +1,6 @@
 //! Genotype input flags shared by the subcommands.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use genolens::features::split::{k_folds, Folds};
@@ -74,36 +74,7 @@ impl InputArgs {
         };
         let samples = match &self.keep {
             None => None,
-            Some(path) => {
-                let list = read_sample_list(path)?;
-                let full: HashSet<(&str, &str)> = list
-                    .iter()
-                    .filter_map(|(f, i)| f.as_deref().map(|f| (f, i.as_str())))
-                    .collect();
-                let iid_only: HashSet<&str> = list
-                    .iter()
-                    .filter(|(f, _)| f.is_none())
-                    .map(|(_, i)| i.as_str())
-                    .collect();
-                let idx: Vec<usize> = source
-                    .samples()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| {
-                        full.contains(&(s.id.fid.as_str(), s.id.iid.as_str()))
-                            || iid_only.contains(s.id.iid.as_str())
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                if idx.is_empty() {
-                    return Err(CliError::Usage(format!(
-                        "--keep {}: none of its samples is in {}",
-                        path.display(),
-                        source.origin().display()
-                    )));
-                }
-                Some(idx)
-            }
+            Some(path) => Some(samples_in_list(source.as_ref(), path, "--keep")?),
         };
         Ok(Box::new(Subset::new(source, samples, variants)?))
     }
@@ -209,4 +180,41 @@ impl FoldArgs {
             None => k_folds(source.n_samples(), self.folds.unwrap_or(5), seed)?,
         })
     }
+}
+
+/// The samples of `source` named in a list file (`FID IID` or `IID` per
+/// line), in the source's order; none is an error naming the flag.
+pub fn samples_in_list(
+    source: &dyn GenotypeSource,
+    path: &Path,
+    flag: &str,
+) -> Result<Vec<usize>, CliError> {
+    let list = read_sample_list(path)?;
+    let full: HashSet<(&str, &str)> = list
+        .iter()
+        .filter_map(|(f, i)| f.as_deref().map(|f| (f, i.as_str())))
+        .collect();
+    let iid_only: HashSet<&str> = list
+        .iter()
+        .filter(|(f, _)| f.is_none())
+        .map(|(_, i)| i.as_str())
+        .collect();
+    let idx: Vec<usize> = source
+        .samples()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            full.contains(&(s.id.fid.as_str(), s.id.iid.as_str()))
+                || iid_only.contains(s.id.iid.as_str())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if idx.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{flag} {}: none of its samples is in {}",
+            path.display(),
+            source.origin().display()
+        )));
+    }
+    Ok(idx)
 }

@@ -40,6 +40,9 @@ enum Command {
     /// Per-variant association as plink2 --glm: linear for quantitative traits,
     /// logistic (Firth fallback) or the score test for case/control traits.
     Gwas(commands::gwas::Args),
+    /// Prior-weighted multiple testing (weighted Benjamini-Hochberg and
+    /// Bonferroni) of an association report from any tool.
+    Fdr(commands::fdr::Args),
     /// Clump an association report into lead variants by LD, as plink1.9 --clump.
     Clump(commands::clump::Args),
     /// Predict a phenotype from genotypes: cross-validated metrics and
@@ -50,9 +53,15 @@ enum Command {
     Train(commands::train::TrainArgs),
     /// Apply a saved model to genotypes.
     Score(commands::predict::ScoreArgs),
+    /// Explain a saved model: the variants and genes that drive its
+    /// predictions (cohort and per person) and the sentences behind each gene.
+    Explain(commands::explain::Args),
     /// Mine abstracts: gene, disease and variant mentions, gene profiles for a
     /// trait with evidence sentences, BM25 and dense retrieval, embeddings.
     Literature(commands::literature::Args),
+    /// A gene prior for a trait from the literature (or a table of gene
+    /// scores): scores in [0, 1], evidence sentences, gene embeddings.
+    Prior(commands::prior::Args),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -80,10 +89,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Gwas(a) => commands::gwas::run(a),
         Command::Clump(a) => commands::clump::run(a),
+        Command::Fdr(a) => commands::fdr::run(a),
+        Command::Explain(a) => commands::explain::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Score(a) => commands::predict::score(a),
         Command::Train(a) => commands::train::run(a),
         Command::Literature(a) => commands::literature::run(a),
+        Command::Prior(a) => commands::prior::run(a),
     })
 }
 

@@ -69,11 +69,7 @@ impl FoldAssignment {
     pub fn read(path: impl AsRef<Path>, options: &FoldFileOptions) -> Result<Self> {
         let path = path.as_ref();
         let text = read_to_string(path)?;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l))
-            .filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = crate::tsv::content_lines(&text);
         let Some((header_line, header)) = lines.next() else {
             return Err(Error::Empty { path: path.into() });
         };

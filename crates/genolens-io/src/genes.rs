@@ -146,6 +146,20 @@ impl GeneMap {
         }
     }
 
+    /// Reads either gene table, told apart by its first line: the GRCh38 table
+    /// has a tab-separated header naming `entrez_id`; anything else is read as
+    /// a PLINK gene list.
+    pub fn read(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = read_to_string(path)?;
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        if first.split('\t').any(|c| c.trim() == "entrez_id") {
+            Self::read_grch38(path)
+        } else {
+            Self::read_glist(path)
+        }
+    }
+
     /// Reads a PLINK gene list (`glist-hg19` and the like): whitespace-separated
     /// `chrom start end symbol`, no header. Blank lines are ignored.
     pub fn read_glist(path: impl AsRef<Path>) -> Result<Self> {

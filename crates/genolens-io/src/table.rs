@@ -368,11 +368,7 @@ struct RawTable {
 
 impl RawTable {
     fn split(path: &Path, text: &str, role: TableRole) -> Result<Self> {
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-            .filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = crate::tsv::content_lines(text);
         let Some((first_no, first)) = lines.next() else {
             return Err(Error::Empty { path: path.into() });
         };

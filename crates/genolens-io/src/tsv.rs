@@ -6,6 +6,15 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
+/// The non-blank lines of `text` with their 1-based numbers, a trailing `\r`
+/// removed.
+pub(crate) fn content_lines(text: &str) -> impl Iterator<Item = (usize, &str)> + '_ {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty())
+}
+
 /// A tab-separated text split into its header and its non-blank data lines.
 pub(crate) struct HeaderedTsv<'a> {
     path: &'a Path,

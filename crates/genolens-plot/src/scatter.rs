@@ -6,6 +6,7 @@ use std::path::Path;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::axis;
 use crate::error::{Error, Result};
@@ -53,6 +54,8 @@ pub struct ScatterPlot {
     problem: Option<String>,
     /// Draw the legend (when there is more than one group).
     legend: bool,
+    /// Text labels drawn at data coordinates: `(x, y, text)`.
+    labels: Vec<(f64, f64, String)>,
 }
 
 impl Default for ScatterPlot {
@@ -74,6 +77,7 @@ impl ScatterPlot {
             points: Vec::new(),
             problem: None,
             legend: true,
+            labels: Vec::new(),
         }
     }
 
@@ -83,6 +87,14 @@ impl ScatterPlot {
     /// colours, such as chromosomes on a Manhattan plot, need none.
     pub fn legend(mut self, show: bool) -> Self {
         self.legend = show;
+        self
+    }
+
+    /// Writes `text` just above and right of the data point `(x, y)` (for
+    /// naming the top genes on a Manhattan-style plot). Labels with a
+    /// non-finite coordinate are not drawn.
+    pub fn label(mut self, x: f64, y: f64, text: impl Into<String>) -> Self {
+        self.labels.push((x, y, text.into()));
         self
     }
 
@@ -217,6 +229,19 @@ impl ScatterPlot {
                 let color = render::group_style(g).1.mix(0.8);
                 EmptyElement::at((x, y)) + Polygon::new(outlines[g].clone(), color.filled())
             }))?;
+            let style = TextStyle::from((crate::font::FAMILY, scale.tick()).into_font())
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Bottom));
+            let offset = i32::try_from(scale.px(5.0)).unwrap_or(5);
+            chart.draw_series(
+                self.labels
+                    .iter()
+                    .filter(|(x, y, _)| x.is_finite() && y.is_finite())
+                    .map(|(x, y, text)| {
+                        EmptyElement::at((*x, *y))
+                            + Text::new(text.clone(), (offset, -offset), style.clone())
+                    }),
+            )?;
             Ok(())
         })?;
         Ok(summary)

@@ -101,6 +101,15 @@ impl AnnotatedCorpus {
         s.span.of(&self.texts[s.doc])
     }
 
+    /// The character offsets (PubTator's counting) of sentence `i` in its
+    /// document's text: `(first, one past the last)`.
+    pub fn sentence_char_span(&self, i: usize) -> (usize, usize) {
+        let s = &self.sentences[i];
+        let text = &self.texts[s.doc];
+        let chars = |b: usize| text[..b].chars().count();
+        (chars(s.span.start), chars(s.span.end))
+    }
+
     /// The mentions inside sentence `i`.
     pub fn sentence_mentions(&self, i: usize) -> impl Iterator<Item = &Mention> + '_ {
         let s = &self.sentences[i];
@@ -171,6 +180,12 @@ pub struct Evidence {
     pub pmid: String,
     /// The sentence.
     pub sentence: String,
+    /// Character offset of the sentence's first character in its document's
+    /// `title + " " + abstract`, counted as PubTator counts (Unicode scalar
+    /// values, not bytes).
+    pub start: usize,
+    /// Character offset one past the sentence's last character.
+    pub end: usize,
     /// Its BM25 score for the query (how central the trait is to it).
     pub score: f64,
 }
@@ -285,10 +300,15 @@ pub fn gene_profiles(
             let evidence = ranked
                 .into_iter()
                 .take(top_sentences)
-                .map(|i| Evidence {
-                    pmid: corpus.pmids[corpus.sentences[i].doc].clone(),
-                    sentence: corpus.sentence_text(i).to_string(),
-                    score: query_scores[i],
+                .map(|i| {
+                    let (start, end) = corpus.sentence_char_span(i);
+                    Evidence {
+                        pmid: corpus.pmids[corpus.sentences[i].doc].clone(),
+                        sentence: corpus.sentence_text(i).to_string(),
+                        start,
+                        end,
+                        score: query_scores[i],
+                    }
                 })
                 .collect();
             let co_documents = co
@@ -450,6 +470,15 @@ mod tests {
         assert!((t.log_odds.unwrap() - want).abs() < 1e-12);
         assert_eq!(t.evidence.len(), 2);
         assert!(t.evidence.iter().all(|e| e.pmid == "1"));
+        // Offsets are characters of the document text and cut out the sentence.
+        for e in &t.evidence {
+            let text: String = c.texts[0]
+                .chars()
+                .skip(e.start)
+                .take(e.end - e.start)
+                .collect();
+            assert_eq!(text, e.sentence);
+        }
         assert_eq!(p[2].log_odds, None);
         assert_eq!(p[2].symbol, "BRCA1");
 

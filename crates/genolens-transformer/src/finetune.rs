@@ -123,6 +123,28 @@ pub struct Preprocessing {
     pub targets: ColumnScaling,
     /// The kind of each output.
     pub outputs: Vec<OutputKind>,
+    /// Per-variant prior inputs (e.g. the literature embedding and score of
+    /// each variant's gene), fixed inputs of the model that travel with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priors: Option<VariantPriors>,
+}
+
+/// Fixed per-variant inputs of the model: `n_variants × dim`, row-major.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VariantPriors {
+    /// Values per variant.
+    pub dim: usize,
+    /// `n_variants · dim` values, variant by variant.
+    pub values: Vec<f32>,
+}
+
+impl VariantPriors {
+    /// The priors as a matrix (`n_variants × dim`).
+    pub fn to_array(&self) -> Array2<f32> {
+        let n = self.values.len() / self.dim.max(1);
+        Array2::from_shape_vec((n, self.dim), self.values.clone())
+            .expect("values hold n_variants · dim entries")
+    }
 }
 
 impl Preprocessing {
@@ -193,10 +215,53 @@ impl Preprocessing {
             covariates,
             targets,
             outputs: outputs.to_vec(),
+            priors: None,
         })
     }
 
-    fn check(&self, data: &TaskData<'_>) -> Result<()> {
+    /// Attaches per-variant priors (`n_variants × dim`, finite): the model
+    /// must have a prior input of width `dim`
+    /// ([`TransformerConfig::d_prior`](crate::model::TransformerConfig::d_prior)).
+    pub fn with_priors(mut self, priors: ArrayView2<'_, f32>) -> Result<Self> {
+        let (n, dim) = priors.dim();
+        if n != self.dosages.len() || dim == 0 {
+            return Err(Error::Invalid(format!(
+                "priors are {n} × {dim}; the model has {} variants",
+                self.dosages.len()
+            )));
+        }
+        if priors.iter().any(|v| !v.is_finite()) {
+            return Err(Error::Invalid("priors contain NaN or infinity".into()));
+        }
+        self.priors = Some(VariantPriors {
+            dim,
+            values: priors.iter().copied().collect(),
+        });
+        Ok(self)
+    }
+
+    /// The priors as a tensor on `device`.
+    pub(crate) fn prior_tensor<B: Backend>(&self, device: &B::Device) -> Option<Tensor<B, 2>> {
+        self.priors.as_ref().map(|p| {
+            let n = p.values.len() / p.dim;
+            Tensor::from_data(TensorData::new(p.values.clone(), [n, p.dim]), device)
+        })
+    }
+
+    /// Errors unless the model's prior input matches these priors.
+    pub(crate) fn check_model<B: Backend>(&self, model: &GenotypeTransformer<B>) -> Result<()> {
+        let have = self.priors.as_ref().map(|p| p.dim);
+        if have != model.prior_dim() {
+            return Err(Error::Invalid(format!(
+                "the model's prior input is {:?} wide, the preprocessing carries {:?}",
+                model.prior_dim(),
+                have
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn check(&self, data: &TaskData<'_>) -> Result<()> {
         check_scaling(data.tokens, &self.dosages)?;
         let c = data.covariates.map_or(0, |c| c.ncols());
         if c != self.covariates.mean.len() {
@@ -210,18 +275,18 @@ impl Preprocessing {
 }
 
 /// Tensors of some rows.
-struct Batch<B: Backend> {
-    classes: Tensor<B, 2, Int>,
-    dosages: Tensor<B, 2>,
-    covariates: Option<Tensor<B, 2>>,
+pub(crate) struct Batch<B: Backend> {
+    pub(crate) classes: Tensor<B, 2, Int>,
+    pub(crate) dosages: Tensor<B, 2>,
+    pub(crate) covariates: Option<Tensor<B, 2>>,
     /// Standardised targets, 0 where missing.
-    targets: Tensor<B, 2>,
+    pub(crate) targets: Tensor<B, 2>,
     /// 1 where a target is present.
-    present: Tensor<B, 2>,
-    n_present: f32,
+    pub(crate) present: Tensor<B, 2>,
+    pub(crate) n_present: f32,
 }
 
-fn batch<B: Backend>(
+pub(crate) fn batch<B: Backend>(
     data: &TaskData<'_>,
     prep: &Preprocessing,
     rows: &[usize],
@@ -446,6 +511,8 @@ pub fn predict<B: Backend>(
         covariates: data.covariates.map(|c| c.reborrow()),
         targets: dummy.view(),
     };
+    prep.check_model(model)?;
+    let priors = prep.prior_tensor::<B>(device);
     let rows: Vec<usize> = (0..n).collect();
     let mut raw = Vec::with_capacity(n * o);
     for chunk in rows.chunks(batch_size.max(1)) {
@@ -454,7 +521,7 @@ pub fn predict<B: Backend>(
             b.classes,
             b.dosages,
             b.covariates,
-            None,
+            priors.clone(),
         ))?);
     }
     Ok(unscale(&raw, n, prep))
@@ -472,13 +539,14 @@ fn evaluate<B: Backend>(
     let rows: Vec<usize> = (0..n).collect();
     let (mut loss, mut weight) = (0.0, 0.0);
     let mut raw = Vec::with_capacity(n * prep.outputs.len());
+    let priors = prep.prior_tensor::<B>(device);
     for chunk in rows.chunks(batch_size.max(1)) {
         let b = batch::<B>(data, prep, chunk, device);
         let out = model.forward(
             b.classes.clone(),
             b.dosages.clone(),
             b.covariates.clone(),
-            None,
+            priors.clone(),
         );
         let l: f64 = task_loss(out.clone(), &b, &prep.outputs)
             .into_scalar()
@@ -528,6 +596,8 @@ pub fn fine_tune<B: AutodiffBackend>(
             options.learning_rate
         )));
     }
+    prep.check_model(&model)?;
+    let priors = prep.prior_tensor::<B>(device);
     let mut optim = AdamWConfig::new()
         .with_weight_decay(options.weight_decay)
         .init::<B, GenotypeTransformer<B>>();
@@ -564,7 +634,7 @@ pub fn fine_tune<B: AutodiffBackend>(
                 b.classes.clone(),
                 b.dosages.clone(),
                 b.covariates.clone(),
-                None,
+                priors.clone(),
             );
             let loss = task_loss(out.clone(), &b, &prep.outputs);
             total += loss.clone().into_scalar().elem::<f64>() * f64::from(b.n_present);

@@ -11,7 +11,9 @@
 //! Training: masked-genotype pretraining ([`pretrain`], reported against the
 //! allele-frequency baseline), full or LoRA fine-tuning ([`finetune`],
 //! [`lora`]) with early stopping and resumable [`checkpoint`]s, and
-//! hyperparameter [`search`].
+//! hyperparameter [`search`]. Explanations: saliency, gradient × input,
+//! integrated gradients and SmoothGrad over the token inputs
+//! ([`attribution`]).
 //!
 //! Model code is generic over burn's `Backend`; the CPU backend (ndarray with
 //! autodiff) is always built, `wgpu` and `cuda` are cargo features chosen at
@@ -22,6 +24,7 @@
 // name the same burn (tensors, backends, recorders) as this crate.
 pub extern crate burn_core as burn;
 
+pub mod attribution;
 pub mod checkpoint;
 pub mod device;
 pub mod error;

@@ -220,6 +220,18 @@ impl<B: Backend> GenotypeTransformer<B> {
         dosages: Tensor<B, 2>,
         priors: Option<Tensor<B, 2>>,
     ) -> Tensor<B, 3> {
+        self.encode_inputs(self.token_inputs(classes, dosages, priors))
+    }
+
+    /// The token vectors as they enter the first encoder layer
+    /// `[batch, n_variants, d_model]`: class + variant + dosage (+ prior)
+    /// embeddings. Attribution methods differentiate with respect to these.
+    pub fn token_inputs(
+        &self,
+        classes: Tensor<B, 2, Int>,
+        dosages: Tensor<B, 2>,
+        priors: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 3> {
         let [_, len] = classes.dims();
         let device = classes.device();
         let positions = Tensor::<B, 1, Int>::arange(0..len as i64, &device).reshape([1, len]);
@@ -230,11 +242,48 @@ impl<B: Backend> GenotypeTransformer<B> {
             per_variant = per_variant + proj.forward(p);
         }
         let dosage = dosages.unsqueeze_dim::<3>(2) * self.dosage.value().unsqueeze::<3>();
-        let mut x = x + per_variant.unsqueeze::<3>() + dosage;
+        x + per_variant.unsqueeze::<3>() + dosage
+    }
+
+    /// The encoder over token inputs from [`token_inputs`](Self::token_inputs).
+    fn encode_inputs(&self, mut x: Tensor<B, 3>) -> Tensor<B, 3> {
         for layer in &self.layers {
             x = layer.forward(x);
         }
         self.norm.forward(x)
+    }
+
+    /// Task outputs `[batch, n_outputs]` from token inputs (see
+    /// [`token_inputs`](Self::token_inputs)) and standardised covariates.
+    pub fn forward_inputs(
+        &self,
+        inputs: Tensor<B, 3>,
+        covariates: Option<Tensor<B, 2>>,
+    ) -> Tensor<B, 2> {
+        let tokens = self.encode_inputs(inputs);
+        let [batch, _, d] = tokens.dims();
+        let mut z = tokens.mean_dim(1).reshape([batch, d]);
+        if let (Some(branch), Some(c)) = (&self.covariates, covariates) {
+            z = z + gelu(branch.forward(c));
+        }
+        let z = self.dropout.forward(z);
+        let z = z.clone() + gelu(self.hidden.forward(z));
+        self.head.forward(z)
+    }
+
+    /// The width of the prior input, when the model has one.
+    pub fn prior_dim(&self) -> Option<usize> {
+        self.prior.as_ref().map(|p| p.weight.dims()[0])
+    }
+
+    /// The same model with every dropout rate set to 0: on an autodiff
+    /// backend dropout is always on, so gradients for explanations need this.
+    pub fn without_dropout(mut self) -> Self {
+        self.dropout.prob = 0.0;
+        for layer in &mut self.layers {
+            layer.dropout.prob = 0.0;
+        }
+        self
     }
 
     /// Genotype-class logits `[batch, n_variants, 3]` for masked-genotype
@@ -258,15 +307,7 @@ impl<B: Backend> GenotypeTransformer<B> {
         covariates: Option<Tensor<B, 2>>,
         priors: Option<Tensor<B, 2>>,
     ) -> Tensor<B, 2> {
-        let tokens = self.encode(classes, dosages, priors);
-        let [batch, _, d] = tokens.dims();
-        let mut z = tokens.mean_dim(1).reshape([batch, d]);
-        if let (Some(branch), Some(c)) = (&self.covariates, covariates) {
-            z = z + gelu(branch.forward(c));
-        }
-        let z = self.dropout.forward(z);
-        let z = z.clone() + gelu(self.hidden.forward(z));
-        self.head.forward(z)
+        self.forward_inputs(self.token_inputs(classes, dosages, priors), covariates)
     }
 
     /// The model prepared for LoRA fine-tuning: every existing weight frozen;

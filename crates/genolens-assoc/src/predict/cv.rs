@@ -15,7 +15,10 @@ use genolens_io::GenotypeSource;
 use linfa::prelude::*;
 use ndarray::{s, Array1, Array2, ArrayView1, ArrayView2, Axis, Ix1};
 
-use super::elastic_net::{alpha_max, elastic_net_path, CoordinateDescent};
+use super::elastic_net::{
+    alpha_max, alpha_max_weighted, elastic_net_path_weighted, normalise_penalty_factors,
+    CoordinateDescent,
+};
 use super::gd::GradientDescent;
 use super::metrics::{auc, log_loss, mse, pearson, r_squared};
 use super::model::{LinearPredictor, ModelCovariate, ModelKind, Task};
@@ -35,16 +38,123 @@ pub struct ModelSpec {
     pub inner_folds: usize,
     /// Seed of the inner folds (and of gradient descent's sample order).
     pub seed: u64,
+    /// Per-variant prior weights (ridge, elastic net and lasso only).
+    pub prior: Option<PriorPenalty>,
 }
 
 impl ModelSpec {
-    /// The defaults for a family: its default grid, 5 inner folds, seed 1.
+    /// The defaults for a family: its default grid, 5 inner folds, seed 1,
+    /// no prior.
     pub fn new(kind: ModelKind) -> Self {
         Self {
             kind,
             grid: None,
             inner_folds: 5,
             seed: 1,
+            prior: None,
+        }
+    }
+}
+
+/// Prior knowledge about which variants matter, as per-variant weights
+/// (each > 0; larger = more likely to matter), entering the penalty:
+///
+/// - ridge: variant `j`'s prior variance is proportional to `w_j^κ` (its
+///   column is scaled by `√(w_j^κ)`, weights normalised to mean 1), so a
+///   supported variant is shrunk less;
+/// - elastic net and lasso: variant `j`'s penalty factor (glmnet's
+///   `penalty.factor`) is `1 / w_j^κ`, rescaled to mean 1.
+///
+/// The strength `κ` is chosen with the penalty by the inner folds among
+/// `strengths`; 0 is the analysis without the prior, and it is kept unless a
+/// prior strength beats it by more than one standard error of the inner-fold
+/// loss (the one-standard-error rule), so a prior that does not clearly help
+/// is not forced on the fit. Covariates are never re-weighted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorPenalty {
+    /// One weight per variant of the source.
+    pub weights: Vec<f64>,
+    /// Strengths tried.
+    pub strengths: Vec<f64>,
+}
+
+impl PriorPenalty {
+    /// The default strengths 0, ½, 1 and 2.
+    pub fn new(weights: Vec<f64>) -> Self {
+        Self {
+            weights,
+            strengths: vec![0.0, 0.5, 1.0, 2.0],
+        }
+    }
+
+    fn check(&self, m: usize, kind: ModelKind) -> Result<()> {
+        if !matches!(
+            kind,
+            ModelKind::Ridge | ModelKind::ElasticNet | ModelKind::Lasso
+        ) {
+            return Err(Error::Invalid(format!(
+                "{} takes no prior; ridge, elastic-net and lasso do",
+                kind.name()
+            )));
+        }
+        if self.weights.len() != m {
+            return Err(Error::Invalid(format!(
+                "{} prior weights for {m} variants",
+                self.weights.len()
+            )));
+        }
+        if let Some(bad) = self.weights.iter().find(|w| !(w.is_finite() && **w > 0.0)) {
+            return Err(Error::Invalid(format!(
+                "prior weight {bad} is not a positive number"
+            )));
+        }
+        if self.strengths.is_empty() || self.strengths.iter().any(|s| !s.is_finite()) {
+            return Err(Error::Invalid(
+                "prior strengths must be finite numbers".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Per-column multipliers of the design (`m` variants then `c`
+    /// covariates) at strength `kappa`: the column scales for ridge, the
+    /// penalty factors for the elastic net.
+    fn shape(&self, kind: ModelKind, kappa: f64, c: usize) -> Vec<f64> {
+        let raw: Vec<f64> = self.weights.iter().map(|w| w.powf(kappa)).collect();
+        let mean = raw.iter().sum::<f64>() / raw.len().max(1) as f64;
+        let mut out: Vec<f64> = raw
+            .iter()
+            .map(|w| {
+                let v = w / mean;
+                if kind == ModelKind::Ridge {
+                    v.sqrt()
+                } else {
+                    1.0 / v
+                }
+            })
+            .collect();
+        out.extend(std::iter::repeat_n(1.0, c));
+        out
+    }
+}
+
+/// How a prior shapes one fit.
+#[derive(Debug, Clone, Copy)]
+enum Shape<'a> {
+    /// No prior.
+    Plain,
+    /// Ridge: the design's columns are scaled by these.
+    Columns(&'a [f64]),
+    /// Elastic net: per-column penalty factors.
+    Factors(&'a [f64]),
+}
+
+impl<'a> Shape<'a> {
+    fn of(kind: ModelKind, multipliers: Option<&'a [f64]>) -> Self {
+        match (kind, multipliers) {
+            (_, None) => Shape::Plain,
+            (ModelKind::Ridge, Some(m)) => Shape::Columns(m),
+            (_, Some(m)) => Shape::Factors(m),
         }
     }
 }
@@ -133,7 +243,12 @@ impl Fitted {
 }
 
 /// The default grid of a family for a design of `m` columns.
-fn default_grid(kind: ModelKind, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Vec<f64> {
+fn default_grid(
+    kind: ModelKind,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    factors: Option<&[f64]>,
+) -> Vec<f64> {
     let m = x.ncols() as f64;
     match kind {
         // λ relative to the summed column variances (Σ 2p(1−p) for dosages):
@@ -148,7 +263,15 @@ fn default_grid(kind: ModelKind, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>)
         }
         ModelKind::ElasticNet | ModelKind::Lasso => {
             let ratio = if kind == ModelKind::Lasso { 1.0 } else { 0.5 };
-            let top = alpha_max(x, y, ratio);
+            let top = match factors {
+                Some(f) => alpha_max_weighted(
+                    x,
+                    y,
+                    ratio,
+                    Some(&normalise_penalty_factors(f).unwrap_or_else(|_| f.to_vec())),
+                ),
+                None => alpha_max(x, y, ratio),
+            };
             [0.5, 0.2, 0.1, 0.05, 0.02, 0.01]
                 .iter()
                 .map(|f| f * top)
@@ -169,7 +292,24 @@ fn fit_grid(
     y: ArrayView1<'_, f64>,
     grid: &[f64],
     seed: u64,
+    shape: Shape<'_>,
 ) -> Result<Vec<Fitted>> {
+    if let Shape::Columns(scale) = shape {
+        // Ridge on scaled columns; the weights come back per original unit.
+        let scaled = &x * &ndarray::ArrayView1::from(scale);
+        let fits = fit_grid(kind, task, scaled.view(), y, grid, seed, Shape::Plain)?;
+        return Ok(fits
+            .into_iter()
+            .map(|mut f| {
+                f.weights *= &ndarray::ArrayView1::from(scale);
+                f
+            })
+            .collect());
+    }
+    let factors = match shape {
+        Shape::Factors(f) => Some(f),
+        _ => None,
+    };
     let plain = |weights: Array1<f64>, intercept: f64| Fitted {
         weights,
         intercept,
@@ -189,7 +329,14 @@ fn fit_grid(
             let mut order: Vec<usize> = (0..grid.len()).collect();
             order.sort_by(|&a, &b| grid[b].total_cmp(&grid[a]));
             let sorted: Vec<f64> = order.iter().map(|&i| grid[i]).collect();
-            let fits = elastic_net_path(x, y, &sorted, ratio, &CoordinateDescent::default())?;
+            let fits = elastic_net_path_weighted(
+                x,
+                y,
+                &sorted,
+                ratio,
+                factors,
+                &CoordinateDescent::default(),
+            )?;
             let mut out: Vec<Option<Fitted>> = (0..grid.len()).map(|_| None).collect();
             for (&i, f) in order.iter().zip(fits) {
                 out[i] = Some(plain(f.weights, f.intercept));
@@ -342,8 +489,11 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
             "a case/control phenotype must be 0/1".into(),
         ));
     }
-    let d = design(source, covariates, train)?;
     let m = source.n_variants();
+    if let Some(prior) = &spec.prior {
+        prior.check(m, spec.kind)?;
+    }
+    let d = design(source, covariates, train)?;
     if spec.kind == ModelKind::PrsCt {
         let empty = Array2::<f64>::zeros((source.n_samples(), 0));
         let no_names: Vec<String> = Vec::new();
@@ -380,17 +530,47 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
             fit.link,
         ));
     }
-    let grid = spec
-        .grid
-        .clone()
-        .unwrap_or_else(|| default_grid(spec.kind, d.x.view(), yt.view()));
-    let chosen = if grid.len() <= 1 {
-        0
+    let c = d.covariates.len();
+    // Per prior strength (one pass without a prior): the design's column
+    // multipliers and the hyperparameter grid.
+    let shapes: Vec<(f64, Option<Vec<f64>>)> = match &spec.prior {
+        None => vec![(0.0, None)],
+        Some(p) => p
+            .strengths
+            .iter()
+            .map(|&k| (k, Some(p.shape(spec.kind, k, c))))
+            .collect(),
+    };
+    let grids: Vec<Vec<f64>> = shapes
+        .iter()
+        .map(|(_, mult)| {
+            spec.grid
+                .clone()
+                .unwrap_or_else(|| match (spec.kind, mult) {
+                    (ModelKind::Ridge, Some(scale)) => {
+                        let scaled = &d.x * &ndarray::ArrayView1::from(scale.as_slice());
+                        default_grid(spec.kind, scaled.view(), yt.view(), None)
+                    }
+                    (_, mult) => default_grid(spec.kind, d.x.view(), yt.view(), mult.as_deref()),
+                })
+        })
+        .collect();
+    let candidates: Vec<(usize, usize)> = grids
+        .iter()
+        .enumerate()
+        .flat_map(|(s, g)| (0..g.len()).map(move |k| (s, k)))
+        .collect();
+    let (chosen_shape, chosen) = if candidates.len() <= 1 {
+        (0, 0)
     } else {
         // Inner folds over the training rows only.
         let inner = k_folds(train.len(), spec.inner_folds.max(2), spec.seed)
             .map_err(|e| Error::Invalid(e.to_string()))?;
-        let mut loss = vec![0.0f64; grid.len()];
+        // Per candidate, the loss of every inner fold.
+        let mut loss: Vec<Vec<Vec<(f64, f64)>>> = grids
+            .iter()
+            .map(|g| vec![Vec::with_capacity(inner.n_folds()); g.len()])
+            .collect();
         for fold in 0..inner.n_folds() {
             let (fit_rows, val_rows) = inner
                 .train_test(fold)
@@ -399,25 +579,81 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
             let yf = yt.select(Axis(0), &fit_rows);
             let xv = d.x.select(Axis(0), &val_rows);
             let yv = yt.select(Axis(0), &val_rows);
-            let fits = fit_grid(spec.kind, task, xf.view(), yf.view(), &grid, spec.seed)?;
-            for (k, f) in fits.iter().enumerate() {
-                loss[k] += selection_loss(task, f.link, yv.view(), &f.scores(xv.view()))
-                    * val_rows.len() as f64;
+            for (s, (_, mult)) in shapes.iter().enumerate() {
+                let shape = Shape::of(spec.kind, mult.as_deref());
+                let fits = fit_grid(
+                    spec.kind,
+                    task,
+                    xf.view(),
+                    yf.view(),
+                    &grids[s],
+                    spec.seed,
+                    shape,
+                )?;
+                for (k, f) in fits.iter().enumerate() {
+                    loss[s][k].push((
+                        selection_loss(task, f.link, yv.view(), &f.scores(xv.view())),
+                        val_rows.len() as f64,
+                    ));
+                }
             }
         }
-        (0..grid.len())
-            .min_by(|&a, &b| loss[a].total_cmp(&loss[b]))
-            .expect("non-empty grid")
+        // Means weighted by the validation folds' sizes.
+        let mean = |v: &[(f64, f64)]| {
+            v.iter().map(|(l, n)| l * n).sum::<f64>() / v.iter().map(|(_, n)| n).sum::<f64>()
+        };
+        // The smallest mean loss; on ties the earlier candidate (weaker prior,
+        // larger penalty first in the default grids) stays.
+        let best = candidates
+            .iter()
+            .copied()
+            .min_by(|&(s1, k1), &(s2, k2)| mean(&loss[s1][k1]).total_cmp(&mean(&loss[s2][k2])))
+            .expect("non-empty grid");
+        // A prior must earn its place (the one-standard-error rule, towards
+        // the model without it): when the best fit without the prior is
+        // within one standard error of the best fit with one, it is chosen.
+        match shapes.iter().position(|(kappa, _)| *kappa == 0.0) {
+            Some(plain) if shapes[best.0].0 != 0.0 => {
+                let l = &loss[best.0][best.1];
+                let sd = (l.iter().map(|(x, _)| (x - mean(l)).powi(2)).sum::<f64>()
+                    / (l.len().max(2) - 1) as f64)
+                    .sqrt();
+                let se = sd / (l.len() as f64).sqrt();
+                let no_prior = (0..grids[plain].len())
+                    .min_by(|&a, &b| mean(&loss[plain][a]).total_cmp(&mean(&loss[plain][b])))
+                    .expect("non-empty grid");
+                if mean(&loss[plain][no_prior]) <= mean(l) + se {
+                    (plain, no_prior)
+                } else {
+                    best
+                }
+            }
+            _ => best,
+        }
     };
-    let value = grid[chosen];
-    let fit = fit_grid(spec.kind, task, d.x.view(), yt.view(), &[value], spec.seed)?.remove(0);
-    let hyper = match spec.kind {
+    let value = grids[chosen_shape][chosen];
+    let (kappa, mult) = &shapes[chosen_shape];
+    let shape = Shape::of(spec.kind, mult.as_deref());
+    let fit = fit_grid(
+        spec.kind,
+        task,
+        d.x.view(),
+        yt.view(),
+        &[value],
+        spec.seed,
+        shape,
+    )?
+    .remove(0);
+    let mut hyper = match spec.kind {
         ModelKind::Ridge => vec![("lambda".to_string(), value)],
         ModelKind::ElasticNet | ModelKind::Lasso => vec![("alpha".to_string(), value)],
         ModelKind::Logistic => vec![("l2_penalty".to_string(), value)],
         ModelKind::Svm => vec![("C".to_string(), value)],
         ModelKind::Ols | ModelKind::GdLinear | ModelKind::PrsCt => Vec::new(),
     };
+    if spec.prior.is_some() {
+        hyper.push(("prior_strength".to_string(), *kappa));
+    }
     Ok(LinearPredictor::new(
         spec.kind,
         task,

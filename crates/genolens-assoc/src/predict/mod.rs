@@ -26,5 +26,7 @@ pub mod prs_ct;
 pub mod ridge;
 pub mod select;
 
-pub use cv::{cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates};
+pub use cv::{
+    cross_validate, fit_predictor, CvReport, ModelSpec, PredictorCovariates, PriorPenalty,
+};
 pub use model::{LinearPredictor, ModelKind, Task};

@@ -24,7 +24,9 @@ use genolens::plot::ScatterPlot;
 use ndarray::Array2;
 
 use crate::commands::clump::{clump_to_file, ClumpArgs};
+use crate::commands::fdr::{prior_weighted, WeightingArgs};
 use crate::commands::freq::with_suffix;
+use crate::commands::prior::PriorArgs;
 use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
@@ -84,6 +86,10 @@ pub struct Args {
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
+    #[command(flatten)]
+    prior: PriorArgs,
+    #[command(flatten)]
+    weighting: WeightingArgs,
     /// Output prefix.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
@@ -100,6 +106,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
         ..TableOptions::default()
     };
     let mut log = log_header("gwas", source.as_ref());
+    // The prior is read before the scan, so that a bad prior fails fast.
+    let prior = args.prior.load(None, &mut log)?;
 
     let table = SampleTable::read_phenotypes(&args.pheno, &options(&args.pheno_name))?;
     let (phenos, report) = table.align(&ids)?;
@@ -423,6 +431,30 @@ pub fn run(args: Args) -> Result<(), CliError> {
             .write_png(&qq)?;
         written.push(manhattan);
         written.push(qq);
+        if let Some(prior) = &prior {
+            let p: Vec<f64> = tests
+                .iter()
+                .map(|t| {
+                    if t.error.is_none() {
+                        t.ln_p.exp()
+                    } else {
+                        f64::NAN
+                    }
+                })
+                .collect();
+            let path = with_suffix(&args.out, &format!("{name}.prior.tsv"));
+            let line = prior_weighted(
+                source.variants(),
+                &p,
+                prior,
+                &args.weighting,
+                args.prior.prior_floor,
+                &path,
+                &mut log,
+            )?;
+            let _ = writeln!(log, "{name}: {line}");
+            written.push(path);
+        }
     }
     finish(log, written, &args.out, started)
 }

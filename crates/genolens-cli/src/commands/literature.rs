@@ -92,11 +92,7 @@ pub struct Args {
 pub fn run(args: Args) -> Result<(), CliError> {
     let started = Instant::now();
     let mut log = String::new();
-    let corpus = match args.format {
-        Some(CorpusFormat::Pubtator) => Corpus::read_pubtator(&args.corpus)?,
-        Some(CorpusFormat::Jsonl) => Corpus::read_jsonl(&args.corpus)?,
-        None => Corpus::read(&args.corpus)?,
-    };
+    let corpus = read_corpus(&args.corpus, args.format)?;
     let _ = writeln!(
         log,
         "genolens literature: {} documents from {}",
@@ -106,7 +102,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
     let names = read_gene_names(&args.gene_names)?;
     let extractor = progress::spinner("building dictionaries", || {
-        build_extractor(&args, &names, &mut log)
+        build_extractor(
+            &DictionaryFiles {
+                gene_aliases: &args.gene_aliases,
+                tune_genes: args.tune_genes.as_deref(),
+                disease_corpus: args.disease_corpus.as_deref(),
+            },
+            &names,
+            &mut log,
+        )
     })?;
     let annotated = progress::over_items(corpus.len(), "finding mentions", "abstracts", |tick| {
         AnnotatedCorpus::with_progress(&corpus, &extractor, tick)
@@ -254,6 +258,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Reads a corpus in `format`, or by its extension.
+pub fn read_corpus(path: &Path, format: Option<CorpusFormat>) -> Result<Corpus, CliError> {
+    Ok(match format {
+        Some(CorpusFormat::Pubtator) => Corpus::read_pubtator(path)?,
+        Some(CorpusFormat::Jsonl) => Corpus::read_jsonl(path)?,
+        None => Corpus::read(path)?,
+    })
+}
+
 fn push_hits(
     out: &mut Vec<RankedText>,
     source: HitSource,
@@ -272,12 +285,23 @@ fn push_hits(
     }
 }
 
-fn build_extractor(
-    args: &Args,
+/// The files the mention dictionaries are built from.
+pub struct DictionaryFiles<'a> {
+    /// Gene alias table.
+    pub gene_aliases: &'a Path,
+    /// An annotated corpus to tune the gene dictionary on.
+    pub tune_genes: Option<&'a Path>,
+    /// An annotated corpus whose disease names form the disease dictionary.
+    pub disease_corpus: Option<&'a Path>,
+}
+
+/// Builds the gene (and disease) dictionaries, logging their sizes.
+pub fn build_extractor(
+    files: &DictionaryFiles<'_>,
     names: &[GeneName],
     log: &mut String,
 ) -> Result<MentionExtractor, CliError> {
-    let aliases = GeneAliases::read(&args.gene_aliases)?;
+    let aliases = GeneAliases::read(files.gene_aliases)?;
     let mut genes = gene_dictionary(names, &aliases, &GeneRules::default());
     let _ = writeln!(
         log,
@@ -285,7 +309,7 @@ fn build_extractor(
         genes.len(),
         names.len()
     );
-    if let Some(path) = &args.tune_genes {
+    if let Some(path) = files.tune_genes {
         let train = Corpus::read_pubtator_with(path, MentionCheck::TrimWhitespace)?;
         let r = tune_gene_dictionary(&mut genes, &train);
         let _ = writeln!(
@@ -299,7 +323,7 @@ fn build_extractor(
     let mut extractor = MentionExtractor::new()
         .with_genes(genes)
         .with_variants(true);
-    if let Some(path) = &args.disease_corpus {
+    if let Some(path) = files.disease_corpus {
         let train = Corpus::read_pubtator_with(path, MentionCheck::TrimWhitespace)?;
         let (diseases, _) = disease_dictionary(&train, 0.5);
         let _ = writeln!(
@@ -324,7 +348,7 @@ fn make_embedder(args: &Args, corpus: &AnnotatedCorpus) -> Result<Box<dyn TextEm
 }
 
 #[cfg(feature = "rust-bert")]
-fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
+pub fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
     let spec = dir.to_string_lossy();
     Ok(Box::new(
         genolens::text::embed::BertSentenceEmbedder::from_dir_or_hub(&spec)?,
@@ -332,7 +356,7 @@ fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
 }
 
 #[cfg(not(feature = "rust-bert"))]
-fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
+pub fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
     Err(CliError::Usage(format!(
         "--model {}: this genolens was built without the `rust-bert` feature (rebuild with `--features rust-bert`, see the README)",
         dir.display()

@@ -2,12 +2,15 @@
 
 pub mod clump;
 pub mod convert;
+pub mod explain;
+pub mod fdr;
 pub mod freq;
 pub mod gwas;
 pub mod info;
 pub mod literature;
 pub mod pca;
 pub mod predict;
+pub mod prior;
 pub mod qc;
 pub mod runlog;
 pub mod simulate;

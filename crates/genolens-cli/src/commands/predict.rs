@@ -10,8 +10,9 @@ use genolens::assoc::predict::metrics::roc_curve;
 use genolens::assoc::predict::prs::{polygenic_score, PrsOptions};
 use genolens::assoc::predict::{
     cross_validate, fit_predictor, CvReport, LinearPredictor, ModelKind, ModelSpec,
-    PredictorCovariates, Task,
+    PredictorCovariates, PriorPenalty, Task,
 };
+use genolens::explain::fusion::prior_penalty_weights;
 use genolens::io::report::{format_g, read_text, write_text, write_tsv};
 use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
@@ -20,6 +21,7 @@ use genolens::plot::{LinePlot, ScatterPlot};
 use ndarray::Array2;
 
 use crate::commands::freq::with_suffix;
+use crate::commands::prior::{log_mapping, PriorArgs};
 use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::{FoldArgs, InputArgs};
@@ -70,6 +72,12 @@ pub struct Args {
     /// Seed of the folds.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    #[command(flatten)]
+    prior: PriorArgs,
+    /// Prior strengths the inner folds choose among (with the penalty); 0 is
+    /// the model without the prior, so a useless prior is not forced on it.
+    #[arg(long, value_name = "K", value_delimiter = ',', default_values_t = [0.0, 0.5, 1.0, 2.0], requires = "prior")]
+    prior_strengths: Vec<f64>,
     /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png (observed against
     /// predicted, or the ROC curve), OUT.calibration.tsv (case/control), OUT.log.
     #[arg(long, value_name = "PREFIX")]
@@ -131,11 +139,34 @@ pub fn run(args: Args) -> Result<(), CliError> {
         values: cov_values.view(),
     });
     let folds = args.folds.resolve(source.as_ref(), args.seed)?;
+    let prior = match args.prior.load(None, &mut log)? {
+        None => None,
+        Some(loaded) => {
+            let (weights, genes) = prior_penalty_weights(
+                source.variants(),
+                &loaded.priors,
+                &loaded.map,
+                &loaded.mapping,
+                args.prior.prior_floor,
+            )?;
+            log_mapping(&mut log, &genes.report);
+            let _ = writeln!(
+                log,
+                "prior-informed penalties: strength chosen by inner CV among {:?} (0 = no prior)",
+                args.prior_strengths
+            );
+            Some(PriorPenalty {
+                weights,
+                strengths: args.prior_strengths.clone(),
+            })
+        }
+    };
     let spec = ModelSpec {
         kind: args.model,
         grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
         inner_folds: args.inner_folds,
         seed: args.seed,
+        prior,
     };
     let cv = crate::progress::spinner(&format!("{} cross-validation", spec.kind.name()), || {
         cross_validate(source.as_ref(), &y, covariates, &folds, task, &spec)

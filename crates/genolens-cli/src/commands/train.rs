@@ -16,10 +16,14 @@ use genolens::assoc::linear::Covariates;
 use genolens::assoc::predict::metrics::{auc, mse, pearson, r_squared};
 use genolens::assoc::predict::select::{select_variants, SelectOptions};
 use genolens::assoc::predict::Task;
+use genolens::explain::attribution::{
+    match_model_variants, read_dosages, Explainable, TransformerArtifact,
+};
+use genolens::explain::fusion::variant_prior_inputs;
 use genolens::features::split::permutation;
 use genolens::io::report::{format_g, read_id_list, read_text, write_tsv};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
-use genolens::io::{AtomicFile, GenotypeSource, SampleId};
+use genolens::io::{AtomicFile, GenotypeSource, SampleId, Variant};
 use genolens::plot::LinePlot;
 use genolens::transformer::burn::module::AutodiffModule;
 use genolens::transformer::burn::tensor::backend::AutodiffBackend;
@@ -37,11 +41,12 @@ use genolens::transformer::tokens::GenotypeTokens;
 use genolens::transformer::CpuInference;
 use ndarray::{Array2, Axis};
 
+use crate::commands::prior::PriorArgs;
 use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::{FoldArgs, InputArgs};
 
-fn parse_device(name: &str) -> Result<ComputeDevice, String> {
+pub fn parse_device(name: &str) -> Result<ComputeDevice, String> {
     name.parse::<ComputeDevice>().map_err(|e| e.to_string())
 }
 
@@ -134,6 +139,13 @@ pub struct TrainArgs {
     /// resumes after its last finished epoch.
     #[arg(long)]
     resume: bool,
+    #[command(flatten)]
+    prior: PriorArgs,
+    /// The prior's gene embeddings (`genolens prior --embed`'s
+    /// OUT.gene_prior.npy): each variant token then carries its gene's
+    /// literature embedding beside its score (gene-token fusion).
+    #[arg(long, value_name = "FILE", requires = "prior")]
+    prior_embeddings: Option<PathBuf>,
     /// Output directory: checkpoints/, metrics.tsv, loss.png, pred.tsv,
     /// cv.tsv, model/ (model.json + weights.mpk), train.log.
     #[arg(long, value_name = "DIR")]
@@ -277,6 +289,8 @@ struct RoundData {
     valid: Vec<usize>,
     test: Vec<usize>,
     dosages: Array2<f32>,
+    /// Per-variant prior inputs (score, embedding), with `--prior`.
+    priors: Option<Array2<f32>>,
 }
 
 /// A trained model, its history, and its (trainable, total) parameter counts.
@@ -308,15 +322,15 @@ fn transformer_error(e: genolens::transformer::Error) -> CliError {
 }
 
 impl TrainJob<'_> {
-    fn config(&self, n_variants: usize, n_layers: usize) -> TransformerConfig {
+    fn config(&self, round: &RoundData, n_layers: usize) -> TransformerConfig {
         TransformerConfig {
-            n_variants,
+            n_variants: round.variants.len(),
             d_model: self.args.d_model,
             n_heads: self.args.heads,
             n_layers,
             d_ff: 2 * self.args.d_model,
             dropout: self.args.dropout,
-            d_prior: None,
+            d_prior: round.priors.as_ref().map(|p| p.ncols()),
             n_covariates: self.inputs.cov_names.len(),
             n_outputs: self.inputs.names.len(),
         }
@@ -342,7 +356,7 @@ impl TrainJob<'_> {
     ) -> Result<Trained<B>, CliError> {
         let (fit, valid, prep) = parts;
         let args = self.args;
-        let config = self.config(round.variants.len(), trial.n_layers);
+        let config = self.config(round, trial.n_layers);
         B::seed(device, args.seed);
         let mut model =
             GenotypeTransformer::<B>::new(&config, device).map_err(transformer_error)?;
@@ -447,7 +461,10 @@ impl TrainJob<'_> {
         let (test_t, test_y, test_c) = part(&round.test);
         let fit = task_data(&fit_t, &fit_y, &fit_c, with_cov);
         let valid = task_data(&valid_t, &valid_y, &valid_c, with_cov);
-        let prep = Preprocessing::fit(&fit, &inputs.kinds).map_err(transformer_error)?;
+        let mut prep = Preprocessing::fit(&fit, &inputs.kinds).map_err(transformer_error)?;
+        if let Some(p) = &round.priors {
+            prep = prep.with_priors(p.view()).map_err(transformer_error)?;
+        }
         let default = Trial {
             learning_rate: args.lr,
             n_layers: args.layers,
@@ -505,7 +522,7 @@ impl TrainJob<'_> {
         };
         let saved = if round.test.is_empty() {
             let variants = self.source.variants();
-            let config = self.config(round.variants.len(), chosen.n_layers);
+            let config = self.config(round, chosen.n_layers);
             let described = SavedTransformer::new(
                 config,
                 prep.clone(),
@@ -646,6 +663,9 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
     let mut log = log_header("train", source.as_ref());
     let inputs = read_inputs(&args, source.as_ref(), &mut log)?;
     let folds = args.folds.resolve(source.as_ref(), args.seed)?;
+    let prior = args
+        .prior
+        .load(args.prior_embeddings.as_deref(), &mut log)?;
     // Rounds: one per fold, then the final model on every usable sample.
     let mut rounds = Vec::with_capacity(folds.n_folds() + 1);
     for f in 0..=folds.n_folds() {
@@ -680,6 +700,25 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
             variants.len()
         );
         let dosages = read_columns(source.as_ref(), &variants)?;
+        let priors = match &prior {
+            None => None,
+            Some(loaded) => {
+                let chosen: Vec<Variant> = variants
+                    .iter()
+                    .map(|&v| source.variants()[v].clone())
+                    .collect();
+                let (inputs, genes) =
+                    variant_prior_inputs(&chosen, &loaded.priors, &loaded.map, &loaded.mapping)?;
+                let _ = writeln!(
+                    log,
+                    "{label}: prior inputs {} per token; {} of {} tokens near a supported gene",
+                    inputs.ncols(),
+                    genes.report.variants_supported,
+                    chosen.len()
+                );
+                Some(inputs)
+            }
+        };
         rounds.push(RoundData {
             label,
             variants,
@@ -687,6 +726,7 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
             valid,
             test,
             dosages,
+            priors,
         });
     }
     let labels: Vec<String> = rounds.iter().map(|r| r.label.clone()).collect();
@@ -925,52 +965,14 @@ pub fn score_transformer(
     let weights = std::fs::read(model_dir.join("weights.mpk")).map_err(|e| {
         CliError::Usage(format!("{}: {e}", model_dir.join("weights.mpk").display()))
     })?;
-    let index = variant_index(source);
-    let mut order = Vec::with_capacity(saved.variants.len());
-    let mut absent = Vec::new();
-    for v in &saved.variants {
-        match index.get(v.id.as_str()) {
-            None => absent.push(v.id.clone()),
-            Some(&i) => {
-                let g = &source.variants()[i];
-                if g.allele1 != v.allele1 || g.allele2 != v.allele2 {
-                    return Err(CliError::Usage(format!(
-                        "{}: alleles differ at {}: model {}/{}, genotypes {}/{}",
-                        model_dir.display(),
-                        v.id,
-                        v.allele1,
-                        v.allele2,
-                        g.allele1,
-                        g.allele2
-                    )));
-                }
-                order.push(i);
-            }
-        }
-    }
-    if !absent.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{}: {} of the model's {} variants found; absent: {}",
-            model_dir.display(),
-            order.len(),
-            saved.variants.len(),
-            absent
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    // Token order must follow the model, not the file: read each column.
-    let mut dosages = Array2::<f32>::zeros((source.n_samples(), order.len()));
-    let mut sorted: Vec<(usize, usize)> = order.iter().enumerate().map(|(k, &i)| (i, k)).collect();
-    sorted.sort_unstable();
-    let file_order: Vec<usize> = sorted.iter().map(|&(i, _)| i).collect();
-    let read = read_columns(source, &file_order)?;
-    for (col, &(_, k)) in sorted.iter().enumerate() {
-        dosages.column_mut(k).assign(&read.column(col));
-    }
+    let artifact = Explainable::Transformer(TransformerArtifact {
+        saved: saved.clone(),
+        weights: weights.clone(),
+    });
+    let order = match_model_variants(&artifact, source)
+        .map_err(|e| CliError::Usage(format!("{}: {e}", model_dir.display())))?;
+    let all: Vec<usize> = (0..source.n_samples()).collect();
+    let dosages = read_dosages(source, &order, &all)?;
     let tokens = GenotypeTokens::from_dosages(dosages.view()).map_err(bad)?;
     let device = Default::default();
     let model = saved.load::<CpuInference>(&weights, &device).map_err(bad)?;

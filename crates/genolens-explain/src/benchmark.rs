@@ -1,0 +1,840 @@
+//! The semi-synthetic fusion benchmark: real genotypes, real gene positions,
+//! a real literature prior, and traits simulated with known causal variants,
+//! so that every gain of fusion is measured against the same analysis
+//! without it, on the same traits, folds and seeds, with controls that must
+//! show no gain.
+//!
+//! Arms: the fraction `f` of causal variants placed near genes the literature
+//! links to the query (`f ∈ {0, ½, 1}`, true prior), and at `f = 1` a
+//! **shuffled** prior (the gene scores permuted among the prior's genes) and
+//! an **inverted** prior (every variant's score `s` turned to `1 − s`: the
+//! variants near linked genes get the lowest weight, those near no gene the
+//! highest).
+//!
+//! Truth for multiple testing: a causal variant is **discovered** when a
+//! rejected variant lies within 1 Mb of it with genotype r² ≥ 0.2 (or is it);
+//! a rejection is **false** when it has r² < 0.05 with every causal variant
+//! within 1 Mb (rejections in between are neither: they tag a causal variant
+//! weakly). The empirical FDR is false rejections over rejections.
+
+use genolens_assoc::linear::{linear_scan, Covariates, Phenotype};
+use genolens_assoc::predict::{cross_validate, ModelKind, ModelSpec, PriorPenalty, Task};
+use genolens_features::simulate::{simulate_trait, CausalTerm, GeneticModel};
+use genolens_features::split::{k_folds, permutation};
+use genolens_io::genes::GeneMap;
+use genolens_io::GenotypeSource;
+use ndarray::Array2;
+
+use crate::error::{Error, Result};
+use crate::fdr::{prior_weighted_tests, AdaptiveOptions, Weighting};
+use crate::fusion::variant_prior_inputs;
+use crate::mapping::{map_variants, variant_weights, MappingOptions};
+use crate::prior::GenePriors;
+
+/// Which prior an arm uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriorKind {
+    /// The literature prior.
+    True,
+    /// Scores permuted among the prior's genes (seeded per replicate).
+    Shuffled,
+    /// `1 − score` per variant.
+    Inverted,
+}
+
+impl PriorKind {
+    /// A short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::True => "true",
+            Self::Shuffled => "shuffled",
+            Self::Inverted => "inverted",
+        }
+    }
+}
+
+/// One arm: where the causal variants are and which prior is applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Arm {
+    /// Fraction of causal variants near literature-linked genes.
+    pub fraction: f64,
+    /// The prior applied.
+    pub prior: PriorKind,
+}
+
+impl Arm {
+    /// The five arms of the benchmark.
+    pub fn all() -> Vec<Arm> {
+        vec![
+            Arm {
+                fraction: 0.0,
+                prior: PriorKind::True,
+            },
+            Arm {
+                fraction: 0.5,
+                prior: PriorKind::True,
+            },
+            Arm {
+                fraction: 1.0,
+                prior: PriorKind::True,
+            },
+            Arm {
+                fraction: 1.0,
+                prior: PriorKind::Shuffled,
+            },
+            Arm {
+                fraction: 1.0,
+                prior: PriorKind::Inverted,
+            },
+        ]
+    }
+
+    /// `f=0.5 true` and the like.
+    pub fn label(&self) -> String {
+        format!("f={} {}", self.fraction, self.prior.name())
+    }
+}
+
+/// Settings of the benchmark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchOptions {
+    /// Seeded replicates per arm.
+    pub replicates: usize,
+    /// Causal variants per trait.
+    pub n_causal: usize,
+    /// Variance explained by them.
+    pub heritability: f64,
+    /// Causal variants have at least this minor-allele frequency.
+    pub min_maf: f64,
+    /// Causal variants are at least this far apart (bp).
+    pub min_distance: u64,
+    /// FDR level.
+    pub alpha: f64,
+    /// Weight floor.
+    pub floor: f64,
+    /// Variant → gene mapping.
+    pub mapping: MappingOptions,
+    /// Outer folds of the prediction arm (0: no prediction arm).
+    pub folds: usize,
+    /// Inner folds of the prediction arm.
+    pub inner_folds: usize,
+    /// Models of the prediction arm.
+    pub models: Vec<ModelKind>,
+    /// The transformer arm (gene tokens), when set.
+    pub transformer: Option<TransformerArm>,
+    /// Base seed.
+    pub seed: u64,
+}
+
+/// The transformer arm: the genotype transformer cross-validated on the
+/// same GWAS-selected tokens, splits and seeds, without and with gene tokens
+/// (each token's gene score and literature embedding as its prior input).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransformerArm {
+    /// Outer folds.
+    pub folds: usize,
+    /// Tokens: the strongest LD-clumped GWAS leads of each training set.
+    pub max_variants: usize,
+    /// Token width.
+    pub d_model: usize,
+    /// Attention heads.
+    pub heads: usize,
+    /// Encoder layers.
+    pub layers: usize,
+    /// Most epochs (early stopping on a 15 % validation split).
+    pub epochs: usize,
+    /// AdamW learning rate.
+    pub learning_rate: f64,
+}
+
+impl Default for TransformerArm {
+    fn default() -> Self {
+        Self {
+            folds: 3,
+            max_variants: 64,
+            d_model: 16,
+            heads: 2,
+            layers: 1,
+            epochs: 30,
+            learning_rate: 3e-3,
+        }
+    }
+}
+
+impl Default for BenchOptions {
+    fn default() -> Self {
+        Self {
+            replicates: 20,
+            n_causal: 10,
+            heritability: 0.5,
+            min_maf: 0.05,
+            min_distance: 250_000,
+            alpha: 0.05,
+            floor: 0.1,
+            mapping: MappingOptions::default(),
+            folds: 5,
+            inner_folds: 5,
+            models: vec![ModelKind::Lasso, ModelKind::Ridge],
+            transformer: None,
+            seed: 1,
+        }
+    }
+}
+
+/// Multiple-testing counts of one procedure on one trait.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Discoveries {
+    /// Causal variants discovered.
+    pub true_discoveries: usize,
+    /// Rejections with no causal variant in LD.
+    pub false_rejections: usize,
+    /// All rejections.
+    pub rejections: usize,
+}
+
+impl Discoveries {
+    /// False rejections over rejections (0 without rejections).
+    pub fn fdp(&self) -> f64 {
+        if self.rejections == 0 {
+            0.0
+        } else {
+            self.false_rejections as f64 / self.rejections as f64
+        }
+    }
+}
+
+/// One replicate of one arm.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicateResult {
+    /// The arm.
+    pub arm: Arm,
+    /// The replicate.
+    pub replicate: usize,
+    /// Source indices of the causal variants.
+    pub causal: Vec<usize>,
+    /// Unweighted BH.
+    pub bh: Discoveries,
+    /// Weighted BH with the prior's fixed weights.
+    pub fixed: Discoveries,
+    /// Weighted BH with cross-fitted adaptive weights.
+    pub adaptive: Discoveries,
+    /// Held-out R² per model, without and with the prior: `(model, plain,
+    /// with prior)`.
+    pub prediction: Vec<(ModelKind, f64, f64)>,
+    /// Held-out R² of the transformer without and with gene tokens.
+    pub transformer: Option<(f64, f64)>,
+}
+
+/// The data a benchmark runs on.
+pub struct BenchData<'a> {
+    /// Real genotypes.
+    pub source: &'a dyn GenotypeSource,
+    /// The literature prior.
+    pub priors: &'a GenePriors,
+    /// Gene coordinates in the genotypes' build.
+    pub map: &'a GeneMap,
+}
+
+/// The variants causal variants are drawn from: near literature-linked genes
+/// (`linked`), and near no gene the prior supports (`unlinked`), each with
+/// MAF ≥ `min_maf`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CausalPools {
+    /// Variants near a supported gene.
+    pub linked: Vec<usize>,
+    /// Variants near none.
+    pub unlinked: Vec<usize>,
+}
+
+/// Splits the variants into the two pools.
+pub fn causal_pools(data: &BenchData<'_>, options: &BenchOptions) -> Result<CausalPools> {
+    let genes = map_variants(
+        data.source.variants(),
+        data.map,
+        Some(data.priors),
+        &options.mapping,
+    )?;
+    let maf = minor_allele_frequencies(data.source)?;
+    let mut pools = CausalPools {
+        linked: Vec::new(),
+        unlinked: Vec::new(),
+    };
+    for (v, &s) in genes.score.iter().enumerate() {
+        if maf[v] < options.min_maf {
+            continue;
+        }
+        if s > 0.0 {
+            pools.linked.push(v);
+        } else {
+            pools.unlinked.push(v);
+        }
+    }
+    if pools.linked.len() < options.n_causal {
+        return Err(Error::invalid(format!(
+            "only {} common variants lie near genes the prior supports; {} causal variants \
+             are needed",
+            pools.linked.len(),
+            options.n_causal
+        )));
+    }
+    Ok(pools)
+}
+
+fn minor_allele_frequencies(source: &dyn GenotypeSource) -> Result<Vec<f64>> {
+    let n = source.n_samples();
+    let mut col = vec![0.0f32; n];
+    (0..source.n_variants())
+        .map(|v| {
+            source.read_variant_into(v, &mut col)?;
+            let (sum, count) = col
+                .iter()
+                .filter(|d| !d.is_nan())
+                .fold((0.0f64, 0usize), |(s, c), &d| (s + f64::from(d), c + 1));
+            let p = sum / (2.0 * count.max(1) as f64);
+            Ok(p.min(1.0 - p))
+        })
+        .collect()
+}
+
+/// Draws `n` causal variants, `round(f·n)` from the linked pool, at least
+/// `min_distance` apart on a chromosome.
+fn draw_causal(
+    data: &BenchData<'_>,
+    pools: &CausalPools,
+    fraction: f64,
+    options: &BenchOptions,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    let n_linked = (fraction * options.n_causal as f64).round() as usize;
+    let variants = data.source.variants();
+    let mut chosen: Vec<usize> = Vec::new();
+    let far = |chosen: &[usize], v: usize| {
+        chosen.iter().all(|&c| {
+            variants[c].plink_chrom() != variants[v].plink_chrom()
+                || variants[c].pos.abs_diff(variants[v].pos) >= options.min_distance
+        })
+    };
+    for (pool, want, salt) in [
+        (&pools.linked, n_linked, 1u64),
+        (&pools.unlinked, options.n_causal - n_linked, 2u64),
+    ] {
+        let order = permutation(pool.len(), seed.wrapping_mul(31).wrapping_add(salt));
+        let mut got = 0;
+        for &k in &order {
+            if got == want {
+                break;
+            }
+            if far(&chosen, pool[k]) {
+                chosen.push(pool[k]);
+                got += 1;
+            }
+        }
+        if got < want {
+            return Err(Error::invalid(format!(
+                "could not place {want} causal variants {} bp apart in a pool of {}",
+                options.min_distance,
+                pool.len()
+            )));
+        }
+    }
+    chosen.sort_unstable();
+    Ok(chosen)
+}
+
+/// Standardised dosages of some variants (`n × k`, missing at 0).
+fn standardised(source: &dyn GenotypeSource, variants: &[usize]) -> Result<Array2<f64>> {
+    let n = source.n_samples();
+    let mut out = Array2::<f64>::zeros((n, variants.len()));
+    let mut col = vec![0.0f32; n];
+    for (k, &v) in variants.iter().enumerate() {
+        source.read_variant_into(v, &mut col)?;
+        let present: Vec<f64> = col
+            .iter()
+            .filter(|d| !d.is_nan())
+            .map(|&d| f64::from(d))
+            .collect();
+        let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+        let sd = (present.iter().map(|x| (x - mean).powi(2)).sum::<f64>()
+            / present.len().max(1) as f64)
+            .sqrt();
+        for (i, &d) in col.iter().enumerate() {
+            out[[i, k]] = if d.is_nan() || sd == 0.0 {
+                0.0
+            } else {
+                (f64::from(d) - mean) / sd
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// Scores rejected variants against the causal variants (source indices),
+/// by the module's truth rule: a causal variant is discovered by a rejection
+/// within 1 Mb at r² ≥ 0.2; a rejection is false below r² 0.05 with every
+/// causal variant within 1 Mb.
+pub fn score_rejections(
+    source: &dyn GenotypeSource,
+    causal: &[usize],
+    rejected: &[usize],
+) -> Result<Discoveries> {
+    const WINDOW: u64 = 1_000_000;
+    let variants = source.variants();
+    let zc = standardised(source, causal)?;
+    let zr = standardised(source, rejected)?;
+    let n = source.n_samples() as f64;
+    let mut found = vec![false; causal.len()];
+    let mut false_rejections = 0;
+    for (r, &v) in rejected.iter().enumerate() {
+        let mut best = 0.0f64;
+        for (c, &cv) in causal.iter().enumerate() {
+            let same = variants[v].plink_chrom() == variants[cv].plink_chrom()
+                && variants[v].pos.abs_diff(variants[cv].pos) <= WINDOW;
+            if !same {
+                continue;
+            }
+            let r2 = if v == cv {
+                1.0
+            } else {
+                let rho = zr.column(r).dot(&zc.column(c)) / n;
+                rho * rho
+            };
+            if r2 >= 0.2 {
+                found[c] = true;
+            }
+            best = best.max(r2);
+        }
+        if best < 0.05 {
+            false_rejections += 1;
+        }
+    }
+    Ok(Discoveries {
+        true_discoveries: found.iter().filter(|&&f| f).count(),
+        false_rejections,
+        rejections: rejected.len(),
+    })
+}
+
+/// Every variant's prior score under an arm's prior, for replicate `seed`.
+fn arm_scores(
+    data: &BenchData<'_>,
+    kind: PriorKind,
+    seed: u64,
+    mapping: &MappingOptions,
+) -> Result<Vec<f64>> {
+    let variants = data.source.variants();
+    Ok(match kind {
+        PriorKind::True => map_variants(variants, data.map, Some(data.priors), mapping)?.score,
+        PriorKind::Shuffled => {
+            map_variants(
+                variants,
+                data.map,
+                Some(&data.priors.shuffled(seed)),
+                mapping,
+            )?
+            .score
+        }
+        PriorKind::Inverted => map_variants(variants, data.map, Some(data.priors), mapping)?
+            .score
+            .into_iter()
+            .map(|s| 1.0 - s)
+            .collect(),
+    })
+}
+
+/// Runs replicate `replicate` of every arm in `arms`: the traits of the
+/// arms' fractions are simulated once and scanned together; each arm's
+/// prior re-tests its trait; with `options.folds > 0` each model is
+/// cross-validated with and without the prior on the same folds.
+pub fn run_replicate(
+    data: &BenchData<'_>,
+    pools: &CausalPools,
+    arms: &[Arm],
+    replicate: usize,
+    options: &BenchOptions,
+) -> Result<Vec<ReplicateResult>> {
+    let seed = options
+        .seed
+        .wrapping_mul(1_000_003)
+        .wrapping_add(replicate as u64);
+    // One trait per distinct fraction.
+    let mut fractions: Vec<f64> = arms.iter().map(|a| a.fraction).collect();
+    fractions.sort_by(|a, b| a.total_cmp(b));
+    fractions.dedup();
+    let mut causal_of = Vec::new();
+    let mut traits = Vec::new();
+    for (k, &f) in fractions.iter().enumerate() {
+        let trait_seed = seed.wrapping_mul(7).wrapping_add(k as u64);
+        let causal = draw_causal(data, pools, f, options, trait_seed)?;
+        let terms: Vec<CausalTerm> = causal
+            .iter()
+            .enumerate()
+            .map(|(i, &variant)| CausalTerm::Single {
+                variant,
+                model: GeneticModel::Additive,
+                effect: if i % 2 == 0 { 1.0 } else { -1.0 },
+            })
+            .collect();
+        traits.push(simulate_trait(
+            data.source,
+            &terms,
+            options.heritability,
+            trait_seed,
+        )?);
+        causal_of.push(causal);
+    }
+    let names: Vec<String> = (0..fractions.len()).map(|k| format!("f{k}")).collect();
+    let phenotypes: Vec<Phenotype<'_>> = names
+        .iter()
+        .zip(&traits)
+        .map(|(name, values)| Phenotype { name, values })
+        .collect();
+    let no_covariates = Array2::<f64>::zeros((data.source.n_samples(), 0));
+    let scan = linear_scan(
+        data.source,
+        &phenotypes,
+        &Covariates {
+            names: &[],
+            values: no_covariates.view(),
+        },
+        1024,
+        &|_| {},
+    )?;
+    let mut out = Vec::with_capacity(arms.len());
+    for arm in arms {
+        let k = fractions
+            .iter()
+            .position(|&f| f == arm.fraction)
+            .expect("every arm's fraction was simulated");
+        let causal = &causal_of[k];
+        let p: Vec<f64> = scan.tests[k].iter().map(|t| t.p_value()).collect();
+        let scores = arm_scores(data, arm.prior, seed, &options.mapping)?;
+        let tested: Vec<usize> = (0..p.len()).filter(|&i| !p[i].is_nan()).collect();
+        let w_tested = variant_weights(
+            &tested.iter().map(|&i| scores[i]).collect::<Vec<_>>(),
+            options.floor,
+        )?;
+        let mut weights = vec![1.0; p.len()];
+        for (&i, &w) in tested.iter().zip(&w_tested) {
+            weights[i] = w;
+        }
+        let rejected =
+            |q: &[f64]| -> Vec<usize> { (0..q.len()).filter(|&i| q[i] <= options.alpha).collect() };
+        let fixed = prior_weighted_tests(&p, &weights, &Weighting::Fixed, options.alpha)?;
+        let adaptive = prior_weighted_tests(
+            &p,
+            &weights,
+            &Weighting::Adaptive(AdaptiveOptions::default()),
+            options.alpha,
+        )?;
+        let bh = score_rejections(data.source, causal, &rejected(&fixed.q))?;
+        let fixed_d = score_rejections(data.source, causal, &rejected(&fixed.q_weighted))?;
+        let adaptive_d = score_rejections(data.source, causal, &rejected(&adaptive.q_weighted))?;
+        let mut prediction = Vec::new();
+        if options.folds > 0 {
+            let folds = k_folds(data.source.n_samples(), options.folds, seed)
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            let penalty_weights = variant_weights(&scores, options.floor)?;
+            for &kind in &options.models {
+                let spec = ModelSpec {
+                    inner_folds: options.inner_folds,
+                    seed,
+                    ..ModelSpec::new(kind)
+                };
+                let r2 = |spec: &ModelSpec| -> Result<f64> {
+                    let cv = cross_validate(
+                        data.source,
+                        &traits[k],
+                        None,
+                        &folds,
+                        Task::Quantitative,
+                        spec,
+                    )?;
+                    Ok(cv.folds.iter().map(|f| f.metrics[1]).sum::<f64>() / cv.folds.len() as f64)
+                };
+                let plain = r2(&spec)?;
+                let with = r2(&ModelSpec {
+                    prior: Some(PriorPenalty::new(penalty_weights.clone())),
+                    ..spec.clone()
+                })?;
+                prediction.push((kind, plain, with));
+            }
+        }
+        let transformer = match &options.transformer {
+            None => None,
+            Some(t) => {
+                let prior = match arm.prior {
+                    PriorKind::Shuffled => data.priors.shuffled(seed),
+                    _ => data.priors.clone(),
+                };
+                let invert = arm.prior == PriorKind::Inverted;
+                let inputs = |variants: &[usize]| -> Result<Array2<f32>> {
+                    let vs: Vec<genolens_io::Variant> = variants
+                        .iter()
+                        .map(|&v| data.source.variants()[v].clone())
+                        .collect();
+                    let (mut m, _) = variant_prior_inputs(&vs, &prior, data.map, &options.mapping)?;
+                    if invert {
+                        m.column_mut(0).mapv_inplace(|s| 1.0 - s);
+                    }
+                    Ok(m)
+                };
+                Some(transformer_arm(data.source, &traits[k], &inputs, t, seed)?)
+            }
+        };
+        out.push(ReplicateResult {
+            arm: *arm,
+            replicate,
+            causal: causal.clone(),
+            bh,
+            fixed: fixed_d,
+            adaptive: adaptive_d,
+            prediction,
+            transformer,
+        });
+    }
+    Ok(out)
+}
+
+/// Cross-validated held-out R² (mean over folds) of the transformer on
+/// trait `y`, without and with the prior inputs `inputs(tokens)`: the same
+/// folds, token selection, validation split, initial seed and sample order
+/// for both.
+pub fn transformer_arm(
+    source: &dyn GenotypeSource,
+    y: &[f64],
+    inputs: &dyn Fn(&[usize]) -> Result<Array2<f32>>,
+    arm: &TransformerArm,
+    seed: u64,
+) -> Result<(f64, f64)> {
+    use genolens_assoc::predict::metrics::r_squared;
+    use genolens_assoc::predict::select::{select_variants, SelectOptions};
+    use genolens_transformer::burn::module::AutodiffModule;
+    use genolens_transformer::burn::tensor::backend::Backend;
+    use genolens_transformer::finetune::{
+        fine_tune, predict, Control, FineTuneOptions, OutputKind, Preprocessing, TaskData,
+    };
+    use genolens_transformer::model::{GenotypeTransformer, TransformerConfig};
+    use genolens_transformer::tokens::GenotypeTokens;
+    use genolens_transformer::CpuBackend;
+
+    let n = source.n_samples();
+    let folds = k_folds(n, arm.folds, seed).map_err(|e| Error::invalid(e.to_string()))?;
+    let none = Array2::<f64>::zeros((n, 0));
+    let device = Default::default();
+    let (mut plain, mut fused) = (Vec::new(), Vec::new());
+    for fold in 0..folds.n_folds() {
+        let (train, test) = folds
+            .train_test(fold)
+            .map_err(|e| Error::invalid(e.to_string()))?;
+        let variants = select_variants(
+            source,
+            y,
+            &Covariates {
+                names: &[],
+                values: none.view(),
+            },
+            &train,
+            Task::Quantitative,
+            &SelectOptions {
+                max_variants: arm.max_variants,
+                ..SelectOptions::default()
+            },
+        )?;
+        let all: Vec<usize> = (0..n).collect();
+        let dosages = crate::attribution::read_dosages(source, &variants, &all)?;
+        let tokens = GenotypeTokens::from_dosages(dosages.view())?;
+        let order = permutation(train.len(), seed ^ fold as u64);
+        let n_valid = (train.len() as f64 * 0.15).round() as usize;
+        let valid: Vec<usize> = order[..n_valid].iter().map(|&k| train[k]).collect();
+        let fit: Vec<usize> = order[n_valid..].iter().map(|&k| train[k]).collect();
+        let targets = Array2::from_shape_fn((n, 1), |(i, _)| y[i] as f32);
+        let part = |rows: &[usize]| (tokens.select(rows), targets.select(ndarray::Axis(0), rows));
+        let ((fit_t, fit_y), (valid_t, valid_y), (test_t, test_y)) =
+            (part(&fit), part(&valid), part(&test));
+        let data = |t, y| TaskData {
+            tokens: t,
+            covariates: None,
+            targets: y,
+        };
+        let prior = inputs(&variants)?;
+        for with in [false, true] {
+            let mut prep =
+                Preprocessing::fit(&data(&fit_t, fit_y.view()), &[OutputKind::Regression])?;
+            if with {
+                prep = prep.with_priors(prior.view())?;
+            }
+            let config = TransformerConfig {
+                n_variants: variants.len(),
+                d_model: arm.d_model,
+                n_heads: arm.heads,
+                n_layers: arm.layers,
+                d_ff: 2 * arm.d_model,
+                dropout: 0.1,
+                d_prior: with.then(|| prior.ncols()),
+                n_covariates: 0,
+                n_outputs: 1,
+            };
+            CpuBackend::seed(&device, seed);
+            let model = GenotypeTransformer::<CpuBackend>::new(&config, &device)?;
+            let tuned = fine_tune(
+                model,
+                &prep,
+                &data(&fit_t, fit_y.view()),
+                &data(&valid_t, valid_y.view()),
+                &FineTuneOptions {
+                    epochs: arm.epochs,
+                    learning_rate: arm.learning_rate,
+                    patience: Some(6),
+                    seed,
+                    ..FineTuneOptions::default()
+                },
+                &device,
+                None,
+                &mut |_, _| Control::Continue,
+            )?;
+            let p = predict(
+                &tuned.model.valid(),
+                &prep,
+                &data(&test_t, test_y.view()),
+                256,
+                &device,
+            )?;
+            let observed: Vec<f64> = test.iter().map(|&i| y[i]).collect();
+            let r2 = r_squared(&observed, &p.column(0).to_vec());
+            if with {
+                fused.push(r2);
+            } else {
+                plain.push(r2);
+            }
+        }
+    }
+    Ok((mean_se(&plain).0, mean_se(&fused).0))
+}
+
+/// Mean and standard error of the mean.
+pub fn mean_se(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    if x.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = x.iter().sum::<f64>() / n;
+    if x.len() < 2 {
+        return (mean, f64::NAN);
+    }
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
+
+/// Per-arm summary rows of a set of replicate results, as Markdown.
+pub fn summary_markdown(results: &[ReplicateResult], models: &[ModelKind]) -> String {
+    use std::fmt::Write as _;
+    let mut arms: Vec<Arm> = Vec::new();
+    for r in results {
+        if !arms.contains(&r.arm) {
+            arms.push(r.arm);
+        }
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| arm | replicates | BH true disc. | weighted BH (fixed) | weighted BH (adaptive) | \
+         gain fixed | gain adaptive | FDR BH | FDR fixed | FDR adaptive |"
+    );
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
+    let ms = |x: &[f64]| {
+        let (m, s) = mean_se(x);
+        format!("{m:.3} ± {s:.3}")
+    };
+    for arm in &arms {
+        let rs: Vec<&ReplicateResult> = results.iter().filter(|r| r.arm == *arm).collect();
+        let col = |f: &dyn Fn(&ReplicateResult) -> f64| rs.iter().map(|r| f(r)).collect::<Vec<_>>();
+        let bh = col(&|r| r.bh.true_discoveries as f64);
+        let fx = col(&|r| r.fixed.true_discoveries as f64);
+        let ad = col(&|r| r.adaptive.true_discoveries as f64);
+        let gain = |w: &[f64]| {
+            let (b, _) = mean_se(&bh);
+            let (x, _) = mean_se(w);
+            if b > 0.0 {
+                format!("{:+.1} %", 100.0 * (x / b - 1.0))
+            } else {
+                "NA".to_string()
+            }
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            arm.label(),
+            rs.len(),
+            ms(&bh),
+            ms(&fx),
+            ms(&ad),
+            gain(&fx),
+            gain(&ad),
+            ms(&col(&|r| r.bh.fdp())),
+            ms(&col(&|r| r.fixed.fdp())),
+            ms(&col(&|r| r.adaptive.fdp())),
+        );
+    }
+    if results.iter().any(|r| !r.prediction.is_empty()) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "| arm | model | held-out R² without prior | with prior | relative gain |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for arm in &arms {
+            let rs: Vec<&ReplicateResult> = results.iter().filter(|r| r.arm == *arm).collect();
+            for kind in models {
+                let pick = |with: bool| -> Vec<f64> {
+                    rs.iter()
+                        .filter_map(|r| {
+                            r.prediction
+                                .iter()
+                                .find(|(k, _, _)| k == kind)
+                                .map(|&(_, a, b)| if with { b } else { a })
+                        })
+                        .collect()
+                };
+                let (plain, with) = (pick(false), pick(true));
+                let (a, _) = mean_se(&plain);
+                let (b, _) = mean_se(&with);
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} | {} | {:+.1} % |",
+                    arm.label(),
+                    kind.name(),
+                    ms(&plain),
+                    ms(&with),
+                    100.0 * (b / a - 1.0)
+                );
+            }
+        }
+    }
+    if results.iter().any(|r| r.transformer.is_some()) {
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "| arm | transformer R² without gene tokens | with gene tokens | difference |"
+        );
+        let _ = writeln!(out, "|---|---|---|---|");
+        for arm in &arms {
+            let pairs: Vec<(f64, f64)> = results
+                .iter()
+                .filter(|r| r.arm == *arm)
+                .filter_map(|r| r.transformer)
+                .collect();
+            let a: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+            let b: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+            let d: Vec<f64> = pairs.iter().map(|p| p.1 - p.0).collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                arm.label(),
+                ms(&a),
+                ms(&b),
+                ms(&d)
+            );
+        }
+    }
+    out
+}
