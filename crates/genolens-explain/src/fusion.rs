@@ -137,3 +137,65 @@ pub fn variant_prior_inputs(
     }
     Ok((out, genes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::prior::{GenePrior, PriorSource};
+    use genolens_io::genes::Gene;
+
+    fn variant(pos: u64) -> Variant {
+        Variant {
+            chrom: "1".into(),
+            pos,
+            id: format!("v{pos}"),
+            cm: 0.0,
+            allele1: "A".into(),
+            allele2: "G".into(),
+        }
+    }
+
+    fn prior(score: f64) -> GenePriors {
+        GenePriors {
+            genes: vec![GenePrior {
+                gene_id: "1".into(),
+                symbol: "A".into(),
+                score,
+                n_docs: 1,
+                evidence_pmids: vec![],
+                evidence: vec![],
+                embedding: Some(vec![0.5, -0.5]),
+            }],
+            source: PriorSource::Table { rescaled: false },
+        }
+    }
+
+    #[test]
+    fn equal_weights_are_flagged_and_change_nothing() {
+        let map = GeneMap::from_genes(vec![Gene {
+            symbol: "A".into(),
+            entrez_id: Some(1),
+            chrom: "1".into(),
+            start: 1,
+            end: 10_000,
+        }]);
+        let variants: Vec<Variant> = (1..=50).map(|k| variant(k * 100)).collect();
+        let p: Vec<f64> = (1..=50).map(|k| f64::from(k) / 60.0).collect();
+        let scan = weighted_scan(
+            &variants,
+            &p,
+            &prior(0.5),
+            &map,
+            &WeightedScanOptions::default(),
+        )
+        .unwrap();
+        assert!(scan.equal_weights);
+        assert_eq!(scan.tests.q, scan.tests.q_weighted);
+        // Gene-token inputs: score then embedding, zeros away from genes.
+        let far = vec![variant(500), variant(900_000)];
+        let (inputs, _) =
+            variant_prior_inputs(&far, &prior(0.5), &map, &MappingOptions::default()).unwrap();
+        assert_eq!(inputs.row(0).to_vec(), vec![0.5, 0.5, -0.5]);
+        assert_eq!(inputs.row(1).to_vec(), vec![0.0, 0.0, 0.0]);
+    }
+}
