@@ -703,6 +703,64 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// `genolens epistasis` against `plink1.9 --epistasis` (linear, default
+/// thresholds) on the real 1000 Genomes EUR chromosome 22 (379 samples, ~6,000
+/// variants, ~17 million pairs), same threads; the summaries must be identical.
+fn epistasis_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
+    let shared = std::env::var_os("GENOLENS_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared/data"));
+    let eur = shared.join("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let pheno = shared.join("bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars");
+    let chr22 = data.join("eur22").to_string_lossy().to_string();
+    let eur = eur.to_string_lossy().to_string();
+    let pheno = pheno.to_string_lossy().to_string();
+    let status = Command::new("plink1.9")
+        .args(["--bfile", &eur, "--chr", "22", "--keep-allele-order"])
+        .args(["--make-bed", "--out", &chr22])
+        .output()
+        .map_err(|e| format!("plink1.9: {e}"))?;
+    if !status.status.success() {
+        return Err("plink1.9 --make-bed (chr22) failed".into());
+    }
+    let out_g = data.join("eg").to_string_lossy().to_string();
+    let out_p = data.join("ep").to_string_lossy().to_string();
+    let common = [
+        "--bfile",
+        &chr22,
+        "--pheno",
+        &pheno,
+        "--pheno-name",
+        "PHENO",
+    ];
+    let mut ours = vec![g, "epistasis", "--threads", t];
+    ours.extend(common);
+    ours.extend(["--out", &out_g]);
+    let mut theirs = vec!["plink1.9", "--threads", t, "--allow-no-sex"];
+    theirs.extend(common);
+    theirs.extend(["--keep-allele-order", "--epistasis", "--out", &out_p]);
+    let (tg, rg) = measure("genolens epistasis", &ours)?;
+    let (tp, rp) = measure("plink1.9 --epistasis", &theirs)?;
+    let same = std::fs::read(format!("{out_g}.epi.qt.summary")).map_err(|e| e.to_string())?
+        == std::fs::read(format!("{out_p}.epi.qt.summary")).map_err(|e| e.to_string())?;
+    if !same {
+        return Err("epistasis: .epi.qt.summary differs from plink1.9's".into());
+    }
+    println!(
+        "| genolens epistasis (EUR chr22, all pairs) | {tg:.2} | {:.1} |",
+        rg as f64 / 1024.0
+    );
+    println!(
+        "| plink1.9 --epistasis, same | {tp:.2} | {:.1} |",
+        rp as f64 / 1024.0
+    );
+    println!(
+        "epistasis: identical .epi.qt.summary; time ratio genolens/plink1.9 {:.3}",
+        tg / tp
+    );
+    Ok(())
+}
+
 /// Training throughput (samples/s, CPU) of the genotype transformer against
 /// the same model in PyTorch (`xtask/torch_train.py`: same layers, width,
 /// sequence length, batch, optimiser and loss), same threads, same run.
@@ -1045,6 +1103,7 @@ fn bench() -> Result<(), String> {
     );
 
     gwas_bench(g, p, t, &data)?;
+    epistasis_bench(g, t, &data)?;
     fit_bench(&data)?;
     text_bench(&data)?;
     if args.iter().any(|a| a == "--no-criterion") {

@@ -7,7 +7,10 @@
 //! Usage: `fusion-bench DATA_DIR [--replicates N] [--folds K] [--inner-folds K]
 //! [--models lasso,ridge] [--no-prediction] [--transformer] [--causal N] [--h2 H]
 //! [--query TEXT] [--tf-tokens N --tf-width D --tf-epochs E --tf-lr LR]`.
-//! `--attribution [--seeds S]` runs the attribution benchmark instead.
+//! `--attribution [--seeds S] [--epistasis-tokens K]` runs the attribution
+//! benchmark instead.
+//! `--checkpoint FILE` rewrites FILE with the table so far after every
+//! replicate, so a long run that is interrupted still leaves its results.
 //! `--transformer` adds the gene-token arm (the genotype
 //! transformer without and with each token's gene score and 16-wide TF-IDF
 //! literature embedding).
@@ -127,10 +130,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         if let Some(k) = flag("--seeds") {
             bench.seeds = k.parse()?;
         }
+        if let Some(k) = flag("--epistasis-tokens") {
+            bench.epistasis_tokens = k.parse()?;
+        }
         let mut results = Vec::new();
         for r in 0..bench.replicates {
             let t = Instant::now();
             results.push(attribution_replicate(&bed, &bench, r)?);
+            checkpoint(flag("--checkpoint"), r + 1, &attribution_markdown(&results))?;
             eprintln!(
                 "fusion-bench: attribution replicate {}/{} in {:.1} s",
                 r + 1,
@@ -141,7 +148,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "## Attributions\n\n{} additive, {} dominant + {} recessive, {} interacting pairs per \
              trait (h² = {}), one MAF-matched null decoy per causal variant; models fitted on \
-             all {} samples with {} seeds; top 1 % = {} variants.\n",
+             all {} samples with {} seeds; transformer tokens: {} by GWAS + {} by the epistasis \
+             scan; top 1 % = {} variants.\n",
             bench.additive,
             bench.dominance,
             bench.dominance,
@@ -149,6 +157,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             bench.heritability,
             bed.n_samples(),
             bench.seeds,
+            bench.transformer.max_variants,
+            bench.epistasis_tokens,
             (bed.n_variants() as f64 * 0.01).ceil()
         );
         println!("{}", attribution_markdown(&results));
@@ -160,6 +170,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for r in 0..options.replicates {
         let t = Instant::now();
         results.extend(run_replicate(&bench, &pools, &arms, r, &options)?);
+        checkpoint(
+            flag("--checkpoint"),
+            r + 1,
+            &summary_markdown(&results, &options.models),
+        )?;
         eprintln!(
             "fusion-bench: replicate {}/{} in {:.1} s",
             r + 1,
@@ -170,4 +185,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", summary_markdown(&results, &options.models));
     println!("Total time {:.0} s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Writes the table after `done` replicates to `path` (temp file, then rename).
+fn checkpoint(path: Option<&String>, done: usize, table: &str) -> std::io::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let tmp = format!("{path}.tmp");
+    std::fs::write(&tmp, format!("After {done} replicates:\n\n{table}\n"))?;
+    std::fs::rename(tmp, path)
 }

@@ -45,6 +45,9 @@ enum Command {
     Fdr(commands::fdr::Args),
     /// Clump an association report into lead variants by LD, as plink1.9 --clump.
     Clump(commands::clump::Args),
+    /// Test every pair of variants for an interaction effect on a quantitative
+    /// trait, as plink1.9 --epistasis.
+    Epistasis(commands::epistasis::Args),
     /// Predict a phenotype from genotypes: cross-validated metrics and
     /// predictions, a picture, and a saved model.
     Predict(commands::predict::Args),
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Gwas(a) => commands::gwas::run(a),
         Command::Clump(a) => commands::clump::run(a),
+        Command::Epistasis(a) => commands::epistasis::run(a),
         Command::Fdr(a) => commands::fdr::run(a),
         Command::Explain(a) => commands::explain::run(a),
         Command::Predict(a) => commands::predict::run(a),

@@ -17,6 +17,7 @@
 //! within 1 Mb (rejections in between are neither: they tag a causal variant
 //! weakly). The empirical FDR is false rejections over rejections.
 
+use genolens_assoc::epistasis::{epistasis_scan, EpistasisOptions};
 use genolens_assoc::linear::{linear_scan, Covariates, Phenotype};
 use genolens_assoc::predict::{cross_validate, ModelKind, ModelSpec, PriorPenalty, Task};
 use genolens_features::simulate::{simulate_trait, CausalTerm, GeneticModel};
@@ -600,6 +601,11 @@ pub fn run_replicate(
 
 /// Variants for transformer tokens: the strongest LD-clumped GWAS leads of
 /// the samples `rows` (the CLI's default selection).
+/// `0..n`.
+fn all_samples(n: usize) -> Vec<usize> {
+    (0..n).collect()
+}
+
 fn gwas_tokens(
     source: &dyn GenotypeSource,
     y: &[f64],
@@ -817,6 +823,10 @@ pub struct AttributionBench {
     pub seeds: usize,
     /// The transformer.
     pub transformer: TransformerArm,
+    /// Tokens added to the transformer's GWAS-selected ones: the variants with
+    /// the largest pairwise interaction χ² in an all-pairs epistasis scan (a
+    /// marginal scan cannot see a pure interaction). 0 = GWAS tokens only.
+    pub epistasis_tokens: usize,
     /// Base seed.
     pub seed: u64,
 }
@@ -832,6 +842,7 @@ impl Default for AttributionBench {
             min_maf: 0.2,
             seeds: 5,
             transformer: TransformerArm::default(),
+            epistasis_tokens: 16,
             seed: 1,
         }
     }
@@ -1036,6 +1047,31 @@ pub fn attribution_replicate(
         .map(|t| if t.error.is_none() { -t.ln_p } else { 0.0 })
         .collect();
     out.push(score("gwas".to_string(), &[gwas]));
+    // The all-pairs epistasis scan: each variant's best interaction χ².
+    let epistasis = epistasis_scan(
+        source,
+        &y,
+        &EpistasisOptions {
+            report_p: 1e-300,
+            ..EpistasisOptions::default()
+        },
+        &|_| {},
+    )?;
+    let best_pair: Vec<f64> = epistasis.variants.iter().map(|v| v.best_chisq).collect();
+    out.push(score(
+        "epistasis scan".to_string(),
+        std::slice::from_ref(&best_pair),
+    ));
+    let mut tokens = gwas_tokens(source, &y, &all_samples(n), bench.transformer.max_variants)?;
+    let mut by_pair: Vec<usize> = (0..m).collect();
+    by_pair.sort_by(|&a, &b| best_pair[b].total_cmp(&best_pair[a]).then(a.cmp(&b)));
+    let extra: Vec<usize> = by_pair
+        .into_iter()
+        .filter(|v| !tokens.contains(v))
+        .take(bench.epistasis_tokens)
+        .collect();
+    tokens.extend(extra);
+    tokens.sort_unstable();
     // Models, one importance vector per seed and method, on all variants.
     let all: Vec<usize> = (0..n).collect();
     let input = ExplainInput {
@@ -1080,7 +1116,6 @@ pub fn attribution_replicate(
                 spread(&explain(&ridge, &input, &options)?),
             );
         }
-        let tokens = gwas_tokens(source, &y, &all, bench.transformer.max_variants)?;
         let tf = Explainable::Transformer(fit_transformer(
             source,
             &y,

@@ -109,7 +109,7 @@ pub fn clumped_id_width(variants: &[Variant]) -> usize {
 }
 
 /// PLINK 1.9's numeric chromosome code (`X` → 23, `Y` → 24, `XY` → 25, `MT` → 26).
-fn chrom_code(chrom: &str) -> &str {
+pub(crate) fn chrom_code(chrom: &str) -> &str {
     let c = chrom.strip_prefix("chr").unwrap_or(chrom);
     match c {
         "X" | "x" => "23",

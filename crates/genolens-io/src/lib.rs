@@ -10,6 +10,7 @@
 //! | [`genes`] | gene maps (PLINK glist, GRCh38 table) and SNP→gene lookup |
 //! | [`corpus`] | literature corpora: PubTator (BioRED, NCBI-disease) and JSONL |
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
+//! | [`epistasis`] | PLINK 1.9 `--epistasis` reports: `.epi.qt` and `.epi.qt.summary` |
 //! | [`prior`] | gene prior tables (`gene_prior.tsv`, user `gene score` tables), evidence sentences, p-value tables of any association tool |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
 //! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
@@ -26,6 +27,7 @@
 pub mod atomic;
 pub mod clumped;
 pub mod corpus;
+pub mod epistasis;
 mod error;
 pub mod folds;
 pub mod genes;

@@ -2,6 +2,7 @@
 
 pub mod clump;
 pub mod convert;
+pub mod epistasis;
 pub mod explain;
 pub mod fdr;
 pub mod freq;
