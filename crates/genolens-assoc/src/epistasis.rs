@@ -557,14 +557,21 @@ fn interaction_test(s: &PairSums, vif: f64) -> Option<(f64, f64)> {
     let s_ab = s.ab - s.a * s.b / n;
     let s_ap = s.aab - s.a * s.ab / n;
     let s_bp = s.abb - s.b * s.ab / n;
-    let r_ab = s_ab / (s_aa * s_bb).sqrt();
-    let r_ap = s_ap / (s_aa * s_pp).sqrt();
-    let r_bp = s_bp / (s_bb * s_pp).sqrt();
-    if r_ab > 0.999 || r_ap > 0.999 || r_bp > 0.999 {
+    // Squared correlations from one reciprocal (no square roots: this runs
+    // for every pair). PLINK rejects a correlation above 0.999, positive only.
+    let inv_all = 1.0 / (s_aa * s_bb * s_pp);
+    let q1 = s_ab * s_ab * s_pp * inv_all;
+    let q2 = s_ap * s_ap * s_bb * inv_all;
+    let q3 = s_bp * s_bp * s_aa * inv_all;
+    const R_MAX_SQ: f64 = 0.999 * 0.999;
+    if (s_ab > 0.0 && q1 > R_MAX_SQ)
+        || (s_ap > 0.0 && q2 > R_MAX_SQ)
+        || (s_bp > 0.0 && q3 > R_MAX_SQ)
+    {
         return None;
     }
-    let (q1, q2, q3) = (r_ab * r_ab, r_ap * r_ap, r_bp * r_bp);
-    let det = 1.0 + 2.0 * r_ab * r_ap * r_bp - q1 - q2 - q3;
+    // r_ab · r_ap · r_bp = s_ab s_ap s_bp / (s_aa s_bb s_pp).
+    let det = 1.0 + 2.0 * s_ab * s_ap * s_bp * inv_all - q1 - q2 - q3;
     if det.abs() < EPSILON {
         return None;
     }
@@ -599,24 +606,22 @@ fn interaction_test(s: &PairSums, vif: f64) -> Option<(f64, f64)> {
         *v = -(inv[k][0] * mean[0] + inv[k][1] * mean[1] + inv[k][2] * mean[2]);
     }
     let inv00 = 1.0 / n - (inv0[0] * mean[0] + inv0[1] * mean[1] + inv0[2] * mean[2]);
-    // PLINK's check on the inverse: no two estimates correlated above 0.99999.
-    let sd = [
-        inv00.sqrt(),
-        inv[0][0].sqrt(),
-        inv[1][1].sqrt(),
-        inv[2][2].sqrt(),
-    ];
+    // PLINK's check on the inverse: no two estimates correlated above 0.99999
+    // (compared squared, positive covariances only).
+    const COR_MAX_SQ: f64 = 0.99999 * 0.99999;
+    let diag = [inv00, inv[0][0], inv[1][1], inv[2][2]];
+    let too_close = |v: f64, a: f64, b: f64| v > 0.0 && v * v > COR_MAX_SQ * a * b;
     for k in 0..3 {
-        if inv0[k] > 0.99999 * sd[k + 1] * sd[0] {
+        if too_close(inv0[k], diag[k + 1], diag[0]) {
             return None;
         }
         for l in 0..k {
-            if inv[k][l] > 0.99999 * sd[k + 1] * sd[l + 1] {
+            if too_close(inv[k][l], diag[k + 1], diag[l + 1]) {
                 return None;
             }
         }
     }
-    let min_sigma = 1e-20 / inv[0][0].max(inv[1][1]).max(inv[2][2]);
+    let max_diag = inv[0][0].max(inv[1][1]).max(inv[2][2]);
     let xy = [
         s.ay - s.a * s.y / n,
         s.by - s.b * s.y / n,
@@ -628,12 +633,12 @@ fn interaction_test(s: &PairSums, vif: f64) -> Option<(f64, f64)> {
     }
     let s_yy = s.yy - s.y * s.y / n;
     let rss = s_yy - (c[0] * xy[0] + c[1] * xy[1] + c[2] * xy[2]);
-    let sigma = rss / (n - 4.0);
-    if sigma < min_sigma {
+    // σ² = rss / (n − 4) below PLINK's floor 1e-20 / max diagonal: degenerate.
+    if rss * max_diag < 1e-20 * (n - 4.0) {
         return None;
     }
     let beta = c[2];
-    Some((beta, beta * beta / (inv[2][2] * sigma)))
+    Some((beta, beta * beta * (n - 4.0) / (inv[2][2] * rss)))
 }
 
 /// The inverse of a symmetric 4 × 4 matrix by cofactors, or `None` when its
