@@ -1281,14 +1281,19 @@ pub fn summary_markdown(results: &[ReplicateResult], models: &[ModelKind]) -> St
                 let (plain, with) = (pick(false), pick(true));
                 let (a, _) = mean_se(&plain);
                 let (b, _) = mean_se(&with);
+                // A relative gain over an R² near zero (or below) means nothing.
+                let gain = if a >= 0.02 {
+                    format!("{:+.1} %", 100.0 * (b / a - 1.0))
+                } else {
+                    "n/a (R² without ≈ 0)".to_string()
+                };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {:+.1} % |",
+                    "| {} | {} | {} | {} | {gain} |",
                     arm.label(),
                     kind.name(),
                     ms(&plain),
                     ms(&with),
-                    100.0 * (b / a - 1.0)
                 );
             }
         }
