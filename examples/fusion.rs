@@ -27,7 +27,6 @@ use genolens::io::genes::{read_gene_names, GeneAliases, GeneMap};
 use genolens::io::plink::BedFile;
 use genolens::io::GenotypeSource;
 use genolens::text::mention::{disease_dictionary, gene_dictionary, GeneRules, MentionExtractor};
-use ndarray::Array2;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::var_os("GENOLENS_DATA")
@@ -108,17 +107,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let y = simulate_trait(&bed, &terms, 0.5, 1)?;
 
     // 3. GWAS, then the same p-values with the prior's weights.
-    let none = Array2::<f64>::zeros((bed.n_samples(), 0));
     let scan = linear_scan(
         &bed,
         &[Phenotype {
             name: "trait",
             values: &y,
         }],
-        &Covariates {
-            names: &[],
-            values: none.view(),
-        },
+        &Covariates::none(bed.n_samples()),
         1024,
         &|_| {},
     )?;

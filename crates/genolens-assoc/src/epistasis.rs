@@ -265,7 +265,6 @@ fn chisq_threshold(p: f64) -> f64 {
 struct Block {
     /// The variants (indices into the source).
     variants: Vec<usize>,
-    len: usize,
     /// Allele counts, 0 where missing.
     g: Mat<f32>,
     /// Squared counts.
@@ -282,6 +281,10 @@ struct Block {
 }
 
 impl Block {
+    fn len(&self) -> usize {
+        self.variants.len()
+    }
+
     fn read<S: GenotypeSource + ?Sized>(
         source: &S,
         samples: &[usize],
@@ -320,7 +323,6 @@ impl Block {
         }
         Ok(Self {
             variants: variants.to_vec(),
-            len,
             g,
             g2,
             g64,
@@ -333,29 +335,18 @@ impl Block {
     }
 }
 
-/// `lhsᵀ · rhs` in `f32` (integer counts below 2²⁴ are exact).
-fn cross32(lhs: MatRef<'_, f32>, rhs: MatRef<'_, f32>) -> Mat<f32> {
-    let mut out = Mat::<f32>::zeros(lhs.ncols(), rhs.ncols());
+/// `lhsᵀ · rhs` (in `f32`, integer counts below 2²⁴ are exact).
+fn cross<T: faer::traits::ComplexField + From<f32>>(
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) -> Mat<T> {
+    let mut out = Mat::<T>::zeros(lhs.ncols(), rhs.ncols());
     matmul(
         out.as_mut(),
         Accum::Replace,
         lhs.transpose(),
         rhs,
-        1.0,
-        Par::Seq,
-    );
-    out
-}
-
-/// `lhsᵀ · rhs` in `f64`.
-fn cross64(lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) -> Mat<f64> {
-    let mut out = Mat::<f64>::zeros(lhs.ncols(), rhs.ncols());
-    matmul(
-        out.as_mut(),
-        Accum::Replace,
-        lhs.transpose(),
-        rhs,
-        1.0,
+        T::from(1.0),
         Par::Seq,
     );
     out
@@ -398,11 +389,11 @@ impl Context<'_> {
     fn block_pair(&self, a: &Block, other: Option<&Block>) -> BlockResult {
         let same = other.is_none();
         let b = other.unwrap_or(a);
-        let ab = cross32(a.g.as_ref(), b.g.as_ref());
-        let aab = cross32(a.g2.as_ref(), b.g.as_ref());
-        let abb = cross32(a.g.as_ref(), b.g2.as_ref());
-        let aabb = cross32(a.g2.as_ref(), b.g2.as_ref());
-        let aby = cross64(a.gy.as_ref(), b.g64.as_ref());
+        let ab = cross(a.g.as_ref(), b.g.as_ref());
+        let aab = cross(a.g2.as_ref(), b.g.as_ref());
+        let abb = cross(a.g.as_ref(), b.g2.as_ref());
+        let aabb = cross(a.g2.as_ref(), b.g2.as_ref());
+        let aby = cross(a.gy.as_ref(), b.g64.as_ref());
         // Missing genotypes: every per-variant sum becomes a per-pair sum over
         // the samples both variants call, again a product of blocks.
         let shared = (a.called.is_some() || b.called.is_some()).then(|| {
@@ -411,32 +402,33 @@ impl Context<'_> {
                 block
                     .called
                     .clone()
-                    .unwrap_or_else(|| Mat::from_fn(n, block.len, |_, _| 1.0))
+                    .unwrap_or_else(|| Mat::from_fn(n, block.len(), |_, _| 1.0))
             };
             let (ca, cb) = (called(a), called(b));
-            let ca64 = Mat::<f64>::from_fn(n, a.len, |i, j| f64::from(ca[(i, j)]));
-            let cb64 = Mat::<f64>::from_fn(n, b.len, |i, j| f64::from(cb[(i, j)]));
-            let ca_y = Mat::<f64>::from_fn(n, a.len, |i, j| ca64[(i, j)] * self.y[i]);
-            let ca_yy = Mat::<f64>::from_fn(n, a.len, |i, j| ca64[(i, j)] * self.y[i] * self.y[i]);
+            let ca64 = Mat::<f64>::from_fn(n, a.len(), |i, j| f64::from(ca[(i, j)]));
+            let cb64 = Mat::<f64>::from_fn(n, b.len(), |i, j| f64::from(cb[(i, j)]));
+            let ca_y = Mat::<f64>::from_fn(n, a.len(), |i, j| ca64[(i, j)] * self.y[i]);
+            let ca_yy =
+                Mat::<f64>::from_fn(n, a.len(), |i, j| ca64[(i, j)] * self.y[i] * self.y[i]);
             SharedSums {
-                n: cross32(ca.as_ref(), cb.as_ref()),
-                sum_a: cross32(a.g.as_ref(), cb.as_ref()),
-                sum_aa: cross32(a.g2.as_ref(), cb.as_ref()),
-                sum_b: cross32(ca.as_ref(), b.g.as_ref()),
-                sum_bb: cross32(ca.as_ref(), b.g2.as_ref()),
-                sum_ay: cross64(a.gy.as_ref(), cb64.as_ref()),
-                sum_by: cross64(ca64.as_ref(), b.gy.as_ref()),
-                sum_y: cross64(ca_y.as_ref(), cb64.as_ref()),
-                sum_yy: cross64(ca_yy.as_ref(), cb64.as_ref()),
+                n: cross(ca.as_ref(), cb.as_ref()),
+                sum_a: cross(a.g.as_ref(), cb.as_ref()),
+                sum_aa: cross(a.g2.as_ref(), cb.as_ref()),
+                sum_b: cross(ca.as_ref(), b.g.as_ref()),
+                sum_bb: cross(ca.as_ref(), b.g2.as_ref()),
+                sum_ay: cross(a.gy.as_ref(), cb64.as_ref()),
+                sum_by: cross(ca64.as_ref(), b.gy.as_ref()),
+                sum_y: cross(ca_y.as_ref(), cb64.as_ref()),
+                sum_yy: cross(ca_yy.as_ref(), cb64.as_ref()),
             }
         });
         let n_all = self.y.len() as f64;
         let mut out = BlockResult::default();
-        let mut row = vec![VariantEpistasis::default(); a.len];
-        let mut col = vec![VariantEpistasis::default(); b.len];
+        let mut row = vec![VariantEpistasis::default(); a.len()];
+        let mut col = vec![VariantEpistasis::default(); b.len()];
         // Column-major products: the inner loop walks down a column.
-        for j in 0..b.len {
-            let i_end = if same { j } else { a.len };
+        for j in 0..b.len() {
+            let i_end = if same { j } else { a.len() };
             for i in 0..i_end {
                 let sums = match &shared {
                     None => PairSums {

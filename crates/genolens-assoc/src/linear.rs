@@ -128,6 +128,17 @@ pub struct Covariates<'a> {
     pub values: ArrayView2<'a, f64>,
 }
 
+impl Covariates<'static> {
+    /// No covariates for `n_samples` samples (an intercept-only model).
+    pub fn none(n_samples: usize) -> Self {
+        Self {
+            names: &[],
+            values: ArrayView2::from_shape((n_samples, 0), &[])
+                .expect("an n × 0 view needs no elements"),
+        }
+    }
+}
+
 /// The fitted null-model pieces of one phenotype (shared with the logistic scan).
 pub(crate) struct NullModel {
     /// Samples with the phenotype and every covariate.

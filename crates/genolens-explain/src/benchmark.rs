@@ -492,14 +492,10 @@ pub fn run_replicate(
         .zip(&traits)
         .map(|(name, values)| Phenotype { name, values })
         .collect();
-    let no_covariates = Array2::<f64>::zeros((data.source.n_samples(), 0));
     let scan = linear_scan(
         data.source,
         &phenotypes,
-        &Covariates {
-            names: &[],
-            values: no_covariates.view(),
-        },
+        &Covariates::none(data.source.n_samples()),
         1024,
         &|_| {},
     )?;
@@ -613,14 +609,10 @@ fn gwas_tokens(
     max_variants: usize,
 ) -> Result<Vec<usize>> {
     use genolens_assoc::predict::select::{select_variants, SelectOptions};
-    let none = Array2::<f64>::zeros((source.n_samples(), 0));
     Ok(select_variants(
         source,
         y,
-        &Covariates {
-            names: &[],
-            values: none.view(),
-        },
+        &Covariates::none(source.n_samples()),
         rows,
         Task::Quantitative,
         &SelectOptions {
@@ -1031,17 +1023,13 @@ pub fn attribution_replicate(
     };
     let mut out = Vec::new();
     // GWAS p-values.
-    let none = Array2::<f64>::zeros((n, 0));
     let scan = linear_scan(
         source,
         &[Phenotype {
             name: "trait",
             values: &y,
         }],
-        &Covariates {
-            names: &[],
-            values: none.view(),
-        },
+        &Covariates::none(n),
         1024,
         &|_| {},
     )?;
