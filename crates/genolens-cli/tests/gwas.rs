@@ -1261,3 +1261,40 @@ fn epistasis_equals_plink1_9() {
         );
     }
 }
+
+/// Outputs get the permissions the user's umask gives a new file (as plink2's
+/// do), not a temporary file's private 0600: a colleague in the group can
+/// read the results. Tables, plots and the log alike.
+#[cfg(unix)]
+#[test]
+fn outputs_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("perm");
+    let bed = data("regenie_example/example");
+    let pheno = data("regenie_example/phenotype.txt");
+    for (umask, want) in [("027", 0o640), ("002", 0o664)] {
+        let script = format!(
+            "umask {umask}; exec \"$0\" gwas --bfile {} --pheno {} --pheno-name Y1 --out {}",
+            s(&bed),
+            s(&pheno),
+            s(&out)
+        );
+        ok(std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .arg(env!("CARGO_BIN_EXE_genolens"))
+            .output()
+            .unwrap());
+        let mut seen = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, want, "{} under umask {umask}", path.display());
+            seen.push(path.extension().unwrap().to_string_lossy().into_owned());
+        }
+        for ext in ["log", "linear", "png"] {
+            assert!(seen.iter().any(|e| e == ext), "no .{ext} in {seen:?}");
+        }
+    }
+}

@@ -261,3 +261,102 @@ fn info_reports_counts_and_missing_rate() {
     let rate: f64 = field("missing_rate").parse().unwrap();
     assert!((rate - 1009.0 / 300000.0).abs() < 1e-8);
 }
+
+/// A `.bim` position below 0 marks a variant to leave out (plink 1.9 and 2
+/// load the rest, e.g. a mouse panel with −9 for unplaced markers): the same
+/// variants, frequencies and `--make-bed` output as plink2, and plink2's
+/// count line in the log; all positions negative is an error.
+#[test]
+fn negative_bp_positions_are_skipped_as_plink2_skips_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let prefix = dir.path().join("neg");
+    for ext in ["bed", "fam"] {
+        std::fs::copy(source.with_extension(ext), prefix.with_extension(ext)).unwrap();
+    }
+    let bim = std::fs::read_to_string(source.with_extension("bim")).unwrap();
+    let lines: Vec<&str> = bim.lines().collect();
+    let n = lines.len();
+    // The first record, a run, scattered records and the last one.
+    let negative = |i: usize| i == 0 || (100..140).contains(&i) || i % 97 == 3 || i == n - 1;
+    let mut text = String::new();
+    let mut skipped = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let mut f: Vec<&str> = line.split_whitespace().collect();
+        if negative(i) {
+            f[3] = if i % 2 == 0 { "-9" } else { "-1" };
+            skipped += 1;
+        }
+        text.push_str(&f.join("\t"));
+        text.push('\n');
+    }
+    std::fs::write(prefix.with_extension("bim"), &text).unwrap();
+
+    let bed = BedFile::open(&prefix).unwrap();
+    assert_eq!(bed.n_variants(), n - skipped);
+    assert_eq!(bed.skipped_negative_bp(), skipped);
+
+    let Some((g, p)) = run_both(
+        dir.path(),
+        &["freq", "--bfile", s(&prefix)],
+        &["--bfile", s(&prefix), "--freq"],
+    ) else {
+        return;
+    };
+    assert_same_text(
+        &g.with_extension("afreq"),
+        &p.with_extension("afreq"),
+        "afreq with negative positions",
+    );
+    // The count line of Debian's plink2 (2.00a3.5), in both logs.
+    let line = format!(
+        "{} out of {n} variants loaded from {}.",
+        n - skipped,
+        prefix.with_extension("bim").display()
+    );
+    let ours_log = std::fs::read_to_string(g.with_extension("log")).unwrap();
+    assert!(ours_log.contains(&line), "{ours_log}");
+    let theirs_log = std::fs::read_to_string(p.with_extension("log")).unwrap();
+    assert!(
+        theirs_log.replace('\n', " ").contains(&line),
+        "{theirs_log}"
+    );
+
+    let (gc, pc) = (dir.path().join("gc"), dir.path().join("pc"));
+    ok(genolens(&[
+        "convert",
+        "--bfile",
+        s(&prefix),
+        "--make-bed",
+        "--out",
+        s(&gc),
+    ]));
+    if reference(
+        "plink2",
+        &["--bfile", s(&prefix), "--make-bed", "--out", s(&pc)],
+    )
+    .is_some()
+    {
+        assert_same_files(&gc, &pc);
+    }
+
+    // Every position negative: a clear error naming the file, no output.
+    let all: String = lines
+        .iter()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split_whitespace().collect();
+            f[3] = "-9";
+            f.join("\t") + "\n"
+        })
+        .collect();
+    std::fs::write(prefix.with_extension("bim"), all).unwrap();
+    let none = dir.path().join("none");
+    let out = genolens(&["freq", "--bfile", s(&prefix), "--out", s(&none)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("neg.bim") && err.contains("excluded by negative bp coordinates"),
+        "{err}"
+    );
+    assert!(!none.with_extension("afreq").exists());
+}

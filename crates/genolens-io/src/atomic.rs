@@ -26,11 +26,13 @@ impl AtomicFile {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".genolens-")
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&path, e))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".genolens-").suffix(".tmp");
+        // A temporary file is private (0600) by default; an output gets what
+        // the user's umask gives any new file, as every Unix tool's does.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&path, e))?;
         Ok(Self {
             path,
             writer: BufWriter::with_capacity(1 << 20, tmp),

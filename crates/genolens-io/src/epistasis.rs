@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::atomic::AtomicFile;
+use crate::atomic::{commit_all, AtomicFile};
 use crate::clumped::{chrom_code, clumped_id_width};
 use crate::error::Result;
 use crate::record::Variant;
@@ -41,13 +41,26 @@ pub struct EpiSummaryRow<'a> {
     pub best: Option<(f64, &'a Variant)>,
 }
 
-/// Writes `.epi.qt` atomically; `variants` (all of the source's) set the ID
-/// column width as PLINK 1.9 sets it.
-pub fn write_epi_qt(
-    path: impl AsRef<Path>,
+/// Writes `.epi.qt` (`pairs`) and `.epi.qt.summary` (`summary`, one line
+/// per row in the order given) together: both appear, or neither does.
+/// `variants` (all of the source's) set the ID column width as PLINK 1.9
+/// sets it.
+pub fn write_epi_reports(
+    qt_path: impl AsRef<Path>,
+    summary_path: impl AsRef<Path>,
     variants: &[Variant],
-    rows: &[EpiPairRow<'_>],
+    pairs: &[EpiPairRow<'_>],
+    summary: &[EpiSummaryRow<'_>],
 ) -> Result<()> {
+    let mut qt = AtomicFile::create(qt_path.as_ref())?;
+    qt.write_all(epi_qt_text(variants, pairs).as_bytes())?;
+    let mut sum = AtomicFile::create(summary_path.as_ref())?;
+    sum.write_all(epi_summary_text(variants, summary).as_bytes())?;
+    commit_all(vec![qt, sum])
+}
+
+/// The `.epi.qt` text.
+fn epi_qt_text(variants: &[Variant], rows: &[EpiPairRow<'_>]) -> String {
     let w = clumped_id_width(variants);
     let mut s = String::with_capacity(64 * (rows.len() + 1));
     let _ = writeln!(
@@ -72,17 +85,11 @@ pub fn write_epi_qt(
         }
         s.push('\n');
     }
-    let mut f = AtomicFile::create(path.as_ref())?;
-    f.write_all(s.as_bytes())?;
-    f.commit()
+    s
 }
 
-/// Writes `.epi.qt.summary` atomically, one line per row in the order given.
-pub fn write_epi_summary(
-    path: impl AsRef<Path>,
-    variants: &[Variant],
-    rows: &[EpiSummaryRow<'_>],
-) -> Result<()> {
+/// The `.epi.qt.summary` text.
+fn epi_summary_text(variants: &[Variant], rows: &[EpiSummaryRow<'_>]) -> String {
     let w = clumped_id_width(variants);
     let mut s = String::with_capacity(80 * (rows.len() + 1));
     let _ = writeln!(
@@ -120,7 +127,5 @@ pub fn write_epi_summary(
         }
         s.push('\n');
     }
-    let mut f = AtomicFile::create(path.as_ref())?;
-    f.write_all(s.as_bytes())?;
-    f.commit()
+    s
 }

@@ -116,6 +116,13 @@ pub trait GenotypeSource: Send + Sync {
     /// The file the genotypes come from, for messages.
     fn origin(&self) -> &Path;
 
+    /// Variant records of the input that loading left out by the format's
+    /// rules (PLINK: a negative base-pair position in the `.bim`), for the
+    /// log. 0 by default.
+    fn skipped_on_load(&self) -> usize {
+        0
+    }
+
     /// Decodes variant `variant` for every sample into `out` (`out.len()` must be
     /// the number of samples), `NaN` where missing.
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()>;
@@ -201,6 +208,9 @@ macro_rules! forward_genotype_source {
             }
             fn origin(&self) -> &Path {
                 (**self).origin()
+            }
+            fn skipped_on_load(&self) -> usize {
+                (**self).skipped_on_load()
             }
             fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
                 (**self).read_variant_into(variant, out)

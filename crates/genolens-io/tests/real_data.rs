@@ -266,3 +266,69 @@ fn bolt_covariates_with_mismatched_ids_are_reported() {
         assert!(aligned.values.row(row).iter().all(|x| x.is_nan()));
     }
 }
+
+/// Records with a negative `.bim` position are skipped, and every read path
+/// (blocks across the gaps, single variants, sample subsets, raw bytes)
+/// returns the records that were kept, as in the original fileset.
+#[test]
+fn negative_positions_skip_their_records_in_every_read() {
+    let source = data("hapmap_snprelate_60x5000/plinkhapmap");
+    if !source.with_extension("bed").exists() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path().join("neg");
+    for ext in ["bed", "fam"] {
+        std::fs::copy(source.with_extension(ext), prefix.with_extension(ext)).unwrap();
+    }
+    let bim = std::fs::read_to_string(source.with_extension("bim")).unwrap();
+    let skip = |i: usize| i == 0 || (10..13).contains(&i) || i % 7 == 5;
+    let mut kept = Vec::new();
+    let text: String = bim
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut f: Vec<&str> = l.split_whitespace().collect();
+            if skip(i) {
+                f[3] = "-9";
+            } else {
+                kept.push(i);
+            }
+            f.join(" ") + "\n"
+        })
+        .collect();
+    std::fs::write(prefix.with_extension("bim"), text).unwrap();
+    let full = BedFile::open(&source).unwrap();
+    let bed = BedFile::open(&prefix).unwrap();
+    assert_eq!(bed.n_variants(), kept.len());
+    assert_eq!(bed.skipped_negative_bp(), full.n_variants() - kept.len());
+    assert_eq!(bed.skipped_on_load(), bed.skipped_negative_bp());
+    for (k, &i) in kept.iter().enumerate().take(200) {
+        assert_eq!(bed.variants()[k], full.variants()[i]);
+    }
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let block = bed.read_block(0..60).unwrap();
+    for (k, &record) in kept.iter().enumerate().take(60) {
+        let one = full.read_block(record..record + 1).unwrap();
+        let want = bits(&one.variant(0).to_vec());
+        assert_eq!(bits(&block.variant(k).to_vec()), want, "variant {k}");
+        let mut col = vec![0.0f32; bed.n_samples()];
+        bed.read_variant_into(k, &mut col).unwrap();
+        assert_eq!(bits(&col), want);
+        let mut sub = vec![0.0f32; 3];
+        bed.read_variant_subset_into(k, &[0, 5, 59], &mut sub)
+            .unwrap();
+        assert_eq!(sub[2].to_bits(), want[59]);
+    }
+    let mut raw = vec![0u8; 60 * bed.bytes_per_variant()];
+    bed.read_raw(0..60, &mut raw).unwrap();
+    let mut one = vec![0u8; bed.bytes_per_variant()];
+    for (k, &record) in kept.iter().enumerate().take(60) {
+        full.read_raw(record..record + 1, &mut one).unwrap();
+        assert_eq!(
+            &raw[k * one.len()..(k + 1) * one.len()],
+            &one[..],
+            "record {k}"
+        );
+    }
+}

@@ -18,11 +18,12 @@ where
         _ => PathBuf::from("."),
     };
     // The suffix matters: the encoder picks the image format from the extension.
-    let tmp = tempfile::Builder::new()
-        .prefix(".genolens-plot-")
-        .suffix(".png")
-        .tempfile_in(&dir)
-        .map_err(|e| Error::io(path, e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".genolens-plot-").suffix(".png");
+    // Private (0600) by default; an image gets what the user's umask gives.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(path, e))?;
     render(tmp.path())?;
     tmp.as_file().sync_all().map_err(|e| Error::io(path, e))?;
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use genolens::io::plink::write_bed_fileset;
 
+use crate::commands::freq::with_suffix;
+use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
 
@@ -15,7 +17,7 @@ pub struct Args {
     /// Write a PLINK 1 binary fileset (`OUT.bed`, `OUT.bim`, `OUT.fam`).
     #[arg(long)]
     make_bed: bool,
-    /// Output prefix.
+    /// Output prefix (the fileset and `OUT.log`).
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
 }
@@ -27,13 +29,13 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "convert: say which output to write (--make-bed)".into(),
         ));
     }
+    let started = std::time::Instant::now();
     let source = args.input.open()?;
+    let log = log_header("convert", source.as_ref());
     write_bed_fileset(source.as_ref(), &args.out, 1024)?;
-    eprintln!(
-        "genolens: wrote {0}.bed, {0}.bim, {0}.fam ({1} samples, {2} variants)",
-        args.out.display(),
-        source.n_samples(),
-        source.n_variants()
-    );
-    Ok(())
+    let written = ["bed", "bim", "fam"]
+        .iter()
+        .map(|ext| with_suffix(&args.out, ext))
+        .collect();
+    finish(log, written, &args.out, started)
 }

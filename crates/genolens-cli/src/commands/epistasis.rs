@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use genolens::assoc::epistasis::{epistasis_scan, EpistasisOptions};
-use genolens::io::epistasis::{write_epi_qt, write_epi_summary, EpiPairRow, EpiSummaryRow};
+use genolens::io::epistasis::{write_epi_reports, EpiPairRow, EpiSummaryRow};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
 use genolens::io::{GenotypeSource, SampleId};
 
@@ -128,7 +128,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .collect();
     let qt = with_suffix(&args.out, "epi.qt");
     let summary = with_suffix(&args.out, "epi.qt.summary");
-    write_epi_qt(&qt, variants, &pair_rows)?;
-    write_epi_summary(&summary, variants, &summary_rows)?;
+    write_epi_reports(&qt, &summary, variants, &pair_rows, &summary_rows)?;
     finish(log, vec![qt, summary], &args.out, started)
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use genolens::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
 use genolens::io::report::{write_afreq, AlleleFreqRow};
 
+use crate::commands::runlog::{finish, log_header};
 use crate::error::CliError;
 use crate::input::InputArgs;
 use crate::progress;
@@ -14,14 +15,16 @@ use crate::progress;
 pub struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Output prefix: writes `OUT.afreq`.
+    /// Output prefix: writes `OUT.afreq` and `OUT.log`.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
 }
 
-/// Writes `OUT.afreq`.
+/// Writes `OUT.afreq` and `OUT.log`.
 pub fn run(args: Args) -> Result<(), CliError> {
+    let started = std::time::Instant::now();
     let source = args.input.open()?;
+    let log = log_header("freq", source.as_ref());
     // Hard calls are counted on the packed bytes; fractional dosages (VCF DS) need
     // the dosage path.
     let rows: Vec<AlleleFreqRow> = if source.hardcalls_exact() {
@@ -37,8 +40,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let path = with_suffix(&args.out, "afreq");
     write_afreq(&path, source.variants(), &rows)?;
-    eprintln!("genolens: wrote {}", path.display());
-    Ok(())
+    finish(log, vec![path], &args.out, started)
 }
 
 /// `prefix` + `.` + `suffix`, keeping any dots already in the prefix.

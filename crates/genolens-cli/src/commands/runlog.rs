@@ -20,6 +20,19 @@ pub fn log_header(command: &str, source: &dyn GenotypeSource) -> String {
         source.n_variants(),
         source.origin().display()
     );
+    let skipped = source.skipped_on_load();
+    if skipped > 0 {
+        // plink2's line (Debian's 2.00a3.5), so the counts compare line for
+        // line, then why.
+        let _ = writeln!(
+            log,
+            "{} out of {} variants loaded from {}.\n{skipped} variants skipped for negative \
+             bp coordinates.",
+            source.n_variants(),
+            source.n_variants() + skipped,
+            source.origin().with_extension("bim").display(),
+        );
+    }
     log
 }
 

@@ -6,7 +6,7 @@ use crate::atomic::open;
 use crate::error::{Error, Result};
 use crate::genotype::{check_range, GenotypeBlock, GenotypeSource};
 use crate::hardcall::HardCallBlock;
-use crate::plink::{bytes_per_variant, fileset_paths, read_bim, read_fam};
+use crate::plink::{bytes_per_variant, fileset_paths, read_bim_records, read_fam};
 use crate::record::{Sample, Variant};
 
 /// The three magic bytes of a SNP-major `.bed` file.
@@ -54,6 +54,10 @@ pub struct BedFile {
     file: File,
     samples: Vec<Sample>,
     variants: Vec<Variant>,
+    /// The `.bed` record of each variant when the `.bim` had records that
+    /// were skipped (negative positions); `None` when variant = record.
+    records: Option<Vec<usize>>,
+    n_records: usize,
     stride: usize,
 }
 
@@ -67,7 +71,9 @@ impl BedFile {
     /// Opens a fileset whose three files are named separately.
     ///
     /// Checks the magic number, the SNP-major mode and that the `.bed` size is
-    /// exactly what the `.bim` and `.fam` counts imply.
+    /// exactly what the `.bim` and `.fam` counts imply. Variants whose `.bim`
+    /// position is negative are left out, as plink2 leaves them out
+    /// ([`skipped_negative_bp`](Self::skipped_negative_bp) counts them).
     pub fn open_paths(
         bed: impl AsRef<Path>,
         bim: impl AsRef<Path>,
@@ -75,7 +81,10 @@ impl BedFile {
     ) -> Result<Self> {
         let bed_path = bed.as_ref().to_path_buf();
         let samples = read_fam(fam.as_ref())?;
-        let variants = read_bim(bim.as_ref())?;
+        let bim = read_bim_records(bim.as_ref())?;
+        let n_records = bim.n_records;
+        let records = (bim.n_negative_bp() > 0).then_some(bim.records);
+        let variants = bim.variants;
         let file = open(&bed_path)?;
         let len = file.metadata().map_err(|e| Error::io(&bed_path, e))?.len();
         let mut magic = [0u8; 3];
@@ -105,14 +114,14 @@ impl BedFile {
             ));
         }
         let stride = bytes_per_variant(samples.len());
-        let expected = 3 + (stride as u64) * (variants.len() as u64);
+        let expected = 3 + (stride as u64) * (n_records as u64);
         if len != expected {
             return Err(Error::invalid(
                 &bed_path,
                 format!(
                     "file is {len} bytes but {} samples x {} variants need {expected}: {}",
                     samples.len(),
-                    variants.len(),
+                    n_records,
                     if len < expected {
                         "truncated, or the .bim/.fam list more than it holds"
                     } else {
@@ -126,8 +135,16 @@ impl BedFile {
             file,
             samples,
             variants,
+            records,
+            n_records,
             stride,
         })
+    }
+
+    /// Variant records of the `.bim` left out for a negative base-pair
+    /// position (0 for most filesets).
+    pub fn skipped_negative_bp(&self) -> usize {
+        self.n_records - self.variants.len()
     }
 
     /// Bytes per variant in the `.bed` file.
@@ -150,8 +167,28 @@ impl BedFile {
                 ),
             ));
         }
-        let offset = 3 + (range.start as u64) * (self.stride as u64);
-        read_at(&self.file, &self.bed_path, buf, offset)
+        let offset = |record: usize| 3 + (record as u64) * (self.stride as u64);
+        let Some(records) = &self.records else {
+            return read_at(&self.file, &self.bed_path, buf, offset(range.start));
+        };
+        // Skipped records split the range into runs of consecutive records,
+        // one positional read each.
+        let wanted = &records[range];
+        let mut start = 0;
+        while start < wanted.len() {
+            let mut end = start + 1;
+            while end < wanted.len() && wanted[end] == wanted[end - 1] + 1 {
+                end += 1;
+            }
+            read_at(
+                &self.file,
+                &self.bed_path,
+                &mut buf[start * self.stride..end * self.stride],
+                offset(wanted[start]),
+            )?;
+            start = end;
+        }
+        Ok(())
     }
 }
 
@@ -166,6 +203,10 @@ impl GenotypeSource for BedFile {
 
     fn origin(&self) -> &Path {
         &self.bed_path
+    }
+
+    fn skipped_on_load(&self) -> usize {
+        self.skipped_negative_bp()
     }
 
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {

@@ -4,11 +4,42 @@ use crate::atomic::{read_to_string, AtomicFile};
 use crate::error::{Error, Result};
 use crate::record::Variant;
 
+/// A `.bim` file as PLINK loads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bim {
+    /// The variants loaded, in file order.
+    pub variants: Vec<Variant>,
+    /// The record (0-based line among the non-empty lines, the variant's
+    /// index in the `.bed`) of each loaded variant.
+    pub records: Vec<usize>,
+    /// Variant records in the file, loaded or not.
+    pub n_records: usize,
+}
+
+impl Bim {
+    /// Records skipped for a negative base-pair position (PLINK 1.9 and 2
+    /// mark a variant to leave out this way, e.g. `-9` for unplaced markers).
+    pub fn n_negative_bp(&self) -> usize {
+        self.n_records - self.variants.len()
+    }
+}
+
 /// Reads a `.bim` file: `chrom id cm pos allele1 allele2`, whitespace-separated.
+/// Variants with a negative base-pair position are skipped, as plink2 and
+/// plink 1.9 skip them; [`read_bim_records`] says which.
 pub fn read_bim(path: impl AsRef<Path>) -> Result<Vec<Variant>> {
+    read_bim_records(path).map(|bim| bim.variants)
+}
+
+/// Reads a `.bim` file with the record of each loaded variant. An error when
+/// the file holds no variant record, or when every record has a negative
+/// position (plink2: "All N variants … excluded by negative bp coordinates").
+pub fn read_bim_records(path: impl AsRef<Path>) -> Result<Bim> {
     let path = path.as_ref();
     let text = read_to_string(path)?;
     let mut variants = Vec::new();
+    let mut records = Vec::new();
+    let mut n_records = 0;
     for (i, line) in text.lines().enumerate() {
         let lineno = i + 1;
         if line.trim().is_empty() {
@@ -32,16 +63,19 @@ pub fn read_bim(path: impl AsRef<Path>) -> Result<Vec<Variant>> {
                 format!("genetic position {:?} is not a number", f[2]),
             )
         })?;
-        let pos: u64 = f[3].parse().map_err(|_| {
+        let pos: i64 = f[3].parse().map_err(|_| {
             Error::parse(
                 path,
                 lineno,
-                format!(
-                    "base-pair position {:?} is not a non-negative integer",
-                    f[3]
-                ),
+                format!("base-pair position {:?} is not an integer", f[3]),
             )
         })?;
+        let record = n_records;
+        n_records += 1;
+        let Ok(pos) = u64::try_from(pos) else {
+            continue;
+        };
+        records.push(record);
         variants.push(Variant {
             chrom: f[0].to_string(),
             id: f[1].to_string(),
@@ -51,10 +85,20 @@ pub fn read_bim(path: impl AsRef<Path>) -> Result<Vec<Variant>> {
             allele2: f[5].to_string(),
         });
     }
-    if variants.is_empty() {
+    if n_records == 0 {
         return Err(Error::Empty { path: path.into() });
     }
-    Ok(variants)
+    if variants.is_empty() {
+        return Err(Error::invalid(
+            path,
+            format!("all {n_records} variants are excluded by negative bp coordinates"),
+        ));
+    }
+    Ok(Bim {
+        variants,
+        records,
+        n_records,
+    })
 }
 
 pub(crate) fn bim_text(variants: &[Variant]) -> String {

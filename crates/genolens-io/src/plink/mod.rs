@@ -12,7 +12,7 @@ mod fam;
 mod writer;
 
 pub use bed::{decode_variant, BedFile, BED_MAGIC};
-pub use bim::{read_bim, write_bim};
+pub use bim::{read_bim, read_bim_records, write_bim, Bim};
 pub use fam::{read_fam, write_fam};
 pub use writer::{write_bed_fileset, BedWriter};
 
