@@ -5,8 +5,11 @@
 //! simulated with known causal variants. Prints Markdown tables.
 //!
 //! Usage: `fusion-bench DATA_DIR [--replicates N] [--folds K] [--inner-folds K]
-//! [--models lasso,ridge] [--no-prediction] [--transformer] [--causal N] [--h2 H]
-//! [--query TEXT] [--tf-tokens N --tf-width D --tf-epochs E --tf-lr LR]`.
+//! [--inner-repeats R] [--models lasso,ridge] [--no-prediction] [--transformer]
+//! [--causal N] [--h2 H] [--arms 0:true,1:shuffled,…] [--query TEXT]
+//! [--tf-tokens N --tf-width D --tf-epochs E --tf-lr LR]`. `--arms` picks
+//! arms as `FRACTION:PRIOR` (PRIOR: true, shuffled or inverted; default the
+//! five arms of docs/benchmarks.md).
 //! `--attribution [--seeds S] [--epistasis-tokens K]` runs the attribution
 //! benchmark instead.
 //! `--checkpoint FILE` rewrites FILE with the table so far after every
@@ -21,7 +24,7 @@ use std::time::Instant;
 use genolens::assoc::predict::ModelKind;
 use genolens::explain::benchmark::{
     attribution_markdown, attribution_replicate, causal_pools, run_replicate, summary_markdown,
-    Arm, AttributionBench, BenchData, BenchOptions, TransformerArm,
+    Arm, AttributionBench, BenchData, BenchOptions, PriorKind, TransformerArm,
 };
 use genolens::io::GenotypeSource;
 
@@ -86,6 +89,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(k) = flag("--inner-folds") {
         options.inner_folds = k.parse()?;
     }
+    if let Some(k) = flag("--inner-repeats") {
+        options.inner_repeats = k.parse()?;
+    }
+    let arms = match flag("--arms") {
+        None => Arm::all(),
+        Some(list) => list
+            .split(',')
+            .map(parse_arm)
+            .collect::<Result<Vec<_>, _>>()?,
+    };
     let query = flag("--query")
         .cloned()
         .unwrap_or_else(|| "cancer".to_string());
@@ -165,7 +178,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         println!("Total time {:.0} s.", started.elapsed().as_secs_f64());
         return Ok(());
     }
-    let arms = Arm::all();
     let mut results = Vec::new();
     for r in 0..options.replicates {
         let t = Instant::now();
@@ -185,6 +197,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}", summary_markdown(&results, &options.models));
     println!("Total time {:.0} s.", started.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// `0.5:true` → the arm with half the causal variants near linked genes and
+/// the literature prior.
+fn parse_arm(text: &str) -> Result<Arm, String> {
+    let bad = || format!("--arms: {text:?} is not FRACTION:true|shuffled|inverted");
+    let (fraction, prior) = text.split_once(':').ok_or_else(bad)?;
+    let fraction: f64 = fraction.parse().map_err(|_| bad())?;
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(bad());
+    }
+    let prior = match prior {
+        "true" => PriorKind::True,
+        "shuffled" => PriorKind::Shuffled,
+        "inverted" => PriorKind::Inverted,
+        _ => return Err(bad()),
+    };
+    Ok(Arm { fraction, prior })
 }
 
 /// Writes the table after `done` replicates to `path` (temp file, then rename).

@@ -94,9 +94,11 @@ fn an_informative_prior_helps_and_a_shuffled_one_costs_little() {
         shuffled[v] = 10.0;
     }
     for kind in [ModelKind::Lasso, ModelKind::Ridge] {
-        // Three inner folds keep the test quick; the choice is the same kind.
+        // Three inner folds, repeated three times (the CLI's default with a
+        // prior), keep the test quick; the choice is the same kind.
         let base = ModelSpec {
             inner_folds: 3,
+            inner_repeats: 3,
             ..ModelSpec::new(kind)
         };
         let plain = cross_validate(&bed, &y, None, &folds, Task::Quantitative, &base).unwrap();
@@ -117,7 +119,11 @@ fn an_informative_prior_helps_and_a_shuffled_one_costs_little() {
             strength(&control)
         );
         assert!(r1 > r0 * 1.05, "{}: {r1} vs {r0}", kind.name());
-        assert!(strength(&informed).iter().all(|&s| s > 0.0));
+        // The informative prior passes the inner test in most outer folds,
+        // the shuffled one at most by chance.
+        let used = |r| strength(r).iter().filter(|&&s| s > 0.0).count();
+        assert!(used(&informed) >= 3, "{}", kind.name());
+        assert!(used(&control) <= 1, "{}", kind.name());
         assert!(
             r2 > r0 - 0.03,
             "{}: shuffled prior {r2} vs {r0}",

@@ -122,6 +122,9 @@ pub struct BenchOptions {
     pub folds: usize,
     /// Inner folds of the prediction arm.
     pub inner_folds: usize,
+    /// Repeats of the inner cross-validation (the same with and without
+    /// the prior, so the arms differ only by the prior).
+    pub inner_repeats: usize,
     /// Models of the prediction arm.
     pub models: Vec<ModelKind>,
     /// The transformer arm (gene tokens), when set.
@@ -178,6 +181,7 @@ impl Default for BenchOptions {
             mapping: MappingOptions::default(),
             folds: 5,
             inner_folds: 5,
+            inner_repeats: 3,
             models: vec![ModelKind::Lasso, ModelKind::Ridge],
             transformer: None,
             seed: 1,
@@ -222,11 +226,26 @@ pub struct ReplicateResult {
     pub fixed: Discoveries,
     /// Weighted BH with cross-fitted adaptive weights.
     pub adaptive: Discoveries,
-    /// Held-out R² per model, without and with the prior: `(model, plain,
-    /// with prior)`.
-    pub prediction: Vec<(ModelKind, f64, f64)>,
+    /// Held-out R² per model, without and with the prior.
+    pub prediction: Vec<PredictionResult>,
     /// Held-out R² of the transformer without and with gene tokens.
     pub transformer: Option<(f64, f64)>,
+}
+
+/// One model's prediction arm on one trait: the same outer folds and seeds
+/// without and with the prior.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PredictionResult {
+    /// The model family.
+    pub model: ModelKind,
+    /// Mean held-out R² over the outer folds without the prior.
+    pub plain: f64,
+    /// The same with the prior.
+    pub with_prior: f64,
+    /// Outer folds whose inner folds chose a prior strength above 0.
+    pub prior_used: usize,
+    /// Outer folds.
+    pub folds: usize,
 }
 
 /// The data a benchmark runs on.
@@ -537,26 +556,45 @@ pub fn run_replicate(
             for &kind in &options.models {
                 let spec = ModelSpec {
                     inner_folds: options.inner_folds,
+                    inner_repeats: options.inner_repeats,
                     seed,
                     ..ModelSpec::new(kind)
                 };
-                let r2 = |spec: &ModelSpec| -> Result<f64> {
-                    let cv = cross_validate(
+                let run = |spec: &ModelSpec| {
+                    cross_validate(
                         data.source,
                         &traits[k],
                         None,
                         &folds,
                         Task::Quantitative,
                         spec,
-                    )?;
-                    Ok(cv.folds.iter().map(|f| f.metrics[1]).sum::<f64>() / cv.folds.len() as f64)
+                    )
                 };
-                let plain = r2(&spec)?;
-                let with = r2(&ModelSpec {
+                let r2 = |cv: &genolens_assoc::predict::CvReport| {
+                    cv.folds.iter().map(|f| f.metrics[1]).sum::<f64>() / cv.folds.len() as f64
+                };
+                let plain = run(&spec)?;
+                let with = run(&ModelSpec {
                     prior: Some(PriorPenalty::new(penalty_weights.clone())),
                     ..spec.clone()
                 })?;
-                prediction.push((kind, plain, with));
+                let prior_used = with
+                    .folds
+                    .iter()
+                    .filter(|f| {
+                        f.model
+                            .hyperparameters
+                            .iter()
+                            .any(|(name, v)| name == "prior_strength" && *v != 0.0)
+                    })
+                    .count();
+                prediction.push(PredictionResult {
+                    model: kind,
+                    plain: r2(&plain),
+                    with_prior: r2(&with),
+                    prior_used,
+                    folds: with.folds.len(),
+                });
             }
         }
         let transformer = match &options.transformer {
@@ -1250,23 +1288,22 @@ pub fn summary_markdown(results: &[ReplicateResult], models: &[ModelKind]) -> St
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "| arm | model | held-out R² without prior | with prior | relative gain |"
+            "| arm | model | held-out R² without prior | with prior | difference | relative gain | \
+             folds using the prior |"
         );
-        let _ = writeln!(out, "|---|---|---|---|---|");
+        let _ = writeln!(out, "|---|---|---|---|---|---|---|");
         for arm in &arms {
             let rs: Vec<&ReplicateResult> = results.iter().filter(|r| r.arm == *arm).collect();
             for kind in models {
-                let pick = |with: bool| -> Vec<f64> {
-                    rs.iter()
-                        .filter_map(|r| {
-                            r.prediction
-                                .iter()
-                                .find(|(k, _, _)| k == kind)
-                                .map(|&(_, a, b)| if with { b } else { a })
-                        })
-                        .collect()
-                };
-                let (plain, with) = (pick(false), pick(true));
+                let found: Vec<&PredictionResult> = rs
+                    .iter()
+                    .filter_map(|r| r.prediction.iter().find(|p| p.model == *kind))
+                    .collect();
+                let plain: Vec<f64> = found.iter().map(|p| p.plain).collect();
+                let with: Vec<f64> = found.iter().map(|p| p.with_prior).collect();
+                let diff: Vec<f64> = found.iter().map(|p| p.with_prior - p.plain).collect();
+                let used: usize = found.iter().map(|p| p.prior_used).sum();
+                let folds: usize = found.iter().map(|p| p.folds).sum();
                 let (a, _) = mean_se(&plain);
                 let (b, _) = mean_se(&with);
                 // A relative gain over an R² near zero (or below) means nothing.
@@ -1277,11 +1314,12 @@ pub fn summary_markdown(results: &[ReplicateResult], models: &[ModelKind]) -> St
                 };
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {} | {gain} |",
+                    "| {} | {} | {} | {} | {} | {gain} | {used}/{folds} |",
                     arm.label(),
                     kind.name(),
                     ms(&plain),
                     ms(&with),
+                    ms(&diff),
                 );
             }
         }

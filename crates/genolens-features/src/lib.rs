@@ -2,7 +2,10 @@
 //!
 //! Everything here streams genotype blocks from a
 //! [`GenotypeSource`](genolens_io::GenotypeSource) and never parses files
-//! itself, nor knows anything of deep-learning frameworks.
+//! itself, nor knows anything of deep-learning frameworks. It is also the
+//! floor the model layers share for evaluation ([`split`], [`metrics`]), so
+//! association, text and transformer stand beside each other rather than on
+//! each other.
 //!
 //! | module | what |
 //! |---|---|
@@ -13,11 +16,13 @@
 //! | [`pca`] | exact and randomized (streaming) PCA, loadings, projection of new samples |
 //! | [`encode`] | model encodings: additive, dominant/recessive, one-hot, transformer tokens, SNP→gene groups |
 //! | [`split`] | seeded train/validation/test splits and folds, or folds from a file |
+//! | [`metrics`] | evaluation metrics: Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
 //! | [`simulate`] | a seeded structured-population genotype source for tests and benchmarks |
 
 pub mod encode;
 pub mod haplotype;
 pub mod ld;
+pub mod metrics;
 pub mod pca;
 pub mod qc;
 pub mod scale;

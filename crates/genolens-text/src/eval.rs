@@ -109,7 +109,7 @@ pub fn auc(scores: &[f64], positives: &[bool]) -> Option<f64> {
     if scores.len() != positives.len() || scores.iter().any(|s| s.is_nan()) {
         return None;
     }
-    let a = genolens_assoc::predict::metrics::auc(positives, scores);
+    let a = genolens_features::metrics::auc(positives, scores);
     (!a.is_nan()).then_some(a)
 }
 

@@ -16,7 +16,7 @@ use burn::tensor::activation::relu;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use burn_optim::{AdamWConfig, GradientsParams, Optimizer};
-use genolens_assoc::predict::metrics::{auc, r_squared};
+use genolens_features::metrics::{auc, r_squared};
 use ndarray::{Array2, ArrayView2};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};

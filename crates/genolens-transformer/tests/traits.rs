@@ -20,8 +20,8 @@ use std::sync::Mutex;
 
 use burn_core::module::AutodiffModule;
 use burn_core::tensor::backend::Backend;
-use genolens_assoc::predict::metrics::r_squared;
 use genolens_assoc::predict::{fit_predictor, ModelKind, ModelSpec, Task};
+use genolens_features::metrics::r_squared;
 use genolens_features::simulate::{CohortSpec, SimulatedCohort};
 use genolens_io::GenotypeSource;
 use genolens_transformer::finetune::{

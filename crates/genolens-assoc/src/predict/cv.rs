@@ -36,6 +36,11 @@ pub struct ModelSpec {
     pub grid: Option<Vec<f64>>,
     /// Inner folds for choosing the hyperparameter.
     pub inner_folds: usize,
+    /// Repeats of the inner cross-validation, each with its own split of the
+    /// training rows; candidates are compared on the losses of every
+    /// repeat's folds (more repeats: a steadier choice, proportionally more
+    /// fits). 1 = plain K-fold (0 counts as 1).
+    pub inner_repeats: usize,
     /// Seed of the inner folds (and of gradient descent's sample order).
     pub seed: u64,
     /// Per-variant prior weights (ridge, elastic net and lasso only).
@@ -43,13 +48,14 @@ pub struct ModelSpec {
 }
 
 impl ModelSpec {
-    /// The defaults for a family: its default grid, 5 inner folds, seed 1,
-    /// no prior.
+    /// The defaults for a family: its default grid, 5 inner folds once,
+    /// seed 1, no prior.
     pub fn new(kind: ModelKind) -> Self {
         Self {
             kind,
             grid: None,
             inner_folds: 5,
+            inner_repeats: 1,
             seed: 1,
             prior: None,
         }
@@ -66,24 +72,32 @@ impl ModelSpec {
 ///   `penalty.factor`) is `1 / w_j^κ`, rescaled to mean 1.
 ///
 /// The strength `κ` is chosen with the penalty by the inner folds among
-/// `strengths`; 0 is the analysis without the prior, and it is kept unless a
-/// prior strength beats it by more than one standard error of the inner-fold
-/// loss (the one-standard-error rule), so a prior that does not clearly help
-/// is not forced on the fit. Covariates are never re-weighted.
+/// `strengths`; 0 is the analysis without the prior. The best candidate
+/// with a prior replaces the best one without only when the inner folds
+/// show it *significantly* better: a one-sided paired t-test of their
+/// per-fold loss differences at level `level`, the variance corrected for
+/// the overlapping training sets of cross-validation (Nadeau & Bengio 2003,
+/// `(1/J + n_val/n_fit)·σ²` over `J` inner folds of all repeats). The best
+/// of many candidates wins the inner comparison by chance more often than
+/// any one of them; a prior that does not clearly help is not forced on the
+/// fit. Covariates are never re-weighted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorPenalty {
     /// One weight per variant of the source.
     pub weights: Vec<f64>,
     /// Strengths tried.
     pub strengths: Vec<f64>,
+    /// One-sided level of the test a prior strength must pass to be used.
+    pub level: f64,
 }
 
 impl PriorPenalty {
-    /// The default strengths 0, ½, 1 and 2.
+    /// The default strengths 0, ½, 1 and 2, level 0.05.
     pub fn new(weights: Vec<f64>) -> Self {
         Self {
             weights,
             strengths: vec![0.0, 0.5, 1.0, 2.0],
+            level: 0.05,
         }
     }
 
@@ -112,6 +126,12 @@ impl PriorPenalty {
             return Err(Error::Invalid(
                 "prior strengths must be finite numbers".into(),
             ));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(Error::Invalid(format!(
+                "prior test level {} is not in (0, 1)",
+                self.level
+            )));
         }
         Ok(())
     }
@@ -448,6 +468,27 @@ fn selection_loss(task: Task, link: bool, y: ArrayView1<'_, f64>, scores: &Array
     }
 }
 
+/// One-sided p-value that the candidate with losses `with` beats the one
+/// with losses `without` on the same inner folds (pairs `(loss, n_val)`),
+/// by the corrected resampled t-test of Nadeau & Bengio (2003): the paired
+/// differences' variance scaled by `1/J + n_val/n_fit` with `n_val/n_fit =
+/// 1/(k−1)` for `k`-fold splits, `J − 1` degrees of freedom.
+fn improvement_p(with: &[(f64, f64)], without: &[(f64, f64)], k: usize) -> f64 {
+    let d: Vec<f64> = with.iter().zip(without).map(|(a, b)| b.0 - a.0).collect();
+    let total: f64 = with.iter().map(|(_, n)| n).sum();
+    let j = d.len() as f64;
+    let gain = d.iter().zip(with).map(|(x, (_, n))| x * n).sum::<f64>() / total;
+    if d.len() < 2 || gain <= 0.0 {
+        return 1.0;
+    }
+    let var = d.iter().map(|x| (x - gain).powi(2)).sum::<f64>() / (j - 1.0);
+    let se = ((1.0 / j + 1.0 / (k.max(2) as f64 - 1.0)) * var).sqrt();
+    if se == 0.0 {
+        return 0.0;
+    }
+    0.5 * crate::stats::ln_t_two_sided(gain / se, j - 1.0).exp()
+}
+
 /// Fits a predictor on the samples `train` (indices into the source) with
 /// outcomes `y` (one per source sample; only the training entries are read).
 /// The hyperparameter is chosen by `spec.inner_folds`-fold cross-validation
@@ -563,22 +604,34 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
     let (chosen_shape, chosen) = if candidates.len() <= 1 {
         (0, 0)
     } else {
-        // Inner folds over the training rows only.
-        let inner = k_folds(train.len(), spec.inner_folds.max(2), spec.seed)
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+        // Inner folds over the training rows only, `inner_repeats` splits.
+        let k = spec.inner_folds.max(2);
+        let mut splits = Vec::new();
+        for r in 0..spec.inner_repeats.max(1) {
+            let seed = if r == 0 {
+                spec.seed
+            } else {
+                spec.seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            };
+            let inner = k_folds(train.len(), k, seed).map_err(|e| Error::Invalid(e.to_string()))?;
+            for fold in 0..inner.n_folds() {
+                splits.push(
+                    inner
+                        .train_test(fold)
+                        .map_err(|e| Error::Invalid(e.to_string()))?,
+                );
+            }
+        }
         // Per candidate, the loss of every inner fold.
         let mut loss: Vec<Vec<Vec<(f64, f64)>>> = grids
             .iter()
-            .map(|g| vec![Vec::with_capacity(inner.n_folds()); g.len()])
+            .map(|g| vec![Vec::with_capacity(splits.len()); g.len()])
             .collect();
-        for fold in 0..inner.n_folds() {
-            let (fit_rows, val_rows) = inner
-                .train_test(fold)
-                .map_err(|e| Error::Invalid(e.to_string()))?;
-            let xf = d.x.select(Axis(0), &fit_rows);
-            let yf = yt.select(Axis(0), &fit_rows);
-            let xv = d.x.select(Axis(0), &val_rows);
-            let yv = yt.select(Axis(0), &val_rows);
+        for (fit_rows, val_rows) in &splits {
+            let xf = d.x.select(Axis(0), fit_rows);
+            let yf = yt.select(Axis(0), fit_rows);
+            let xv = d.x.select(Axis(0), val_rows);
+            let yv = yt.select(Axis(0), val_rows);
             for (s, (_, mult)) in shapes.iter().enumerate() {
                 let shape = Shape::of(spec.kind, mult.as_deref());
                 let fits = fit_grid(
@@ -590,8 +643,8 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
                     spec.seed,
                     shape,
                 )?;
-                for (k, f) in fits.iter().enumerate() {
-                    loss[s][k].push((
+                for (c, f) in fits.iter().enumerate() {
+                    loss[s][c].push((
                         selection_loss(task, f.link, yv.view(), &f.scores(xv.view())),
                         val_rows.len() as f64,
                     ));
@@ -609,23 +662,21 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
             .copied()
             .min_by(|&(s1, k1), &(s2, k2)| mean(&loss[s1][k1]).total_cmp(&mean(&loss[s2][k2])))
             .expect("non-empty grid");
-        // A prior must earn its place (the one-standard-error rule, towards
-        // the model without it): when the best fit without the prior is
-        // within one standard error of the best fit with one, it is chosen.
-        match shapes.iter().position(|(kappa, _)| *kappa == 0.0) {
-            Some(plain) if shapes[best.0].0 != 0.0 => {
-                let l = &loss[best.0][best.1];
-                let sd = (l.iter().map(|(x, _)| (x - mean(l)).powi(2)).sum::<f64>()
-                    / (l.len().max(2) - 1) as f64)
-                    .sqrt();
-                let se = sd / (l.len() as f64).sqrt();
+        // A prior must earn its place: the best fit without it stays unless
+        // the best with one is significantly better.
+        match (
+            &spec.prior,
+            shapes.iter().position(|(kappa, _)| *kappa == 0.0),
+        ) {
+            (Some(prior), Some(plain)) if shapes[best.0].0 != 0.0 => {
                 let no_prior = (0..grids[plain].len())
                     .min_by(|&a, &b| mean(&loss[plain][a]).total_cmp(&mean(&loss[plain][b])))
                     .expect("non-empty grid");
-                if mean(&loss[plain][no_prior]) <= mean(l) + se {
-                    (plain, no_prior)
-                } else {
+                let p = improvement_p(&loss[best.0][best.1], &loss[plain][no_prior], k);
+                if p < prior.level {
                     best
+                } else {
+                    (plain, no_prior)
                 }
             }
             _ => best,

@@ -6,7 +6,7 @@
 //! | [`ridge`] | ridge regression in closed form over a penalty path (dual/kernel form when p > n: GBLUP) |
 //! | [`elastic_net`] | elastic net and lasso by coordinate descent (scikit-learn's objective) |
 //! | [`gd`] | linear regression by mini-batch gradient descent, the seed's teaching model |
-//! | [`metrics`] | Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
+//! | [`metrics`] | Pearson r, R², MSE, AUC, log-loss, ROC and calibration (re-exported from `genolens_features::metrics`, the floor text and transformer share) |
 //! | [`model`] | [`LinearPredictor`]: the saved, versioned form of every model, checked against the genotypes it scores |
 //! | [`prs`] | polygenic scores from a weight table, as `plink2 --score` |
 //! | [`prs_ct`] | clumping + thresholding scores learnt on training samples with the GWAS engine and its clumping |
@@ -19,7 +19,7 @@
 pub mod cv;
 pub mod elastic_net;
 pub mod gd;
-pub mod metrics;
+pub use genolens_features::metrics;
 pub mod model;
 pub mod prs;
 pub mod prs_ct;

@@ -69,6 +69,11 @@ pub struct Args {
     /// Inner folds for choosing the hyperparameter.
     #[arg(long, value_name = "K", default_value_t = 5)]
     inner_folds: usize,
+    /// Repeats of the inner cross-validation, each with its own split
+    /// (default: 3 with --prior, whose strength is chosen by a test over
+    /// every repeat's folds; 1 without).
+    #[arg(long, value_name = "R")]
+    inner_repeats: Option<usize>,
     /// Seed of the folds.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -78,6 +83,11 @@ pub struct Args {
     /// the model without the prior, so a useless prior is not forced on it.
     #[arg(long, value_name = "K", value_delimiter = ',', default_values_t = [0.0, 0.5, 1.0, 2.0], requires = "prior")]
     prior_strengths: Vec<f64>,
+    /// One-sided level of the test a prior strength must pass in the inner
+    /// folds against the model without the prior (corrected resampled
+    /// t-test of the paired fold losses) to be used.
+    #[arg(long, value_name = "LEVEL", default_value_t = 0.05, requires = "prior")]
+    prior_level: f64,
     /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png (observed against
     /// predicted, or the ROC curve), OUT.calibration.tsv (case/control), OUT.log.
     #[arg(long, value_name = "PREFIX")]
@@ -152,12 +162,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
             log_mapping(&mut log, &genes.report);
             let _ = writeln!(
                 log,
-                "prior-informed penalties: strength chosen by inner CV among {:?} (0 = no prior)",
-                args.prior_strengths
+                "prior-informed penalties: strength chosen by inner CV among {:?} (0 = no prior; \
+                 another must beat it at one-sided level {})",
+                args.prior_strengths, args.prior_level
             );
             Some(PriorPenalty {
                 weights,
                 strengths: args.prior_strengths.clone(),
+                level: args.prior_level,
             })
         }
     };
@@ -165,6 +177,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
         kind: args.model,
         grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
         inner_folds: args.inner_folds,
+        inner_repeats: args
+            .inner_repeats
+            .unwrap_or(if prior.is_some() { 3 } else { 1 }),
         seed: args.seed,
         prior,
     };
