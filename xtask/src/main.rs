@@ -795,7 +795,7 @@ fn transformer_bench() -> Result<(), String> {
             .and_then(|v| v.trim().parse().ok())
             .ok_or(format!("no samples_per_s in {text:?}"))
     };
-    println!("| training, CPU, 1,024 samples, batch 32, width 32, 4 heads | threads | genolens (burn ndarray) samples/s | PyTorch samples/s | ratio |");
+    println!("| training, CPU, 1,024 samples, batch 32, width 32, 4 heads | threads | genolens (burn-flex) samples/s | PyTorch samples/s | ratio |");
     println!("|---|---|---|---|---|");
     for (variants, layers) in [(128usize, 1usize), (256, 2)] {
         for threads in ["1", "2"] {

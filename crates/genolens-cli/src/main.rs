@@ -12,6 +12,12 @@ use clap::{Parser, Subcommand};
 
 use crate::error::CliError;
 
+/// mimalloc keeps the large blocks of a training step mapped; glibc's
+/// allocator returned and re-faulted them every step (an eighth of the
+/// transformer's CPU training time in page faults; docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// genolens: genotypes and literature to associations, predictions and explanations.
 #[derive(Debug, Parser)]
 #[command(name = "genolens", version, about, long_about = None)]

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 /// Where a model runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ComputeDevice {
-    /// The CPU (burn's ndarray backend); always compiled.
+    /// The CPU (burn-flex); always compiled.
     Cpu,
     /// A GPU through WebGPU/Vulkan (feature `wgpu`).
     Wgpu,
@@ -122,7 +122,7 @@ pub trait BackendTask {
 
 impl ComputeDevice {
     /// Checks the device ([`ComputeDevice::check`]), then runs `task` on its
-    /// backend: `Autodiff<NdArray>` for `cpu`, `Autodiff<Wgpu>` for `wgpu`,
+    /// backend: `Autodiff<Flex>` for `cpu`, `Autodiff<Wgpu>` for `wgpu`,
     /// `Autodiff<Cuda>` for `cuda`.
     pub fn run<T: BackendTask>(self, task: T) -> Result<T::Output> {
         self.check()?;

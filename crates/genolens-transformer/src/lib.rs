@@ -15,7 +15,7 @@
 //! integrated gradients and SmoothGrad over the token inputs
 //! ([`attribution`]).
 //!
-//! Model code is generic over burn's `Backend`; the CPU backend (ndarray with
+//! Model code is generic over burn's `Backend`; the CPU backend (burn-flex with
 //! autodiff) is always built, `wgpu` and `cuda` are cargo features chosen at
 //! run time through [`device`]. The crate takes arrays and tokens: it knows
 //! nothing of files or polars, and it does not depend on `genolens-text`.
@@ -38,8 +38,8 @@ pub mod tokens;
 
 pub use error::{Error, Result};
 
-/// The CPU training backend: burn's ndarray backend with autodiff.
-pub type CpuBackend = burn_autodiff::Autodiff<burn_ndarray::NdArray<f32>>;
+/// The CPU training backend: burn-flex with autodiff.
+pub type CpuBackend = burn_autodiff::Autodiff<burn_flex::Flex>;
 
 /// The CPU inference backend (no autodiff, so no dropout).
-pub type CpuInference = burn_ndarray::NdArray<f32>;
+pub type CpuInference = burn_flex::Flex;

@@ -131,7 +131,11 @@ impl<B: Backend> EncoderLayer<B> {
     fn forward(&self, x: Tensor<B, 3>) -> Tensor<B, 3> {
         let [batch, len, d] = x.dims();
         let (heads, dh) = (self.n_heads, d / self.n_heads);
-        let split = |t: Tensor<B, 3>| t.reshape([batch, len, heads, dh]).swap_dims(1, 2);
+        // Projections, norms and the feed-forward run on `[batch·len, d]`:
+        // one GEMM each (a 3-D input would take one small GEMM per sample and
+        // a `[batch, d_in, d_out]` weight gradient summed afterwards).
+        let x = x.reshape([batch * len, d]);
+        let split = |t: Tensor<B, 2>| t.reshape([batch, len, heads, dh]).swap_dims(1, 2);
         let h = self.attn_norm.forward(x.clone());
         let q = split(self.query.forward(h.clone()));
         let k = split(self.key.forward(h.clone()));
@@ -141,11 +145,11 @@ impl<B: Backend> EncoderLayer<B> {
         // [batch, heads, L, L] entry cost a fifth of the CPU training time at
         // 256 tokens; dropout stays on the residual branches.
         let weights = softmax(scores, 3);
-        let context = weights.matmul(v).swap_dims(1, 2).reshape([batch, len, d]);
+        let context = weights.matmul(v).swap_dims(1, 2).reshape([batch * len, d]);
         let x = x + self.dropout.forward(self.output.forward(context));
         let h = self.ff_norm.forward(x.clone());
         let h = self.dropout.forward(gelu(self.up.forward(h)));
-        x + self.dropout.forward(self.down.forward(h))
+        (x + self.dropout.forward(self.down.forward(h))).reshape([batch, len, d])
     }
 
     /// Adapters on the query and value projections, as in the LoRA paper.
@@ -369,7 +373,7 @@ mod tests {
     use crate::CpuBackend as Cpu;
     use burn::tensor::{Distribution, TensorData};
 
-    fn inputs(device: &burn_ndarray::NdArrayDevice) -> (Tensor<Cpu, 2, Int>, Tensor<Cpu, 2>) {
+    fn inputs(device: &burn_flex::FlexDevice) -> (Tensor<Cpu, 2, Int>, Tensor<Cpu, 2>) {
         let classes = vec![0i64, 1, 2, 3, 4, 1, 2, 2, 0, 0, 1, 3];
         let dosages: Vec<f32> = classes
             .iter()

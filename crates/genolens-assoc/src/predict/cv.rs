@@ -72,22 +72,25 @@ impl ModelSpec {
 ///   `penalty.factor`) is `1 / w_j^κ`, rescaled to mean 1.
 ///
 /// The strength `κ` is chosen with the penalty by the inner folds among
-/// `strengths`; 0 is the analysis without the prior. The best candidate
-/// with a prior replaces the best one without only when the inner folds
-/// show it *significantly* better: a one-sided paired t-test of their
-/// per-fold loss differences at level `level`, the variance corrected for
-/// the overlapping training sets of cross-validation (Nadeau & Bengio 2003,
-/// `(1/J + n_val/n_fit)·σ²` over `J` inner folds of all repeats). The best
-/// of many candidates wins the inner comparison by chance more often than
-/// any one of them; a prior that does not clearly help is not forced on the
-/// fit. Covariates are never re-weighted.
+/// `strengths`; 0 is the analysis without the prior. A strength's best
+/// candidate replaces the best one without the prior only when the inner
+/// folds show it *significantly* better: a one-sided paired t-test of their
+/// per-fold loss differences, the variance corrected for the overlapping
+/// training sets of cross-validation (Nadeau & Bengio 2003, `(1/J +
+/// n_val/n_fit)·σ²` over `J` inner folds of all repeats), at `level`
+/// divided by the number of strengths above 0 (Bonferroni). The best of many
+/// candidates wins the inner comparison by chance more often than any one of
+/// them; a prior that does not clearly help is not forced on the fit.
+/// Covariates are never re-weighted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorPenalty {
     /// One weight per variant of the source.
     pub weights: Vec<f64>,
     /// Strengths tried.
     pub strengths: Vec<f64>,
-    /// One-sided level of the test a prior strength must pass to be used.
+    /// One-sided family-wise level of the tests a prior strength must pass
+    /// to be used (each of the `k` strengths above 0 is tested at
+    /// `level / k`).
     pub level: f64,
 }
 
@@ -663,21 +666,33 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
             .min_by(|&(s1, k1), &(s2, k2)| mean(&loss[s1][k1]).total_cmp(&mean(&loss[s2][k2])))
             .expect("non-empty grid");
         // A prior must earn its place: the best fit without it stays unless
-        // the best with one is significantly better.
+        // a strength's best fit is significantly better, each strength tested
+        // at `level / strengths tried` (Bonferroni: the chance that any useless
+        // strength passes stays below `level`); of those that pass, the one
+        // with the smallest loss.
         match (
             &spec.prior,
             shapes.iter().position(|(kappa, _)| *kappa == 0.0),
         ) {
             (Some(prior), Some(plain)) if shapes[best.0].0 != 0.0 => {
-                let no_prior = (0..grids[plain].len())
-                    .min_by(|&a, &b| mean(&loss[plain][a]).total_cmp(&mean(&loss[plain][b])))
-                    .expect("non-empty grid");
-                let p = improvement_p(&loss[best.0][best.1], &loss[plain][no_prior], k);
-                if p < prior.level {
-                    best
-                } else {
-                    (plain, no_prior)
-                }
+                let best_of = |s: usize| {
+                    (0..grids[s].len())
+                        .min_by(|&a, &b| mean(&loss[s][a]).total_cmp(&mean(&loss[s][b])))
+                        .expect("non-empty grid")
+                };
+                let no_prior = best_of(plain);
+                let tried = shapes.iter().filter(|(kappa, _)| *kappa != 0.0).count();
+                (0..shapes.len())
+                    .filter(|&s| s != plain && shapes[s].0 != 0.0)
+                    .map(|s| (s, best_of(s)))
+                    .filter(|&(s, c)| {
+                        improvement_p(&loss[s][c], &loss[plain][no_prior], k)
+                            < prior.level / tried as f64
+                    })
+                    .min_by(|&(s1, c1), &(s2, c2)| {
+                        mean(&loss[s1][c1]).total_cmp(&mean(&loss[s2][c2]))
+                    })
+                    .unwrap_or((plain, no_prior))
             }
             _ => best,
         }

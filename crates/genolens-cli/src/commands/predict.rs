@@ -85,7 +85,8 @@ pub struct Args {
     prior_strengths: Vec<f64>,
     /// One-sided level of the test a prior strength must pass in the inner
     /// folds against the model without the prior (corrected resampled
-    /// t-test of the paired fold losses) to be used.
+    /// t-test of the paired fold losses; Bonferroni over the strengths
+    /// above 0) to be used.
     #[arg(long, value_name = "LEVEL", default_value_t = 0.05, requires = "prior")]
     prior_level: f64,
     /// Output prefix: OUT.cv.tsv, OUT.pred.tsv, OUT.model, OUT.png (observed against
