@@ -51,7 +51,7 @@ mod render;
 mod scatter;
 
 pub use error::{Error, Result};
-pub use line::LinePlot;
+pub use line::{LinePlot, LineStyle};
 pub use scatter::ScatterPlot;
 
 /// The image size, `(width, height)` in pixels, of a plot whose size is not set.

@@ -14,8 +14,9 @@ use crate::{PlotSummary, DEFAULT_SIZE};
 /// A line plot of one or more named series of `(x, y)` points.
 ///
 /// Each series is drawn in the order its points are given, in its own colour
-/// (ten colours, then they repeat), and listed in the legend in the order the
-/// series were added. The legend is left out when there is one series with an
+/// (ten colours, then they repeat) unless [`series_styled`](Self::series_styled)
+/// names a colour and a dashed line, and listed in the legend in the order
+/// the series were added. The legend is left out when there is one series with an
 /// empty name.
 ///
 /// A point with a NaN or infinite coordinate (or, on a logarithmic y axis, a
@@ -55,6 +56,19 @@ pub struct LinePlot {
 struct Series {
     name: String,
     points: Vec<(f64, f64)>,
+    style: Option<LineStyle>,
+}
+
+/// How one series is drawn: its colour (an index into the palette of ten
+/// colours, which repeat) and whether the line is dashed. Series that belong
+/// together (a fold's training and validation loss) share a colour and
+/// differ by the dash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineStyle {
+    /// Palette index (0-based; taken modulo the palette's ten colours).
+    pub colour: usize,
+    /// A dashed line instead of a solid one.
+    pub dashed: bool,
 }
 
 impl Default for LinePlot {
@@ -95,6 +109,7 @@ impl LinePlot {
         self.series.push(Series {
             name: name.into(),
             points: points.into_iter().collect(),
+            style: None,
         });
         self
     }
@@ -102,8 +117,22 @@ impl LinePlot {
     /// Adds a series named `name` whose point `i` is `(xs[i], ys[i])`. If the
     /// lengths differ, the series is not added and
     /// [`write_png`](Self::write_png) fails with [`Error::InvalidInput`].
-    pub fn series_xy(mut self, name: impl Into<String>, xs: &[f64], ys: &[f64]) -> Self {
-        let name = name.into();
+    pub fn series_xy(self, name: impl Into<String>, xs: &[f64], ys: &[f64]) -> Self {
+        self.push_xy(name.into(), xs, ys, None)
+    }
+
+    /// Like [`series_xy`](Self::series_xy), drawn in `style`.
+    pub fn series_styled(
+        self,
+        name: impl Into<String>,
+        xs: &[f64],
+        ys: &[f64],
+        style: LineStyle,
+    ) -> Self {
+        self.push_xy(name.into(), xs, ys, Some(style))
+    }
+
+    fn push_xy(mut self, name: String, xs: &[f64], ys: &[f64], style: Option<LineStyle>) -> Self {
         if xs.len() != ys.len() {
             self.problem.get_or_insert_with(|| {
                 format!(
@@ -117,8 +146,17 @@ impl LinePlot {
         self.series.push(Series {
             name,
             points: xs.iter().copied().zip(ys.iter().copied()).collect(),
+            style,
         });
         self
+    }
+
+    /// Series `i`'s colour and dash.
+    fn style_of(&self, i: usize) -> (RGBColor, bool) {
+        match self.series[i].style {
+            Some(style) => (render::color(style.colour), style.dashed),
+            None => (render::color(i), false),
+        }
     }
 
     fn is_valid(&self, (x, y): (f64, f64)) -> bool {
@@ -193,9 +231,12 @@ impl LinePlot {
             self.series
                 .iter()
                 .enumerate()
-                .map(|(i, s)| LegendEntry {
-                    label: s.name.clone(),
-                    swatch: Swatch::Line(render::color(i)),
+                .map(|(i, s)| {
+                    let (color, dashed) = self.style_of(i);
+                    LegendEntry {
+                        label: s.name.clone(),
+                        swatch: Swatch::Line(color, dashed),
+                    }
                 })
                 .collect()
         } else {
@@ -228,7 +269,7 @@ impl LinePlot {
         let stroke = scale.px(2.0);
         let dot = scale.px(3.0);
         for (i, series) in self.series.iter().enumerate() {
-            let color = render::color(i);
+            let (color, dashed) = self.style_of(i);
             // Runs of consecutive valid points; an invalid point breaks the line.
             let runs = series
                 .points
@@ -237,6 +278,13 @@ impl LinePlot {
             for run in runs {
                 if let [only] = run {
                     chart.draw_series(std::iter::once(Circle::new(*only, dot, color.filled())))?;
+                } else if dashed {
+                    chart.draw_series(DashedLineSeries::new(
+                        run.iter().copied(),
+                        scale.px(7.0),
+                        scale.px(5.0),
+                        color.stroke_width(stroke),
+                    ))?;
                 } else {
                     chart.draw_series(LineSeries::new(
                         run.iter().copied(),

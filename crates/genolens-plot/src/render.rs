@@ -166,8 +166,8 @@ pub(crate) fn marker_outline(shape: Shape, radius: i32) -> Vec<(i32, i32)> {
 pub(crate) enum Swatch {
     /// A scatter marker.
     Marker(Shape, RGBColor),
-    /// A short line of a series.
-    Line(RGBColor),
+    /// A short line of a series (dashed when `true`).
+    Line(RGBColor, bool),
 }
 
 /// One row of a legend.
@@ -242,10 +242,20 @@ pub(crate) fn frame<'a>(
                 &(EmptyElement::at((x0 + sw / 2, y))
                     + Polygon::new(marker_outline(shape, radius), color.filled())),
             )?,
-            Swatch::Line(color) => panel.draw(&PathElement::new(
+            Swatch::Line(color, false) => panel.draw(&PathElement::new(
                 vec![(x0, y), (x0 + sw, y)],
                 color.stroke_width(scale.px(3.0)),
             ))?,
+            Swatch::Line(color, true) => {
+                // Two dashes with a gap between them.
+                let third = sw / 3;
+                for start in [x0, x0 + 2 * third] {
+                    panel.draw(&PathElement::new(
+                        vec![(start, y), (start + third, y)],
+                        color.stroke_width(scale.px(3.0)),
+                    ))?;
+                }
+            }
         }
         let text_x = x0 + sw + i32::try_from(gap).unwrap_or(0);
         panel.draw(&Text::new(label.clone(), (text_x, y), text_style.clone()))?;

@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::Path;
 
-use genolens_plot::{Error, LinePlot, PlotSummary, ScatterPlot, DEFAULT_SIZE};
+use genolens_plot::{Error, LinePlot, LineStyle, PlotSummary, ScatterPlot, DEFAULT_SIZE};
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
 
@@ -338,5 +338,49 @@ fn error_message_names_path() {
     assert_eq!(
         err.to_string(),
         "/some/where/pca.png: cannot plot: no points to plot"
+    );
+}
+
+/// Pixels that are not grey (axes, text and background are grey levels).
+fn coloured_pixels(path: &Path) -> usize {
+    let decoder = png::Decoder::new(fs::File::open(path).expect("open png"));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks_exact(channels)
+        .filter(|p| p[0] != p[1] || p[1] != p[2])
+        .count()
+}
+
+#[test]
+fn styled_series_share_a_colour_and_dashes_leave_gaps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let xs: Vec<f64> = (0..40).map(f64::from).collect();
+    let low = vec![1.0; 40];
+    let high = vec![2.0; 40];
+    let plot = |dashed| {
+        LinePlot::new()
+            .series_styled(
+                "fold 1 train",
+                &xs,
+                &low,
+                LineStyle {
+                    colour: 3,
+                    dashed: false,
+                },
+            )
+            .series_styled("fold 1 valid", &xs, &high, LineStyle { colour: 3, dashed })
+    };
+    let (solid, dashed) = (dir.path().join("solid.png"), dir.path().join("dashed.png"));
+    plot(false).write_png(&solid).expect("solid");
+    plot(true).write_png(&dashed).expect("dashed");
+    let (a, b) = (coloured_pixels(&solid), coloured_pixels(&dashed));
+    // The dashed line draws its colour on part of its length only; the solid
+    // one and the legend are the same in both.
+    assert!(
+        b < a && b * 10 > a * 6,
+        "solid {a} coloured pixels, dashed {b}"
     );
 }

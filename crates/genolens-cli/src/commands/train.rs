@@ -24,7 +24,7 @@ use genolens::features::split::permutation;
 use genolens::io::report::{format_g, read_id_list, read_text, write_tsv};
 use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
 use genolens::io::{AtomicFile, GenotypeSource, SampleId, Variant};
-use genolens::plot::LinePlot;
+use genolens::plot::{LinePlot, LineStyle};
 use genolens::transformer::burn::module::AutodiffModule;
 use genolens::transformer::burn::tensor::backend::AutodiffBackend;
 use genolens::transformer::checkpoint::Checkpoint;
@@ -905,18 +905,23 @@ fn write_outputs(
         written.push(path);
     }
 
-    // loss.png: training and validation loss of every round.
+    // loss.png: training and validation loss of every round, one colour per
+    // round (fold or final fit), training solid and validation dashed.
     let mut plot = LinePlot::new()
         .title(format!("genolens train: {}", inputs.names.join(", ")))
         .x_label("epoch")
         .y_label("loss (standardised trait; logistic for case/control)");
-    for (label, r) in labels.iter().zip(results) {
+    for (round, (label, r)) in labels.iter().zip(results).enumerate() {
         let epochs: Vec<f64> = r.history.iter().map(|m| m.epoch as f64).collect();
         let train: Vec<f64> = r.history.iter().map(|m| m.train_loss).collect();
         let valid: Vec<f64> = r.history.iter().map(|m| m.valid_loss).collect();
+        let style = |dashed| LineStyle {
+            colour: round,
+            dashed,
+        };
         plot = plot
-            .series_xy(format!("{label} train"), &epochs, &train)
-            .series_xy(format!("{label} valid"), &epochs, &valid);
+            .series_styled(format!("{label} train"), &epochs, &train, style(false))
+            .series_styled(format!("{label} valid"), &epochs, &valid, style(true));
     }
     let path = out.join("loss.png");
     plot.write_png(&path)?;
