@@ -856,3 +856,41 @@ pub fn as_probabilities(model: &LinearPredictor, predicted: &[f64]) -> Vec<f64> 
             .collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::improvement_p;
+
+    fn folds(losses: &[f64]) -> Vec<(f64, f64)> {
+        losses.iter().map(|&l| (l, 50.0)).collect()
+    }
+
+    #[test]
+    fn the_prior_test_needs_a_consistent_gain() {
+        let without = folds(&[1.0, 1.1, 0.9, 1.05, 0.95, 1.0, 1.02, 0.98, 1.0]);
+        // No gain, or a loss: p = 1.
+        assert_eq!(improvement_p(&without, &without, 3), 1.0);
+        let worse: Vec<(f64, f64)> = without.iter().map(|&(l, n)| (l + 0.1, n)).collect();
+        assert_eq!(improvement_p(&worse, &without, 3), 1.0);
+        // The same mean gain, steady across folds or erratic.
+        let steady: Vec<(f64, f64)> = without
+            .iter()
+            .enumerate()
+            .map(|(i, &(l, n))| (l - 0.05 - 0.002 * (i % 2) as f64, n))
+            .collect();
+        let erratic: Vec<(f64, f64)> = without
+            .iter()
+            .enumerate()
+            .map(|(i, &(l, n))| (l - 0.051 + if i % 2 == 0 { 0.1 } else { -0.1 }, n))
+            .collect();
+        let (p_steady, p_erratic) = (
+            improvement_p(&steady, &without, 3),
+            improvement_p(&erratic, &without, 3),
+        );
+        assert!(p_steady < 1e-4, "{p_steady}");
+        assert!(p_erratic > 0.1 && p_erratic < 0.5, "{p_erratic}");
+        // The overlap correction: fewer folds per split (more overlap of the
+        // training sets) widens the variance, so the same gain is less sure.
+        assert!(improvement_p(&erratic, &without, 2) > p_erratic);
+    }
+}
