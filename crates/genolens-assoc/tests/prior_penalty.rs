@@ -60,13 +60,7 @@ fn strength(report: &genolens_assoc::predict::CvReport) -> Vec<f64> {
     report
         .folds
         .iter()
-        .map(|f| {
-            f.model
-                .hyperparameters
-                .iter()
-                .find(|(k, _)| k == "prior_strength")
-                .map_or(f64::NAN, |(_, v)| *v)
-        })
+        .map(|f| f.model.hyperparameter("prior_strength").unwrap_or(f64::NAN))
         .collect()
 }
 

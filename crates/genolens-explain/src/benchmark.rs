@@ -583,9 +583,8 @@ pub fn run_replicate(
                     .iter()
                     .filter(|f| {
                         f.model
-                            .hyperparameters
-                            .iter()
-                            .any(|(name, v)| name == "prior_strength" && *v != 0.0)
+                            .hyperparameter("prior_strength")
+                            .is_some_and(|k| k != 0.0)
                     })
                     .count();
                 prediction.push(PredictionResult {

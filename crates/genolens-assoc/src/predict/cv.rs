@@ -681,14 +681,12 @@ pub fn fit_predictor<S: GenotypeSource + ?Sized>(
                         .expect("non-empty grid")
                 };
                 let no_prior = best_of(plain);
-                let tried = shapes.iter().filter(|(kappa, _)| *kappa != 0.0).count();
-                (0..shapes.len())
-                    .filter(|&s| s != plain && shapes[s].0 != 0.0)
+                let tried: Vec<usize> = (0..shapes.len()).filter(|&s| shapes[s].0 != 0.0).collect();
+                let level = prior.level / tried.len() as f64;
+                tried
+                    .into_iter()
                     .map(|s| (s, best_of(s)))
-                    .filter(|&(s, c)| {
-                        improvement_p(&loss[s][c], &loss[plain][no_prior], k)
-                            < prior.level / tried as f64
-                    })
+                    .filter(|&(s, c)| improvement_p(&loss[s][c], &loss[plain][no_prior], k) < level)
                     .min_by(|&(s1, c1), &(s2, c2)| {
                         mean(&loss[s1][c1]).total_cmp(&mean(&loss[s2][c2]))
                     })

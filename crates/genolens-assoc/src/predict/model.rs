@@ -140,6 +140,15 @@ pub struct LinearPredictor {
 }
 
 impl LinearPredictor {
+    /// The value of the hyperparameter `name` the fit chose (`lambda`,
+    /// `alpha`, `prior_strength`, …), if it has one.
+    pub fn hyperparameter(&self, name: &str) -> Option<f64> {
+        self.hyperparameters
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
+    }
+
     /// Assembles a predictor from its fitted parts.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
