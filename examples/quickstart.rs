@@ -1,44 +1,42 @@
-//! The main job on bundled data: the 1000 Genomes LCT region (503 Europeans ×
-//! 607 variants around the lactase gene).
+//! The main job on bundled data: one study from genotypes to a report.
 //!
-//! Run with `cargo run --release --example quickstart [OUT_DIR]`. It reads the
-//! PLINK fileset, summarizes it, writes PLINK 2-style allele frequencies, converts
-//! the VCF of the same region to a `.bed` fileset and checks that both give the same
-//! genotypes, then runs QC (Hardy–Weinberg), LD pruning and a PCA whose PC1/PC2
-//! plot is coloured by population. Then association and prediction on two more
-//! bundled sets: a GWAS of regenie's example trait with its covariates (λGC, the
-//! top hit), and genomic prediction of CIMMYT wheat yield by ridge regression
-//! over the shipped 10 folds. Last, literature mining: gene, disease and variant
-//! mentions in BioRED's test abstracts and the genes linked to long QT syndrome,
-//! each with its best evidence sentence. The data is looked up in `$GENOLENS_DATA`, else
-//! `../shared/data` beside the repository. It grows as genolens gains
-//! capabilities.
+//! The cohort is the BOLT-LMM example (379 Europeans of 1000 Genomes × 54,051
+//! variants on chromosomes 17–22, with a simulated trait and covariates). The
+//! study runs population structure (PCA), a GWAS with PCs and covariates,
+//! clumped lead loci named by their genes, and ridge and lasso prediction
+//! cross-validated on the same folds, then writes `OUT/report.html`: one
+//! self-contained page with every table and picture. A rerun skips the steps
+//! whose inputs and options are unchanged.
+//!
+//! Run with `cargo run --release --example quickstart [OUT_DIR]`. The data is
+//! looked up in `$GENOLENS_DATA`, else `../shared/data` beside the repository.
+//! The other examples show one capability each: `gwas`, `predict`,
+//! `literature`, `fusion`.
 
 use std::path::PathBuf;
 
-use std::collections::HashMap;
+use genolens::pipeline::{Pipeline, PipelineProgress, StepStatus};
+use genolens::study::Progress;
 
-use genolens::assoc::linear::{linear_scan, Covariates, Phenotype};
-use genolens::assoc::predict::{cross_validate, ModelKind, ModelSpec, Task};
-use genolens::assoc::summary::genomic_control;
-use genolens::features::ld::{indep_pairwise, IndepPairwise};
-use genolens::features::pca::{pca, PcaMethod, PcaOptions};
-use genolens::features::qc::{
-    allele_frequencies, count_calls, hardy_rows, summarize, DEFAULT_BLOCK_SIZE,
-};
-use genolens::features::split::Folds;
-use genolens::io::corpus::{Corpus, MentionCheck};
-use genolens::io::folds::{FoldAssignment, FoldFileOptions};
-use genolens::io::genes::{read_gene_names, GeneAliases};
-use genolens::io::plink::{write_bed_fileset, BedFile};
-use genolens::io::report::{format_g, write_afreq, AlleleFreqRow};
-use genolens::io::table::SampleTable;
-use genolens::io::table::TableOptions;
-use genolens::io::vcf::VcfGenotypes;
-use genolens::io::{GenotypeSource, Subset};
-use genolens::plot::ScatterPlot;
-use genolens::text::mention::{disease_dictionary, gene_dictionary, GeneRules, MentionExtractor};
-use genolens::text::profile::{gene_profiles, AnnotatedCorpus, TraitQuery};
+/// Prints a line per step (a library never prints; an application may).
+struct Lines;
+
+impl Progress for Lines {
+    fn start(&self, what: &str, _total: Option<usize>, _unit: &str) {
+        println!("  {what} ...");
+    }
+    fn set(&self, _done: usize) {}
+    fn finish(&self) {}
+}
+
+impl PipelineProgress for Lines {
+    fn step_done(&self, step: &str, status: StepStatus, wall_s: f64) {
+        match status {
+            StepStatus::Ran => println!("{step}: done in {wall_s:.1} s"),
+            StepStatus::Skipped => println!("{step}: unchanged, kept from the last run"),
+        }
+    }
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let data = std::env::var_os("GENOLENS_DATA")
@@ -49,241 +47,71 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(PathBuf::from)
         .unwrap_or_else(|| std::env::temp_dir().join("genolens-quickstart"));
     std::fs::create_dir_all(&out_dir)?;
-    let lct = data.join("1000g_lct_region_gaston/LCT");
+    let bolt = data.join("bolt_lmm_eur_subset_1000g");
+    let path = |p: PathBuf| p.display().to_string();
+    // The configuration `genolens run` reads; `genolens run --init FILE` writes
+    // a commented one with every option.
+    let config = format!(
+        r#"out = "study"
 
-    let bed = BedFile::open(&lct)?;
-    let summary = summarize(&bed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    println!(
-        "LCT region: {} samples x {} variants on {} chromosome(s); missing-call rate {}",
-        summary.n_samples,
-        summary.n_variants,
-        summary.chromosomes.len(),
-        format_g(summary.missing_rate(), 6)
+[input]
+bfile = "{bfile}"
+pheno = "{pheno}"
+pheno_name = ["PHENO"]
+covar = "{pheno}"
+covar_name = ["QCOV1", "QCOV2", "CAT_COV"]
+gene_map = "{glist}"
+
+[pca]
+components = 10
+
+[gwas]
+pca = 4
+clump_p1 = 1e-4
+
+[predict]
+models = ["ridge", "lasso"]
+folds = 5
+seed = 1
+
+[report]
+title = "genolens quick start: 1000 Genomes EUR, chromosomes 17-22"
+"#,
+        bfile = path(bolt.join("EUR_subset")),
+        pheno = path(bolt.join("EUR_subset.pheno2.covars")),
+        glist = path(data.join("gene_annotations/glist-hg19.txt")),
     );
+    let config_path = out_dir.join("study.toml");
+    std::fs::write(&config_path, config)?;
+    println!("study: {}", config_path.display());
 
-    let counts = allele_frequencies(&bed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    let rows: Vec<AlleleFreqRow> = counts.iter().map(|c| c.afreq_row()).collect();
-    let afreq = out_dir.join("LCT.afreq");
-    write_afreq(&afreq, bed.variants(), &rows)?;
-    // rs4988235 is the classic lactase-persistence variant.
-    if let Some((v, c)) = bed
-        .variants()
-        .iter()
-        .zip(&counts)
-        .find(|(v, _)| v.id == "rs4988235")
-    {
-        println!(
-            "{} (chr{}:{}): {} allele frequency {}",
-            v.id,
-            v.chrom,
-            v.pos,
-            v.allele1,
-            format_g(c.alt_freq(), 4)
-        );
+    let study = Pipeline::from_toml_file(&config_path)?.run(&Lines)?;
+
+    if let Some(gwas) = &study.gwas {
+        for scan in &gwas.phenotypes {
+            let lead = scan.clumps.as_ref().and_then(|c| c.leads.first());
+            println!(
+                "GWAS {}: {} variants tested, lambda GC {}, {} lead loci{}",
+                scan.name,
+                scan.tested,
+                scan.lambda_gc.map_or("NA".into(), |l| format!("{l:.4}")),
+                scan.clumps.as_ref().map_or(0, |c| c.leads.len()),
+                lead.map_or(String::new(), |l| format!(", top {} (p {:.2e})", l.id, l.p))
+            );
+        }
     }
-    println!("wrote {}", afreq.display());
-
-    let vcf = VcfGenotypes::read(data.join("1000g_lct_region_gaston/LCT.vcf.gz"))?;
-    let converted = out_dir.join("LCT_from_vcf");
-    write_bed_fileset(&vcf, &converted, 1024)?;
-    let back = BedFile::open(&converted)?;
-    let same = back.read_block(0..back.n_variants())? == vcf.read_block(0..vcf.n_variants())?;
-    println!(
-        "converted the VCF to {}.bed ({} variants); round trip {}",
-        converted.display(),
-        back.n_variants(),
-        if same { "exact" } else { "DIFFERS" }
-    );
-    if !same {
-        return Err("VCF -> .bed round trip changed genotypes".into());
+    if let Some(predict) = &study.predict {
+        for m in &predict.models {
+            println!(
+                "prediction {} of {}: mean Pearson r {:.3} ± {:.3} over {} folds",
+                m.model,
+                m.phenotype,
+                m.mean[0],
+                m.sd[0],
+                m.folds.len()
+            );
+        }
     }
-
-    // QC: Hardy–Weinberg exact tests from one counting pass over the packed calls.
-    let calls = count_calls(&bed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    let hardy = hardy_rows(bed.variants(), &calls.variants, false);
-    let out_of_hwe = hardy.iter().filter(|(_, r)| r.p < 1e-6).count();
-    println!(
-        "Hardy-Weinberg: {out_of_hwe} of {} variants with p < 1e-6",
-        hardy.len()
-    );
-
-    // LD pruning as plink2 --indep-pairwise 50 5 0.2, then PCA on what is kept.
-    let params = IndepPairwise {
-        window: 50,
-        step: 5,
-        r2: 0.2,
-    };
-    let pruned = indep_pairwise(&bed, params, &|_| {})?;
-    println!(
-        "LD pruning (50 5 0.2): {} kept, {} pruned",
-        pruned.kept.len(),
-        pruned.pruned.len()
-    );
-    let kept = Subset::new(&bed, None, Some(pruned.kept.clone()))?;
-    let pcs = pca(&kept, &PcaOptions::new(5, PcaMethod::Exact), &|_| {})?;
-    println!(
-        "PCA eigenvalues: {}",
-        pcs.eigenvalues
-            .iter()
-            .map(|x| format_g(*x, 4))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-
-    // Colour PC1/PC2 by population and report each population's mean PC1.
-    let labels = SampleTable::read_labels(
-        data.join("1000g_lct_region_gaston/LCT.pop.tsv"),
-        "population",
-    )?;
-    let pop: HashMap<&str, &str> = labels
-        .iter()
-        .filter_map(|(id, l)| l.as_deref().map(|l| (id.iid.as_str(), l)))
-        .collect();
-    let groups: Vec<&str> = bed
-        .samples()
-        .iter()
-        .map(|s| pop.get(s.id.iid.as_str()).copied().unwrap_or("unknown"))
-        .collect();
-    let mut means: HashMap<&str, (f64, usize)> = HashMap::new();
-    for (i, g) in groups.iter().enumerate() {
-        let e = means.entry(g).or_default();
-        e.0 += pcs.eigenvectors[(i, 0)];
-        e.1 += 1;
-    }
-    let mut means: Vec<(&str, f64)> = means
-        .into_iter()
-        .map(|(g, (sum, n))| (g, sum / n as f64))
-        .collect();
-    means.sort_by(|a, b| a.1.total_cmp(&b.1));
-    println!(
-        "mean PC1 by population: {}",
-        means
-            .iter()
-            .map(|(g, m)| format!("{g} {}", format_g(*m, 3)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let png = out_dir.join("LCT.pca.png");
-    ScatterPlot::new()
-        .title("LCT region, LD-pruned: PC1 vs PC2")
-        .x_label("PC1")
-        .y_label("PC2")
-        .points(
-            groups
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (pcs.eigenvectors[(i, 0)], pcs.eigenvectors[(i, 1)], *g)),
-        )
-        .write_png(&png)?;
-    println!("wrote {}", png.display());
-
-    // GWAS: regenie's quantitative example trait Y1 with its three covariates,
-    // as plink2 --glm would run it.
-    let regenie = data.join("regenie_example");
-    let example = BedFile::open(regenie.join("example"))?;
-    let ids: Vec<_> = example.samples().iter().map(|s| s.id.clone()).collect();
-    let (pheno, _) =
-        SampleTable::read_phenotypes(regenie.join("phenotype.txt"), &TableOptions::default())?
-            .align(&ids)?;
-    let (covar, _) =
-        SampleTable::read_covariates(regenie.join("covariates.txt"), &TableOptions::default())?
-            .align(&ids)?;
-    let y1: Vec<f64> = pheno.values.column(0).to_vec();
-    let scan = linear_scan(
-        &example,
-        &[Phenotype {
-            name: "Y1",
-            values: &y1,
-        }],
-        &Covariates {
-            names: &covar.names,
-            values: covar.values.view(),
-        },
-        256,
-        &|_| {},
-    )?;
-    let tests = &scan.tests[0];
-    let ln_p: Vec<f64> = tests.iter().map(|t| t.ln_p).collect();
-    let top = (0..tests.len())
-        .filter(|&v| tests[v].error.is_none())
-        .min_by(|&a, &b| ln_p[a].total_cmp(&ln_p[b]))
-        .ok_or("no variant tested")?;
-    println!(
-        "GWAS regenie Y1 ({} variants, covariates {}): lambda GC {}, top variant {} (beta {}, p {})",
-        tests.len(),
-        covar.names.join(", "),
-        genomic_control(&ln_p).map_or("NA".into(), |l| format_g(l, 4)),
-        example.variants()[top].id,
-        format_g(tests[top].beta, 4),
-        format_g(tests[top].p(), 3)
-    );
-
-    // Genomic prediction: wheat grain yield (environment 1) by ridge regression,
-    // λ chosen by inner cross-validation, over the data's own 10 folds.
-    let wheat_dir = data.join("bglr_wheat");
-    let wheat = BedFile::open(wheat_dir.join("wheat"))?;
-    let ids: Vec<_> = wheat.samples().iter().map(|s| s.id.clone()).collect();
-    let (yield_table, _) =
-        SampleTable::read_phenotypes(wheat_dir.join("wheat.pheno"), &TableOptions::default())?
-            .align(&ids)?;
-    let yield1: Vec<f64> = yield_table.values.column(0).to_vec();
-    let assignment = FoldAssignment::read(
-        wheat_dir.join("wheat_Y.csv"),
-        &FoldFileOptions::new("line_id", "cv_fold"),
-    )?;
-    let folds = Folds::from_assignment(wheat.samples(), &assignment)?;
-    let cv = cross_validate(
-        &wheat,
-        &yield1,
-        None,
-        &folds,
-        Task::Quantitative,
-        &ModelSpec::new(ModelKind::Ridge),
-    )?;
-    let r: Vec<f64> = cv.folds.iter().map(|f| f.metrics[0]).collect();
-    println!(
-        "wheat yield (env 1), ridge over {} folds: mean Pearson r {} (published GBLUP level ~0.5)",
-        r.len(),
-        format_g(r.iter().sum::<f64>() / r.len() as f64, 3)
-    );
-
-    // Literature: genes, diseases and variants in BioRED's 100 test abstracts,
-    // and the genes the literature links to long QT syndrome, with evidence.
-    let genes_dir = data.join("gene_annotations");
-    let names = read_gene_names(genes_dir.join("genes_GRCh38_orgHsEgDb.tsv"))?;
-    let aliases = GeneAliases::read(genes_dir.join("gene_aliases_orgHsEgDb.tsv"))?;
-    let disease_training = Corpus::read_pubtator_with(
-        data.join("ncbi_disease_corpus/NCBItrainset_corpus.txt"),
-        MentionCheck::TrimWhitespace,
-    )?;
-    let extractor = MentionExtractor::new()
-        .with_genes(gene_dictionary(&names, &aliases, &GeneRules::default()))
-        .with_diseases(disease_dictionary(&disease_training, 0.5).0)
-        .with_variants(true);
-    let abstracts = Corpus::read_pubtator(data.join("biored/Test.PubTator"))?;
-    let annotated = AnnotatedCorpus::new(&abstracts, &extractor)?;
-    let query = TraitQuery::new("long QT syndrome", &extractor)?;
-    let symbols: HashMap<String, String> = names
-        .iter()
-        .map(|g| (g.entrez_id.to_string(), g.symbol.clone()))
-        .collect();
-    let profiles = gene_profiles(&annotated, Some(&query), &symbols, 1);
-    let n_mentions: usize = annotated.mentions.iter().map(Vec::len).sum();
-    println!(
-        "literature: {} abstracts, {} sentences, {n_mentions} gene/disease/variant mentions",
-        annotated.len(),
-        annotated.sentences.len()
-    );
-    for p in profiles.iter().take(3).filter(|p| p.co_mentions > 0) {
-        let e = &p.evidence[0];
-        println!(
-            "  long QT syndrome <- {} ({} co-mentions, log-odds {}): PMID {}: {}",
-            p.symbol,
-            p.co_mentions,
-            p.log_odds.map_or("NA".into(), |x| format_g(x, 3)),
-            e.pmid,
-            e.sentence
-        );
-    }
+    println!("report: {}", study.report.display());
     Ok(())
 }

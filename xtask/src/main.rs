@@ -16,11 +16,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
-/// Debian packages the tests compare against, with the binary each provides.
-const REFERENCE_TOOLS: [(&str, &str); 3] = [
+/// Debian packages the tests compare against, with the binary each provides
+/// (chromium renders the study report in the browser test).
+const REFERENCE_TOOLS: [(&str, &str); 4] = [
     ("plink2", "plink2"),
     ("plink1.9", "plink1.9"),
     ("bcftools", "bcftools"),
+    ("chromium", "chromium"),
 ];
 
 fn main() -> ExitCode {

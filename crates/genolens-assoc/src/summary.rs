@@ -1,7 +1,7 @@
 //! After the scan: genomic control, multiple-testing corrections, and the points
 //! of Manhattan and QQ plots (thinned so that millions of variants draw fast).
 
-use crate::stats::{ln_normal_two_sided, neg_log10};
+use crate::stats::{ln_beta_inc, ln_normal_two_sided, neg_log10};
 
 /// Median of the χ²₁ distribution: λGC divides the observed median by it.
 pub const CHI2_1_MEDIAN: f64 = 0.454_936_423_119_572_8;
@@ -93,31 +93,90 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     q
 }
 
-/// Points of a Manhattan plot: `(x, −log10 p, chromosome)` with chromosomes laid
-/// end to end in order of first appearance, `x` in megabases. Weak signals are
-/// thinned to one point per cell of a `width × height` grid (strong ones, above
-/// `keep_above` in −log10 p, are all kept), so the picture is the same and the
-/// drawing cost stays bounded.
-pub fn manhattan_points(
+/// One chromosome's stretch of a Manhattan plot's x axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChromosomeSpan {
+    /// The chromosome, as given.
+    pub name: String,
+    /// Where its first variant lies on the axis.
+    pub start: f64,
+    /// Where its last variant lies.
+    pub end: f64,
+}
+
+impl ChromosomeSpan {
+    /// The middle of the stretch, where its name is written.
+    pub fn middle(&self) -> f64 {
+        0.5 * (self.start + self.end)
+    }
+}
+
+/// A Manhattan plot's layout: chromosomes side by side in order of first
+/// appearance, each spanning only its first to last variant (so a cohort on
+/// two short regions shows no empty stretch between them), separated by a
+/// gap of 1 % of the total span. Axis units are megabases within a
+/// chromosome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManhattanLayout {
+    /// The chromosomes, in order along the axis.
+    pub chromosomes: Vec<ChromosomeSpan>,
+    /// Each variant's x (in the input's order).
+    pub x: Vec<f64>,
+    /// The points to draw: `(x, −log10 p, chromosome index)`. Weak signals
+    /// are thinned to one point per cell of a `width × height` grid (strong
+    /// ones, above `keep_above` in −log10 p, are all kept), so the picture is
+    /// the same and the drawing cost stays bounded.
+    pub points: Vec<(f64, f64, usize)>,
+}
+
+/// Lays out a Manhattan plot of `ln_p` at `chrom_pos` (see [`ManhattanLayout`]).
+pub fn manhattan_layout(
     chrom_pos: &[(&str, u64)],
     ln_p: &[f64],
     width: usize,
     height: usize,
     keep_above: f64,
-) -> Vec<(f64, f64, String)> {
-    let mut offsets: Vec<(&str, f64, f64)> = Vec::new(); // (chrom, start, max pos)
+) -> ManhattanLayout {
+    // (name, min, max) in bp, in order of first appearance.
+    let mut ranges: Vec<(&str, u64, u64)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = Default::default();
     for &(c, pos) in chrom_pos {
-        match offsets.iter_mut().find(|(name, _, _)| *name == c) {
-            Some(entry) => entry.2 = entry.2.max(pos as f64),
-            None => offsets.push((c, 0.0, pos as f64)),
+        match index.get(c) {
+            Some(&k) => {
+                ranges[k].1 = ranges[k].1.min(pos);
+                ranges[k].2 = ranges[k].2.max(pos);
+            }
+            None => {
+                index.insert(c, ranges.len());
+                ranges.push((c, pos, pos));
+            }
         }
     }
-    let mut start = 0.0;
-    for entry in &mut offsets {
-        entry.1 = start;
-        start += entry.2 + 1.0;
+    let total: f64 = ranges
+        .iter()
+        .map(|r| (r.2 - r.1) as f64 / 1e6)
+        .sum::<f64>()
+        .max(1e-6);
+    let gap = 0.01 * total;
+    let mut chromosomes = Vec::with_capacity(ranges.len());
+    let mut at = 0.0;
+    for &(name, lo, hi) in &ranges {
+        let len = (hi - lo) as f64 / 1e6;
+        chromosomes.push(ChromosomeSpan {
+            name: name.to_string(),
+            start: at,
+            end: at + len,
+        });
+        at += len + gap;
     }
-    let span = start.max(1.0);
+    let span = (at - gap).max(1e-6);
+    let x: Vec<f64> = chrom_pos
+        .iter()
+        .map(|&(c, pos)| {
+            let k = index[c];
+            chromosomes[k].start + (pos - ranges[k].1) as f64 / 1e6
+        })
+        .collect();
     let ys: Vec<f64> = ln_p.iter().map(|&l| neg_log10(l)).collect();
     let top = ys
         .iter()
@@ -125,32 +184,87 @@ pub fn manhattan_points(
         .filter(|y| y.is_finite())
         .fold(1.0f64, f64::max);
     let mut seen = std::collections::HashSet::new();
-    let mut out = Vec::new();
-    for (&(c, pos), &y) in chrom_pos.iter().zip(&ys) {
+    let mut points = Vec::new();
+    for ((&(c, _), &y), &xv) in chrom_pos.iter().zip(&ys).zip(&x) {
         if !y.is_finite() {
             continue;
         }
-        let Some(&(_, off, _)) = offsets.iter().find(|(name, _, _)| *name == c) else {
-            continue;
-        };
-        let x = off + pos as f64;
+        let k = index[c];
         if y <= keep_above {
             let cell = (
-                (x / span * width as f64) as usize,
+                (xv / span * width as f64) as usize,
                 (y / top * height as f64) as usize,
-                c,
+                k,
             );
             if !seen.insert(cell) {
                 continue;
             }
         }
-        out.push((x / 1e6, y, c.to_string()));
+        points.push((xv, y, k));
     }
-    out
+    ManhattanLayout {
+        chromosomes,
+        x,
+        points,
+    }
+}
+
+/// The `level` (e.g. 0.95) pointwise band of a QQ plot under the null for
+/// `m` p-values: `(expected, low, high)` −log10 p, where the i-th smallest of
+/// `m` uniform p-values is Beta(i, m − i + 1). Evaluated at up to `points`
+/// ranks spaced evenly in −log10 (every rank near the top).
+pub fn qq_band(m: usize, level: f64, points: usize) -> Vec<(f64, f64, f64)> {
+    if m == 0 || points == 0 {
+        return Vec::new();
+    }
+    let mf = m as f64;
+    let top = -(0.5 / mf).log10();
+    let mut ranks: Vec<usize> = (0..points)
+        .map(|k| {
+            let e = top * (1.0 - k as f64 / points as f64);
+            // Rank i (1-based) whose expected −log10 is closest to e.
+            ((10f64.powf(-e) * mf).round() as usize).clamp(1, m)
+        })
+        .collect();
+    ranks.push(m);
+    ranks.dedup();
+    let tail = (1.0 - level) / 2.0;
+    ranks
+        .into_iter()
+        .map(|i| {
+            let (a, b) = (i as f64, (m - i + 1) as f64);
+            let expected = -((i as f64 - 0.5) / mf).log10();
+            // A small p is a large −log10 p: the upper quantile gives the low end.
+            let low = -beta_quantile(1.0 - tail, a, b).log10();
+            let high = -beta_quantile(tail, a, b).log10();
+            (expected, low, high)
+        })
+        .collect()
+}
+
+/// The `q` quantile of Beta(a, b), by bisection on the log of its regularized
+/// incomplete beta function (in log space, so tiny quantiles stay exact).
+fn beta_quantile(q: f64, a: f64, b: f64) -> f64 {
+    let target = q.ln();
+    // Bisect on ln x over [ln 1e-300, 0].
+    let (mut lo, mut hi) = (-690.0f64, 0.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        let x = mid.exp();
+        if ln_beta_inc(x, 1.0 - x, a, b) < target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-12 {
+            break;
+        }
+    }
+    (0.5 * (lo + hi)).exp()
 }
 
 /// Points of a QQ plot: `(expected, observed)` −log10 p for the finite p-values,
-/// sorted, thinned like [`manhattan_points`] below `keep_above`.
+/// sorted, thinned like [`manhattan_layout`]'s points below `keep_above`.
 pub fn qq_points(ln_p: &[f64], cells: usize, keep_above: f64) -> Vec<(f64, f64)> {
     let mut obs: Vec<f64> = ln_p
         .iter()
@@ -222,7 +336,8 @@ mod tests {
             .collect();
         let mut ln_p: Vec<f64> = (0..20_000).map(|i| -((i % 97) as f64) / 40.0).collect();
         ln_p[12_345] = -50.0; // one strong hit
-        let pts = manhattan_points(&chrom_pos, &ln_p, 200, 100, 5.0);
+        let layout = manhattan_layout(&chrom_pos, &ln_p, 200, 100, 5.0);
+        let pts = &layout.points;
         assert!(pts.len() < 5_000, "{}", pts.len());
         assert!(pts
             .iter()
@@ -230,16 +345,54 @@ mod tests {
         // Chromosome 2 starts after chromosome 1 ends.
         let max1 = pts
             .iter()
-            .filter(|p| p.2 == "1")
+            .filter(|p| p.2 == 0)
             .map(|p| p.0)
             .fold(0.0, f64::max);
         let min2 = pts
             .iter()
-            .filter(|p| p.2 == "2")
+            .filter(|p| p.2 == 1)
             .map(|p| p.0)
             .fold(f64::MAX, f64::min);
         assert!(min2 > max1);
         let qq = qq_points(&ln_p, 100, 5.0);
         assert!(qq.len() < 500 && qq[0].1 > 20.0);
+    }
+
+    #[test]
+    fn chromosomes_sit_side_by_side_without_empty_stretches() {
+        // Two regions far from their chromosomes' starts, as a cohort on
+        // chr20:20-35 Mb and chr22:20-35 Mb.
+        let chrom_pos = [
+            ("20", 20_000_000),
+            ("20", 35_000_000),
+            ("22", 20_000_000),
+            ("22", 35_000_000),
+        ];
+        let layout = manhattan_layout(&chrom_pos, &[-1.0; 4], 100, 100, 0.0);
+        let c = &layout.chromosomes;
+        assert_eq!((c[0].start, c[0].end), (0.0, 15.0));
+        // The gap is 1 % of the 30 Mb both cover.
+        assert!((c[1].start - 15.3).abs() < 1e-9 && (c[1].end - 30.3).abs() < 1e-9);
+        assert_eq!(layout.x, vec![0.0, 15.0, c[1].start, c[1].end]);
+        assert!((c[1].middle() - 22.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn qq_band_holds_the_beta_order_statistics() {
+        let m = 1000;
+        let band = qq_band(m, 0.95, 50);
+        // The smallest of m uniforms: P(min <= x) = 1 - (1-x)^m, so its 2.5 %
+        // and 97.5 % quantiles are 1 - (1 - q)^(1/m).
+        let first = band
+            .iter()
+            .find(|b| (b.0 - -(0.5f64 / 1000.0).log10()).abs() < 1e-12);
+        let (_, low, high) = *first.expect("the top rank is in the band");
+        let q = |p: f64| 1.0 - (1.0 - p).powf(1.0 / m as f64);
+        assert!((high - -q(0.025).log10()).abs() < 1e-6, "{high}");
+        assert!((low - -q(0.975).log10()).abs() < 1e-6, "{low}");
+        // The band widens towards the top and always holds the diagonal.
+        for &(e, lo, hi) in &band {
+            assert!(lo < e + 0.05 && e < hi + 0.05 && lo < hi, "{e} {lo} {hi}");
+        }
     }
 }

@@ -26,6 +26,9 @@ pub enum CliError {
     /// A chart could not be drawn.
     #[error(transparent)]
     Plot(#[from] plot::Error),
+    /// A study step failed.
+    #[error(transparent)]
+    Study(#[from] genolens::Error),
     /// The flags do not make sense together.
     #[error("{0}")]
     Usage(String),

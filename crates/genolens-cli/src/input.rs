@@ -3,13 +3,11 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use genolens::features::split::{k_folds, Folds};
-use genolens::io::folds::{FoldAssignment, FoldFileOptions};
-use genolens::io::plink::BedFile;
-use genolens::io::report::{read_id_list, read_sample_list};
-use genolens::io::vcf::{MultiAllelic, VcfGenotypes, VcfOptions};
-use genolens::io::{GenotypeSource, Subset};
-use std::collections::HashSet;
+use genolens::features::split::Folds;
+use genolens::io::vcf::{MultiAllelic, VcfOptions};
+use genolens::io::GenotypeSource;
+use genolens::study::predict::FoldSpec;
+use genolens::study::{GenotypeFiles, GenotypeInput};
 
 use crate::error::CliError;
 
@@ -44,39 +42,32 @@ pub struct InputArgs {
 }
 
 impl InputArgs {
-    /// Opens the genotype source the flags name.
-    pub fn open(&self) -> Result<Box<dyn GenotypeSource>, CliError> {
-        let source = open(&self.geno, &self.vcf)?;
-        if self.extract.is_none() && self.keep.is_none() {
-            return Ok(source);
-        }
-        let variants = match &self.extract {
-            None => None,
-            Some(path) => {
-                let ids: HashSet<String> = read_id_list(path)?.into_iter().collect();
-                let idx: Vec<usize> = source
-                    .variants()
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| ids.contains(&v.id))
-                    .map(|(i, _)| i)
-                    .collect();
-                if idx.is_empty() {
-                    return Err(CliError::Usage(format!(
-                        "--extract {}: none of its {} IDs is a variant of {}",
-                        path.display(),
-                        ids.len(),
-                        source.origin().display()
-                    )));
-                }
-                Some(idx)
+    /// The genotype input the flags name, as the study steps take it.
+    pub fn to_input(&self) -> Result<GenotypeInput, CliError> {
+        let files = match (&self.geno.bfile, &self.geno.vcf) {
+            (Some(prefix), None) => GenotypeFiles::Bfile(prefix.clone()),
+            (None, Some(path)) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
+            _ => {
+                return Err(CliError::Usage(
+                    "give exactly one of --bfile or --vcf".into(),
+                ))
             }
         };
-        let samples = match &self.keep {
-            None => None,
-            Some(path) => Some(samples_in_list(source.as_ref(), path, "--keep")?),
-        };
-        Ok(Box::new(Subset::new(source, samples, variants)?))
+        Ok(GenotypeInput {
+            files,
+            extract: self.extract.clone(),
+            keep: self.keep.clone(),
+        })
+    }
+
+    /// Opens the genotype source the flags name.
+    pub fn open(&self) -> Result<Box<dyn GenotypeSource>, CliError> {
+        let mut notes = Vec::new();
+        let source = self.to_input()?.open(&mut notes)?;
+        for note in notes {
+            eprintln!("genolens: {note}");
+        }
+        Ok(source)
     }
 
     /// `true` when the genotypes come from a VCF (no family IDs: reports print
@@ -120,25 +111,6 @@ impl VcfArgs {
     }
 }
 
-fn open(geno: &GenotypeArgs, vcf: &VcfArgs) -> Result<Box<dyn GenotypeSource>, CliError> {
-    match (&geno.bfile, &geno.vcf) {
-        (Some(prefix), None) => Ok(Box::new(BedFile::open(prefix)?)),
-        (None, Some(path)) => {
-            let g = VcfGenotypes::read_with(path, vcf.options()?)?;
-            if g.skipped_multiallelic() > 0 {
-                eprintln!(
-                    "genolens: skipped {} multi-allelic record(s) (--max-alleles 2)",
-                    g.skipped_multiallelic()
-                );
-            }
-            Ok(Box::new(g))
-        }
-        _ => Err(CliError::Usage(
-            "give exactly one of --bfile or --vcf".into(),
-        )),
-    }
-}
-
 /// Cross-validation folds: K seeded folds, or a fold file.
 #[derive(Debug, Args)]
 pub struct FoldArgs {
@@ -167,18 +139,21 @@ pub struct FoldArgs {
 }
 
 impl FoldArgs {
+    /// The folds as the study steps take them (seeded K folds, default 5).
+    pub fn spec(&self) -> FoldSpec {
+        match &self.fold_file {
+            Some(path) => FoldSpec::File {
+                path: path.clone(),
+                id_col: self.fold_id_col.clone(),
+                fold_col: self.fold_col.clone(),
+            },
+            None => FoldSpec::Seeded(self.folds.unwrap_or(5)),
+        }
+    }
+
     /// The folds of `source`'s samples (seeded K folds, default 5).
     pub fn resolve(&self, source: &dyn GenotypeSource, seed: u64) -> Result<Folds, CliError> {
-        Ok(match &self.fold_file {
-            Some(path) => {
-                let assignment = FoldAssignment::read(
-                    path,
-                    &FoldFileOptions::new(&self.fold_id_col, &self.fold_col),
-                )?;
-                Folds::from_assignment(source.samples(), &assignment)?
-            }
-            None => k_folds(source.n_samples(), self.folds.unwrap_or(5), seed)?,
-        })
+        Ok(self.spec().resolve(source, seed)?)
     }
 }
 
@@ -189,32 +164,5 @@ pub fn samples_in_list(
     path: &Path,
     flag: &str,
 ) -> Result<Vec<usize>, CliError> {
-    let list = read_sample_list(path)?;
-    let full: HashSet<(&str, &str)> = list
-        .iter()
-        .filter_map(|(f, i)| f.as_deref().map(|f| (f, i.as_str())))
-        .collect();
-    let iid_only: HashSet<&str> = list
-        .iter()
-        .filter(|(f, _)| f.is_none())
-        .map(|(_, i)| i.as_str())
-        .collect();
-    let idx: Vec<usize> = source
-        .samples()
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            full.contains(&(s.id.fid.as_str(), s.id.iid.as_str()))
-                || iid_only.contains(s.id.iid.as_str())
-        })
-        .map(|(i, _)| i)
-        .collect();
-    if idx.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{flag} {}: none of its samples is in {}",
-            path.display(),
-            source.origin().display()
-        )));
-    }
-    Ok(idx)
+    Ok(genolens::study::input::samples_in_list(source, path, flag)?)
 }

@@ -71,6 +71,11 @@ enum Command {
     /// A gene prior for a trait from the literature (or a table of gene
     /// scores): scores in [0, 1], evidence sentences, gene embeddings.
     Prior(commands::prior::Args),
+    /// Run a whole study from a TOML configuration into one output directory
+    /// and a self-contained HTML report; unchanged steps are skipped on rerun.
+    Run(commands::run::Args),
+    /// Re-render the HTML report of a study's output directory.
+    Report(commands::run::ReportArgs),
     /// Write a seeded cohort with population structure as a PLINK fileset.
     Simulate(commands::simulate::Args),
 }
@@ -95,6 +100,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Convert(a) => commands::convert::run(a),
         Command::Qc(a) => commands::qc::run(a),
         Command::Pca(a) => commands::pca::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Report(a) => commands::run::report(a),
         Command::Simulate(a) => commands::simulate::run(a),
         Command::Gwas(a) => commands::gwas::run(a),
         Command::Clump(a) => commands::clump::run(a),

@@ -250,12 +250,12 @@ impl LinePlot {
             if self.log_y {
                 let (ticks, y_format) = axis::log_axis(&y_range);
                 let y = LogCoord::from(y_range.log_scale()).with_key_points(ticks);
-                let chart = render::chart(&area, scale, x_range, y, labels, &y_format)?;
+                let chart = render::chart(&area, scale, x_range, y, labels, &y_format, None)?;
                 self.draw_series(chart, scale)
             } else {
                 let y_format = axis::linear_tick_formatter(&y_range);
                 let y: RangedCoordf64 = y_range.into();
-                let chart = render::chart(&area, scale, x_range, y, labels, &y_format)?;
+                let chart = render::chart(&area, scale, x_range, y, labels, &y_format, None)?;
                 self.draw_series(chart, scale)
             }
         })?;

@@ -168,6 +168,41 @@ pub(crate) enum Swatch {
     Marker(Shape, RGBColor),
     /// A short line of a series (dashed when `true`).
     Line(RGBColor, bool),
+    /// A filled block of a shaded band.
+    Band(RGBColor),
+}
+
+/// The fill of confidence bands: a light grey the points stay visible on.
+pub(crate) const BAND: RGBColor = RGBColor(215, 215, 215);
+
+/// Draws a polyline in a [`crate::LineStyle`] (dashed or solid) on a chart.
+pub(crate) fn draw_line<Y>(
+    chart: &mut Chart<'_, '_, Y>,
+    points: &[(f64, f64)],
+    style: crate::LineStyle,
+    width: u32,
+) -> Result<(), DrawError>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    if points.len() < 2 {
+        return Ok(());
+    }
+    let colour = color(style.colour);
+    if style.dashed {
+        chart.draw_series(DashedLineSeries::new(
+            points.iter().copied(),
+            width * 3,
+            width * 2,
+            colour.stroke_width(width),
+        ))?;
+    } else {
+        chart.draw_series(LineSeries::new(
+            points.iter().copied(),
+            colour.stroke_width(width),
+        ))?;
+    }
+    Ok(())
 }
 
 /// One row of a legend.
@@ -256,6 +291,13 @@ pub(crate) fn frame<'a>(
                     ))?;
                 }
             }
+            Swatch::Band(color) => {
+                let half = i32::try_from(scale.px(6.0)).unwrap_or(6);
+                panel.draw(&Rectangle::new(
+                    [(x0, y - half), (x0 + sw, y + half)],
+                    color.filled(),
+                ))?;
+            }
         }
         let text_x = x0 + sw + i32::try_from(gap).unwrap_or(0);
         panel.draw(&Text::new(label.clone(), (text_x, y), text_style.clone()))?;
@@ -270,7 +312,8 @@ pub(crate) type Chart<'a, 'b, Y> =
 /// Builds the chart on `area` and draws its axes, tick labels, grid and axis
 /// labels (`labels.0` below the x axis, `labels.1` beside the y axis, none
 /// when empty). The x ticks are labelled by [`axis::linear_tick_formatter`],
-/// the y ticks by `y_format`.
+/// or, when `x_ticks` is given, only at those positions with those texts
+/// (chromosome names on a Manhattan plot); the y ticks by `y_format`.
 pub(crate) fn chart<'a, 'b, Y>(
     area: &'a Area<'b>,
     scale: Scale,
@@ -278,11 +321,13 @@ pub(crate) fn chart<'a, 'b, Y>(
     y: Y,
     labels: (&str, &str),
     y_format: &dyn Fn(&f64) -> String,
+    x_ticks: Option<&[(f64, String)]>,
 ) -> Result<Chart<'a, 'b, Y>, DrawError>
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
     let x_format = axis::linear_tick_formatter(&x_range);
+    let (x0, x1) = (x_range.start, x_range.end);
     let mut chart = ChartBuilder::on(area)
         .margin(scale.margin())
         .x_label_area_size(scale.px(50.0))
@@ -296,6 +341,9 @@ where
             .y_label_formatter(y_format)
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.08));
+        if x_ticks.is_some() {
+            mesh.x_labels(0);
+        }
         if !labels.0.is_empty() {
             mesh.x_desc(labels.0);
         }
@@ -303,6 +351,23 @@ where
             mesh.y_desc(labels.1);
         }
         mesh.draw()?;
+    }
+    if let Some(ticks) = x_ticks {
+        // Below the x axis: the y range's lower end maps onto it.
+        let y_low = chart.y_range().start;
+        let base = area.get_base_pixel();
+        let style = TextStyle::from((FAMILY, scale.tick()).into_font())
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        let drop = i32::try_from(scale.px(6.0)).unwrap_or(6);
+        for (x, text) in ticks.iter().filter(|(x, _)| (x0..=x1).contains(x)) {
+            let (px, py) = chart.backend_coord(&(*x, y_low));
+            area.draw(&Text::new(
+                text.clone(),
+                (px - base.0, py - base.1 + drop),
+                style.clone(),
+            ))?;
+        }
     }
     Ok(chart)
 }

@@ -10,7 +10,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::axis;
 use crate::error::{Error, Result};
-use crate::render::{self, LegendEntry, Scale, Swatch};
+use crate::render::{self, LegendEntry, Scale, Swatch, BAND};
+use crate::LineStyle;
 use crate::{PlotSummary, DEFAULT_SIZE};
 
 /// A scatter plot of `(x, y)` points, each in a named group.
@@ -56,7 +57,20 @@ pub struct ScatterPlot {
     legend: bool,
     /// Text labels drawn at data coordinates: `(x, y, text)`.
     labels: Vec<(f64, f64, String)>,
+    /// Tick labels replacing the numeric x axis: `(x, text)`.
+    x_ticks: Option<Vec<(f64, String)>>,
+    /// Horizontal reference lines: `(y, legend label, style)`.
+    hlines: Vec<(f64, String, LineStyle)>,
+    /// Lines drawn over the points.
+    lines: Vec<Overlay>,
+    /// Shaded bands drawn under the points.
+    bands: Vec<Band>,
 }
+
+/// A line over the points: legend label, points, style.
+type Overlay = (String, Vec<(f64, f64)>, LineStyle);
+/// A band under the points: legend label, `(x, low, high)` by increasing x.
+type Band = (String, Vec<(f64, f64, f64)>);
 
 impl Default for ScatterPlot {
     fn default() -> Self {
@@ -78,7 +92,47 @@ impl ScatterPlot {
             problem: None,
             legend: true,
             labels: Vec::new(),
+            x_ticks: None,
+            hlines: Vec::new(),
+            lines: Vec::new(),
+            bands: Vec::new(),
         }
+    }
+
+    /// Labels the x axis only at `ticks` (`(x, text)`), instead of numbers:
+    /// chromosome names at the middle of each chromosome on a Manhattan plot.
+    pub fn x_ticks(mut self, ticks: Vec<(f64, String)>) -> Self {
+        self.x_ticks = Some(ticks);
+        self
+    }
+
+    /// A horizontal line across the plot at `y` (a significance threshold),
+    /// listed in the legend as `label`; the y axis stretches to show it.
+    pub fn hline(mut self, y: f64, label: impl Into<String>, style: LineStyle) -> Self {
+        self.hlines.push((y, label.into(), style));
+        self
+    }
+
+    /// A line through `points`, drawn over the scatter (the diagonal of a QQ
+    /// plot) and listed in the legend as `label`.
+    pub fn line<I>(mut self, label: impl Into<String>, points: I, style: LineStyle) -> Self
+    where
+        I: IntoIterator<Item = (f64, f64)>,
+    {
+        self.lines
+            .push((label.into(), points.into_iter().collect(), style));
+        self
+    }
+
+    /// A grey band between `low` and `high` along x (`(x, low, high)`, by
+    /// increasing x), drawn under the points: a confidence band.
+    pub fn band<I>(mut self, label: impl Into<String>, points: I) -> Self
+    where
+        I: IntoIterator<Item = (f64, f64, f64)>,
+    {
+        self.bands
+            .push((label.into(), points.into_iter().collect()));
+        self
     }
 
     crate::render::frame_setters!();
@@ -188,8 +242,27 @@ impl ScatterPlot {
                 ),
             ));
         }
-        let ranges = axis::extent(self.points.iter().filter(finite).map(|p| p.0))
-            .zip(axis::extent(self.points.iter().filter(finite).map(|p| p.1)))
+        let xs = self.points.iter().filter(finite).map(|p| p.0).chain(
+            self.lines
+                .iter()
+                .flat_map(|l| l.1.iter().map(|p| p.0))
+                .chain(self.bands.iter().flat_map(|b| b.1.iter().map(|p| p.0)))
+                .filter(|x| x.is_finite()),
+        );
+        let ys = self.points.iter().filter(finite).map(|p| p.1).chain(
+            self.hlines
+                .iter()
+                .map(|h| h.0)
+                .chain(self.lines.iter().flat_map(|l| l.1.iter().map(|p| p.1)))
+                .chain(
+                    self.bands
+                        .iter()
+                        .flat_map(|b| b.1.iter().flat_map(|p| [p.1, p.2])),
+                )
+                .filter(|y| y.is_finite()),
+        );
+        let ranges = axis::extent(xs)
+            .zip(axis::extent(ys))
             .and_then(|((x0, x1), (y0, y1))| {
                 axis::linear_range(x0, x1).zip(axis::linear_range(y0, y1))
             });
@@ -198,7 +271,7 @@ impl ScatterPlot {
         };
 
         let show_legend = self.legend && !(self.groups.len() == 1 && self.groups[0].is_empty());
-        let legend: Vec<LegendEntry> = if show_legend {
+        let mut legend: Vec<LegendEntry> = if show_legend {
             self.groups
                 .iter()
                 .enumerate()
@@ -213,6 +286,27 @@ impl ScatterPlot {
         } else {
             Vec::new()
         };
+        // Lines and bands are listed even when the groups are not.
+        legend.extend(
+            self.lines
+                .iter()
+                .map(|(label, _, style)| (label, style))
+                .chain(self.hlines.iter().map(|(_, label, style)| (label, style)))
+                .filter(|(label, _)| !label.is_empty())
+                .map(|(label, style)| LegendEntry {
+                    label: label.clone(),
+                    swatch: Swatch::Line(render::color(style.colour), style.dashed),
+                }),
+        );
+        legend.extend(
+            self.bands
+                .iter()
+                .filter(|(label, _)| !label.is_empty())
+                .map(|(label, _)| LegendEntry {
+                    label: label.clone(),
+                    swatch: Swatch::Band(BAND),
+                }),
+        );
         let scale = Scale::for_size(self.size);
         let radius = i32::try_from(scale.px(4.0)).unwrap_or(4);
         let outlines: Vec<Vec<(i32, i32)>> = (0..self.groups.len())
@@ -224,11 +318,41 @@ impl ScatterPlot {
             let y_format = axis::linear_tick_formatter(&y_range);
             let y: RangedCoordf64 = y_range.into();
             let labels = (self.x_label.as_str(), self.y_label.as_str());
-            let mut chart = render::chart(&area, scale, x_range, y, labels, &y_format)?;
+            let (x_lo, x_hi) = (x_range.start, x_range.end);
+            let mut chart = render::chart(
+                &area,
+                scale,
+                x_range,
+                y,
+                labels,
+                &y_format,
+                self.x_ticks.as_deref(),
+            )?;
+            for (_, band) in &self.bands {
+                let outline: Vec<(f64, f64)> = band
+                    .iter()
+                    .map(|p| (p.0, p.1))
+                    .chain(band.iter().rev().map(|p| (p.0, p.2)))
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .collect();
+                chart.draw_series(std::iter::once(Polygon::new(outline, BAND.filled())))?;
+            }
             chart.draw_series(self.points.iter().filter(finite).map(|&(x, y, g)| {
                 let color = render::group_style(g).1.mix(0.8);
                 EmptyElement::at((x, y)) + Polygon::new(outlines[g].clone(), color.filled())
             }))?;
+            let width = scale.px(2.5);
+            for (_, points, style) in &self.lines {
+                let points: Vec<(f64, f64)> = points
+                    .iter()
+                    .copied()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite())
+                    .collect();
+                render::draw_line(&mut chart, &points, *style, width)?;
+            }
+            for (y, _, style) in &self.hlines {
+                render::draw_line(&mut chart, &[(x_lo, *y), (x_hi, *y)], *style, width)?;
+            }
             let style = TextStyle::from((crate::font::FAMILY, scale.tick()).into_font())
                 .color(&BLACK)
                 .pos(Pos::new(HPos::Left, VPos::Bottom));

@@ -384,3 +384,85 @@ fn styled_series_share_a_colour_and_dashes_leave_gaps() {
         "solid {a} coloured pixels, dashed {b}"
     );
 }
+
+/// The RGB pixels of a PNG, row by row.
+fn rgb_rows(path: &Path) -> Vec<Vec<[u8; 3]>> {
+    let decoder = png::Decoder::new(fs::File::open(path).expect("open png"));
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let channels = info.color_type.samples();
+    buf[..info.buffer_size()]
+        .chunks_exact(info.line_size)
+        .map(|row| {
+            row.chunks_exact(channels)
+                .map(|p| [p[0], p[1], p[2]])
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn reference_lines_bands_and_named_ticks_are_drawn() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let red = [214, 39, 40]; // palette colour 3
+    let grey_band = [215, 215, 215];
+    let points: Vec<(f64, f64, &str)> = (0..50).map(|i| (f64::from(i), 1.0, "")).collect();
+    let base = || {
+        ScatterPlot::new()
+            .size(600, 400)
+            .legend(false)
+            .points(points.iter().copied())
+    };
+    let plain = dir.path().join("plain.png");
+    base().write_png(&plain).expect("plain");
+    // A threshold far above the data: the axis stretches to show it, and a
+    // long horizontal run of its colour appears.
+    let lined = dir.path().join("line.png");
+    base()
+        .hline(
+            8.0,
+            "",
+            LineStyle {
+                colour: 3,
+                dashed: false,
+            },
+        )
+        .write_png(&lined)
+        .expect("line");
+    let longest_run = |path: &Path, colour: [u8; 3]| {
+        rgb_rows(path)
+            .iter()
+            .map(|row| row.iter().filter(|p| **p == colour).count())
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(longest_run(&plain, red) < 10);
+    assert!(
+        longest_run(&lined, red) > 300,
+        "{}",
+        longest_run(&lined, red)
+    );
+    // A band fills an area with its grey; the points stay above it.
+    let banded = dir.path().join("band.png");
+    base()
+        .band("band", (0..50).map(|i| (f64::from(i), 0.0, 2.0)))
+        .write_png(&banded)
+        .expect("band");
+    let band_pixels: usize = rgb_rows(&banded)
+        .iter()
+        .map(|row| row.iter().filter(|p| **p == grey_band).count())
+        .sum();
+    assert!(band_pixels > 20_000, "{band_pixels}");
+    // Named ticks replace the numbers: different labels, different pixels.
+    let ticks = |names: [&str; 2]| {
+        let path = dir.path().join(format!("{}.png", names[0]));
+        base()
+            .x_ticks(vec![(10.0, names[0].into()), (40.0, names[1].into())])
+            .write_png(&path)
+            .expect("ticks");
+        fs::read(path).expect("read")
+    };
+    assert_ne!(ticks(["17", "18"]), ticks(["chrX", "chrY"]));
+    assert_ne!(ticks(["17", "18"]), fs::read(&plain).expect("read"));
+}

@@ -1,8 +1,10 @@
 //! genolens: from genotypes and biomedical literature to associations,
 //! predictions and explanations.
 //!
-//! This facade only re-exports the layer crates, so that an application can depend
-//! on one crate and a library author can depend on just the layer it needs.
+//! This facade re-exports the layer crates, so that an application can depend
+//! on one crate and a library author can depend on just the layer it needs. Its
+//! one piece of own logic is [`study`]: each analysis as one call with typed
+//! options and outcome, which the CLI commands and the pipeline share.
 //!
 //! | module | crate | what it owns |
 //! |---|---|---|
@@ -13,6 +15,7 @@
 //! | [`text`] | `genolens-text` | literature mining |
 //! | [`explain`] | `genolens-explain` | attributions, evidence, reports |
 //! | [`plot`] | `genolens-plot` | PNG charts (scatter, line) from plain values |
+//! | [`study`] | this crate | study steps over the layers: options in, files and outcome out |
 //!
 //! ```no_run
 //! use genolens::io::{plink::BedFile, GenotypeSource};
@@ -25,6 +28,11 @@
 //! # }
 //! ```
 
+mod error;
+pub mod pipeline;
+pub mod study;
+
+pub use error::{Error, Result};
 pub use genolens_assoc as assoc;
 pub use genolens_explain as explain;
 pub use genolens_features as features;

@@ -1,13 +1,13 @@
-//! `genolens clump`, and the clumping step `genolens gwas --clump` shares with it.
+//! `genolens clump`, and the `--clump` thresholds `genolens gwas` shares.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use genolens::assoc::clump::{clump, founders, ClumpOptions};
-use genolens::io::clumped::{clumped_id_width, read_report_p_values, write_clumped, ClumpedRow};
-use genolens::io::GenotypeSource;
+use genolens::assoc::clump::ClumpOptions;
+use genolens::io::clumped::read_report_p_values;
+use genolens::study::clump::clump_to_file;
 
 use crate::commands::freq::with_suffix;
 use crate::commands::runlog::{finish, log_header};
@@ -107,36 +107,6 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let path = with_suffix(&args.out, "clumped");
     let summary = clump_to_file(source.as_ref(), &p_values, &options, &path)?;
-    let _ = writeln!(log, "{summary}");
+    let _ = writeln!(log, "{}", summary.log_line());
     finish(log, vec![path], &args.out, started)
-}
-
-/// Clumps `p_values` (one per variant, `NaN` where absent) over the source's
-/// founders and writes the `.clumped` report; returns the log line PLINK 1.9
-/// prints (`N clumps formed from M top variants`).
-pub fn clump_to_file(
-    source: &dyn GenotypeSource,
-    p_values: &[f64],
-    options: &ClumpOptions,
-    path: &Path,
-) -> Result<String, CliError> {
-    let keep = founders(source.samples());
-    let report = clump(source, p_values, &keep, options)?;
-    let variants = source.variants();
-    let rows: Vec<ClumpedRow<'_>> = report
-        .clumps
-        .iter()
-        .map(|c| ClumpedRow {
-            variant: &variants[c.index],
-            p: c.p,
-            bins: c.bins,
-            listed: c.listed.iter().map(|&v| variants[v].id.as_str()).collect(),
-        })
-        .collect();
-    write_clumped(path, clumped_id_width(variants), &rows)?;
-    Ok(format!(
-        "--clump: {} clumps formed from {} top variants",
-        report.clumps.len(),
-        report.top_variants
-    ))
 }

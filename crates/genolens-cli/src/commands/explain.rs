@@ -2,6 +2,7 @@
 //! predictions, for the cohort and for chosen people, and the literature
 //! sentences behind each gene.
 
+use genolens::study::RunLog;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -389,7 +390,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
 }
 
 /// The evidence behind genes: a prior file, or mined from a corpus now.
-fn prior_for(args: &Args, log: &mut String) -> Result<Option<GenePriors>, CliError> {
+fn prior_for(args: &Args, log: &mut RunLog) -> Result<Option<GenePriors>, CliError> {
     if let Some(path) = &args.prior {
         return Ok(Some(load_prior(path, None, log)?));
     }

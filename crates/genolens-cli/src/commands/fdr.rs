@@ -2,18 +2,17 @@
 //! from any tool (plink2 `.glm.*`, PLINK 1.9 `.assoc`, REGENIE, BOLT-LMM,
 //! GWAS-SSF), and the weighting shared with `genolens gwas --prior`.
 
+use genolens::study::RunLog;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use genolens::explain::fdr::{AdaptiveOptions, Weighting};
-use genolens::explain::fusion::{weighted_scan, WeightedScanOptions};
-use genolens::explain::report::weighted_tests_tsv;
 use genolens::io::prior::read_association_p;
-use genolens::io::{AtomicFile, Variant};
+use genolens::io::Variant;
+use genolens::study::prior::{prior_weighted, WeightingOptions};
 
 use crate::commands::freq::with_suffix;
-use crate::commands::prior::{log_mapping, LoadedPrior, PriorArgs};
+use crate::commands::prior::PriorArgs;
 use crate::commands::runlog::finish;
 use crate::error::CliError;
 
@@ -31,75 +30,13 @@ pub struct WeightingArgs {
 }
 
 impl WeightingArgs {
-    fn options(&self, prior: &LoadedPrior, floor: f64) -> WeightedScanOptions {
-        WeightedScanOptions {
-            mapping: prior.mapping,
-            floor,
-            weighting: if self.prior_weighting == "fixed" {
-                Weighting::Fixed
-            } else {
-                Weighting::Adaptive(AdaptiveOptions::default())
-            },
+    /// The weighting as the study steps take it.
+    pub fn options(&self) -> WeightingOptions {
+        WeightingOptions {
+            adaptive: self.prior_weighting != "fixed",
             alpha: self.fdr,
         }
     }
-}
-
-/// Re-tests `p` (one per variant, `NaN` untested) with the prior, writes the
-/// weighted table to `path` and returns the log line with the counts with and
-/// without the prior.
-pub fn prior_weighted(
-    variants: &[Variant],
-    p: &[f64],
-    prior: &LoadedPrior,
-    weighting: &WeightingArgs,
-    floor: f64,
-    path: &Path,
-    log: &mut String,
-) -> Result<String, CliError> {
-    let options = weighting.options(prior, floor);
-    let scan = weighted_scan(variants, p, &prior.priors, &prior.map, &options)?;
-    log_mapping(log, &scan.genes.report);
-    if scan.equal_weights {
-        let msg = "warning: every tested variant has the same prior weight: the weighted \
-                   analysis equals the unweighted one";
-        eprintln!("genolens: {msg}");
-        let _ = writeln!(log, "{msg}");
-    }
-    let text = weighted_tests_tsv(
-        variants,
-        &scan.genes.genes,
-        &scan.genes.score,
-        p,
-        &scan.tests,
-    );
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(text.as_bytes())?;
-    f.commit()?;
-    let t = &scan.tests;
-    let strengths = if t.strengths.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "; adaptive strengths per fold {}",
-            t.strengths
-                .iter()
-                .map(|s| format!("{s}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        )
-    };
-    Ok(format!(
-        "prior-weighted ({}) at level {}: Benjamini-Hochberg {} -> {} discoveries, Bonferroni \
-         {} -> {} (unweighted -> weighted, {} tests){strengths}",
-        options.weighting.name(),
-        t.alpha,
-        t.bh,
-        t.bh_weighted,
-        t.bonferroni,
-        t.bonferroni_weighted,
-        t.tests
-    ))
 }
 
 /// Flags of `genolens fdr`.
@@ -126,7 +63,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "genolens fdr needs --prior and --gene-map".into(),
         ));
     }
-    let mut log = String::new();
+    let mut log = RunLog::new();
     let rows = read_association_p(&args.sumstats)?;
     let _ = writeln!(
         log,
@@ -155,8 +92,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         &variants,
         &p,
         &prior,
-        &args.weighting,
-        args.prior.prior_floor,
+        &args.weighting.options(),
         &path,
         &mut log,
     )?;

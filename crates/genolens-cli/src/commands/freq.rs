@@ -43,10 +43,4 @@ pub fn run(args: Args) -> Result<(), CliError> {
     finish(log, vec![path], &args.out, started)
 }
 
-/// `prefix` + `.` + `suffix`, keeping any dots already in the prefix.
-pub fn with_suffix(prefix: &std::path::Path, suffix: &str) -> PathBuf {
-    let mut s = prefix.as_os_str().to_os_string();
-    s.push(".");
-    s.push(suffix);
-    PathBuf::from(s)
-}
+pub use genolens::study::with_suffix;

@@ -1,6 +1,7 @@
 //! `genolens literature`: mentions, gene profiles for a trait, retrieval hits
 //! and embeddings from a corpus of abstracts.
 
+use genolens::study::RunLog;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -91,7 +92,7 @@ pub struct Args {
 /// Runs the literature pipeline.
 pub fn run(args: Args) -> Result<(), CliError> {
     let started = Instant::now();
-    let mut log = String::new();
+    let mut log = RunLog::new();
     let corpus = read_corpus(&args.corpus, args.format)?;
     let _ = writeln!(
         log,
@@ -246,7 +247,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     for (p, _) in &files {
         let _ = writeln!(log, "wrote {}", p.display());
     }
-    files.push((with_suffix(&args.out, "log"), log.into_bytes()));
+    files.push((
+        with_suffix(&args.out, "log"),
+        log.text().as_bytes().to_vec(),
+    ));
     let refs: Vec<(&Path, &[u8])> = files
         .iter()
         .map(|(p, b)| (p.as_path(), b.as_slice()))
@@ -299,7 +303,7 @@ pub struct DictionaryFiles<'a> {
 pub fn build_extractor(
     files: &DictionaryFiles<'_>,
     names: &[GeneName],
-    log: &mut String,
+    log: &mut RunLog,
 ) -> Result<MentionExtractor, CliError> {
     let aliases = GeneAliases::read(files.gene_aliases)?;
     let mut genes = gene_dictionary(names, &aliases, &GeneRules::default());

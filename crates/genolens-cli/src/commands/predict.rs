@@ -1,28 +1,22 @@
 //! `genolens predict` (cross-validated prediction, and a final model) and
 //! `genolens score` (a saved model applied to new genotypes).
 
+use genolens::study::RunLog;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use genolens::assoc::predict::cv::as_probabilities;
-use genolens::assoc::predict::metrics::roc_curve;
 use genolens::assoc::predict::prs::{polygenic_score, PrsOptions};
-use genolens::assoc::predict::{
-    cross_validate, fit_predictor, CvReport, LinearPredictor, ModelKind, ModelSpec,
-    PredictorCovariates, PriorPenalty, Task,
-};
-use genolens::explain::fusion::prior_penalty_weights;
-use genolens::io::report::{format_g, read_text, write_text, write_tsv};
+use genolens::assoc::predict::{LinearPredictor, ModelKind};
+use genolens::io::report::{format_g, read_text, write_tsv};
 use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
-use genolens::io::table::{ColumnKind, SampleTable, TableOptions};
+use genolens::io::table::{SampleTable, TableOptions};
 use genolens::io::{GenotypeSource, SampleId};
-use genolens::plot::{LinePlot, ScatterPlot};
-use ndarray::Array2;
+use genolens::study::predict::{run_predict, PredictOptions};
 
 use crate::commands::freq::with_suffix;
-use crate::commands::prior::{log_mapping, PriorArgs};
-use crate::commands::runlog::{finish, log_header};
+use crate::commands::prior::PriorArgs;
+use crate::commands::runlog::{announce, finish, log_header};
 use crate::error::CliError;
 use crate::input::{FoldArgs, InputArgs};
 
@@ -97,246 +91,27 @@ pub struct Args {
 
 /// Cross-validates the model, then fits it on every sample with a phenotype.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let started = Instant::now();
-    let source = args.input.open()?;
-    let mut log = log_header("predict", source.as_ref());
-    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
-    let options = |names: Option<Vec<String>>| TableOptions {
+    let options = PredictOptions {
+        input: args.input.to_input()?,
+        pheno: args.pheno,
+        pheno_name: args.pheno_name,
+        covar: args.covar,
+        covar_names: args.covar_name,
         case_control_01: args.case_control_01,
-        columns: names,
-        ..TableOptions::default()
-    };
-    let table = SampleTable::read_phenotypes(
-        &args.pheno,
-        &options(args.pheno_name.clone().map(|n| vec![n])),
-    )?;
-    let (phenos, report) = table.align(&ids)?;
-    let Some(name) = phenos.names.first().cloned() else {
-        return Err(CliError::Usage(format!(
-            "{}: no phenotype column",
-            args.pheno.display()
-        )));
-    };
-    let task = if phenos.kinds[0] == ColumnKind::CaseControl {
-        Task::Binary
-    } else {
-        Task::Quantitative
-    };
-    let y: Vec<f64> = phenos.values.column(0).to_vec();
-    let _ = writeln!(
-        log,
-        "--pheno {} ({name}, {}): {} of {} genotype samples matched, {} with a value",
-        args.pheno.display(),
-        if task == Task::Binary {
-            "case/control"
-        } else {
-            "quantitative"
-        },
-        report.matched,
-        ids.len(),
-        y.iter().filter(|v| !v.is_nan()).count()
-    );
-    let (cov_names, cov_values) = match &args.covar {
-        None => (Vec::new(), Array2::<f64>::zeros((ids.len(), 0))),
-        Some(path) => {
-            let names = (!args.covar_name.is_empty()).then(|| args.covar_name.clone());
-            let table = SampleTable::read_covariates(path, &options(names))?;
-            let (aligned, _) = table.align(&ids)?;
-            (aligned.names, aligned.values)
-        }
-    };
-    let covariates = (!cov_names.is_empty()).then(|| PredictorCovariates {
-        names: &cov_names,
-        values: cov_values.view(),
-    });
-    let folds = args.folds.resolve(source.as_ref(), args.seed)?;
-    let prior = match args.prior.load(None, &mut log)? {
-        None => None,
-        Some(loaded) => {
-            let (weights, genes) = prior_penalty_weights(
-                source.variants(),
-                &loaded.priors,
-                &loaded.map,
-                &loaded.mapping,
-                args.prior.prior_floor,
-            )?;
-            log_mapping(&mut log, &genes.report);
-            let _ = writeln!(
-                log,
-                "prior-informed penalties: strength chosen by inner CV among {:?} (0 = no prior; \
-                 another must beat it at one-sided level {})",
-                args.prior_strengths, args.prior_level
-            );
-            Some(PriorPenalty {
-                weights,
-                strengths: args.prior_strengths.clone(),
-                level: args.prior_level,
-            })
-        }
-    };
-    let spec = ModelSpec {
-        kind: args.model,
-        grid: (!args.grid.is_empty()).then(|| args.grid.clone()),
+        model: args.model,
+        folds: args.folds.spec(),
+        grid: (!args.grid.is_empty()).then_some(args.grid),
         inner_folds: args.inner_folds,
-        inner_repeats: args
-            .inner_repeats
-            .unwrap_or(if prior.is_some() { 3 } else { 1 }),
+        inner_repeats: args.inner_repeats,
         seed: args.seed,
-        prior,
+        prior: args.prior.input(),
+        prior_strengths: args.prior_strengths,
+        prior_level: args.prior_level,
+        out: args.out,
     };
-    let cv = crate::progress::spinner(&format!("{} cross-validation", spec.kind.name()), || {
-        cross_validate(source.as_ref(), &y, covariates, &folds, task, &spec)
-    })?;
-    let mut written = write_cv(&args.out, &cv, source.as_ref(), &mut log)?;
-    // The deployable model: fitted on every sample with a phenotype.
-    let usable: Vec<usize> = (0..y.len())
-        .filter(|&i| !y[i].is_nan() && cov_values.row(i).iter().all(|v| !v.is_nan()))
-        .collect();
-    let model = fit_predictor(source.as_ref(), &y, covariates, &usable, task, &spec)?;
-    let model_path = with_suffix(&args.out, "model");
-    write_text(&model_path, &model.to_json())?;
-    written.push(model_path);
-    let _ = writeln!(
-        log,
-        "final model: {} on {} samples, {}",
-        spec.kind.name(),
-        usable.len(),
-        model
-            .hyperparameters
-            .iter()
-            .map(|(k, v)| format!("{k} = {}", format_g(*v, 6)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    finish(log, written, &args.out, started)
-}
-
-/// Writes OUT.cv.tsv, OUT.pred.tsv and the picture; returns the paths.
-fn write_cv(
-    out: &std::path::Path,
-    cv: &CvReport,
-    source: &dyn GenotypeSource,
-    log: &mut String,
-) -> Result<Vec<PathBuf>, CliError> {
-    let g = |x: f64| format_g(x, 6);
-    let (header, k): (Vec<&str>, usize) = match cv.task {
-        Task::Quantitative => (vec!["fold", "n", "r", "r2", "mse"], 3),
-        Task::Binary => (vec!["fold", "n", "auc", "logloss"], 2),
-    };
-    let mut rows: Vec<Vec<String>> = cv
-        .folds
-        .iter()
-        .map(|f| {
-            let mut row = vec![(f.fold + 1).to_string(), f.n.to_string()];
-            row.extend(f.metrics[..k].iter().map(|&m| g(m)));
-            row
-        })
-        .collect();
-    let nf = cv.folds.len() as f64;
-    let mean: Vec<f64> = (0..k)
-        .map(|j| cv.folds.iter().map(|f| f.metrics[j]).sum::<f64>() / nf)
-        .collect();
-    let sd: Vec<f64> = (0..k)
-        .map(|j| {
-            (cv.folds
-                .iter()
-                .map(|f| (f.metrics[j] - mean[j]).powi(2))
-                .sum::<f64>()
-                / (nf - 1.0).max(1.0))
-            .sqrt()
-        })
-        .collect();
-    let n_total: usize = cv.folds.iter().map(|f| f.n).sum();
-    for (label, values) in [("mean", &mean), ("sd", &sd)] {
-        let mut row = vec![label.to_string(), n_total.to_string()];
-        row.extend(values.iter().map(|&v| g(v)));
-        rows.push(row);
-    }
-    let cv_path = with_suffix(out, "cv.tsv");
-    write_tsv(&cv_path, &header, rows)?;
-    let _ = writeln!(
-        log,
-        "cross-validation over {} folds: {}",
-        cv.folds.len(),
-        header[2..]
-            .iter()
-            .zip(mean.iter().zip(&sd))
-            .map(|(h, (m, s))| format!("{h} {} ± {}", format_g(*m, 4), format_g(*s, 3)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let samples = source.samples();
-    let pred_path = with_suffix(out, "pred.tsv");
-    write_tsv(
-        &pred_path,
-        &["FID", "IID", "fold", "y", "pred"],
-        cv.predictions.iter().map(|p| {
-            vec![
-                samples[p.sample].id.fid.clone(),
-                samples[p.sample].id.iid.clone(),
-                (p.fold + 1).to_string(),
-                g(p.observed),
-                g(p.predicted),
-            ]
-        }),
-    )?;
-    let png = with_suffix(out, "png");
-    match cv.task {
-        Task::Quantitative => {
-            let groups: Vec<String> = cv
-                .predictions
-                .iter()
-                .map(|p| format!("fold {}", p.fold + 1))
-                .collect();
-            let xs: Vec<f64> = cv.predictions.iter().map(|p| p.predicted).collect();
-            let ys: Vec<f64> = cv.predictions.iter().map(|p| p.observed).collect();
-            ScatterPlot::new()
-                .title("Out-of-fold predictions")
-                .x_label("predicted")
-                .y_label("observed")
-                .legend(cv.folds.len() <= 12)
-                .columns(&xs, &ys, &groups)
-                .write_png(&png)?;
-        }
-        Task::Binary => {
-            let labels: Vec<bool> = cv.predictions.iter().map(|p| p.observed > 0.5).collect();
-            let scores: Vec<f64> = cv.predictions.iter().map(|p| p.predicted).collect();
-            let roc = roc_curve(&labels, &scores);
-            LinePlot::new()
-                .title("ROC, out-of-fold predictions")
-                .x_label("false-positive rate")
-                .y_label("true-positive rate")
-                .series("model", roc)
-                .series("chance", [(0.0, 0.0), (1.0, 1.0)])
-                .write_png(&png)?;
-            // Calibration: a reliability table, in the log and as OUT.calibration.tsv.
-            let probabilities = as_probabilities(&cv.folds[0].model, &scores);
-            let bins = genolens::assoc::predict::metrics::calibration(&labels, &probabilities, 10);
-            for bin in &bins {
-                let _ = writeln!(
-                    log,
-                    "calibration [{:.1}, {:.1}): n {}, mean predicted {:.3}, observed {:.3}",
-                    bin.lower, bin.upper, bin.n, bin.mean_predicted, bin.observed
-                );
-            }
-            let calibration = with_suffix(out, "calibration.tsv");
-            write_tsv(
-                &calibration,
-                &["bin_lower", "bin_upper", "n", "mean_predicted", "observed"],
-                bins.iter().map(|b| {
-                    vec![
-                        g(b.lower),
-                        g(b.upper),
-                        b.n.to_string(),
-                        g(b.mean_predicted),
-                        g(b.observed),
-                    ]
-                }),
-            )?;
-            return Ok(vec![cv_path, pred_path, png, calibration]);
-        }
-    }
-    Ok(vec![cv_path, pred_path, png])
+    let outcome = run_predict(&options, &crate::progress::Bars::default())?;
+    announce(&outcome.warnings, &outcome.written);
+    Ok(())
 }
 
 /// Flags of `genolens score`.
@@ -462,7 +237,7 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
 fn weight_table(
     args: &ScoreArgs,
     source: &dyn GenotypeSource,
-    mut log: String,
+    mut log: RunLog,
     started: Instant,
 ) -> Result<(), CliError> {
     let path = args

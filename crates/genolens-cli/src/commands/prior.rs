@@ -1,6 +1,9 @@
 //! `genolens prior`: a gene prior for a trait, from the literature (a corpus
 //! and a query) or from a user table of gene scores.
 
+use genolens::explain::mapping::GeneAssignment;
+use genolens::study::prior::{LoadedPrior, PriorInput};
+use genolens::study::RunLog;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,9 +14,7 @@ use genolens::explain::prior::{
 };
 use genolens::io::atomic::commit_all;
 use genolens::io::genes::{read_gene_names, GeneAliases};
-use genolens::io::prior::{
-    evidence_text, gene_prior_text, read_evidence, read_gene_scores, read_npy_matrix,
-};
+use genolens::io::prior::{evidence_text, gene_prior_text, read_gene_scores};
 use genolens::io::AtomicFile;
 use genolens::text::embed::TextEmbedder;
 use genolens::text::report::npy_bytes;
@@ -84,7 +85,7 @@ pub struct Args {
 /// Builds and writes the prior.
 pub fn run(args: Args) -> Result<(), CliError> {
     let started = Instant::now();
-    let mut log = String::new();
+    let mut log = RunLog::new();
     let names = args
         .gene_names
         .as_deref()
@@ -188,7 +189,7 @@ fn from_corpus(
     args: &Args,
     corpus_path: &Path,
     names: Option<&[genolens::io::genes::GeneName]>,
-    log: &mut String,
+    log: &mut RunLog,
 ) -> Result<(GenePriors, Vec<PathBuf>), CliError> {
     let (Some(query), Some(names), Some(aliases)) = (&args.query, names, &args.gene_aliases) else {
         return Err(CliError::Usage(
@@ -269,65 +270,7 @@ fn from_corpus(
     Ok((priors, Vec::new()))
 }
 
-/// Reads a prior for the analysis commands: the table, its evidence
-/// sentences beside it (`X.gene_evidence.tsv` for `X.gene_prior.tsv`) and,
-/// when asked, its embeddings.
-pub fn load_prior(
-    path: &Path,
-    embeddings: Option<&Path>,
-    log: &mut String,
-) -> Result<GenePriors, CliError> {
-    let rows = read_gene_scores(path)?;
-    let (mut priors, report) = GenePriors::from_table(&rows, None)?;
-    let evidence = sibling(path, "gene_evidence.tsv");
-    if let Some(e) = evidence.filter(|p| p.exists()) {
-        priors.attach_evidence(&read_evidence(&e)?);
-        let _ = writeln!(log, "--prior evidence sentences from {}", e.display());
-    }
-    if let Some(npy) = embeddings {
-        let m = read_npy_matrix(npy)?;
-        // Embedding rows follow the table's rows; the prior is sorted the same
-        // way (by score), but match by id to be safe.
-        let order: HashMap<&str, usize> = rows
-            .iter()
-            .enumerate()
-            .map(|(k, r)| (r.gene.as_str(), k))
-            .collect();
-        if m.nrows() != rows.len() {
-            return Err(CliError::Usage(format!(
-                "{}: {} rows for the {} genes of {}",
-                npy.display(),
-                m.nrows(),
-                rows.len(),
-                path.display()
-            )));
-        }
-        let aligned = ndarray::Array2::from_shape_fn((priors.len(), m.ncols()), |(i, j)| {
-            m[[order[priors.genes[i].gene_id.as_str()], j]]
-        });
-        priors.attach_embeddings(&aligned)?;
-    }
-    let _ = writeln!(
-        log,
-        "--prior {}: {} genes, {} with a score above 0{}",
-        path.display(),
-        report.rows,
-        priors.n_supported(),
-        if let PriorSource::Table { rescaled: true } = priors.source {
-            " (scores rescaled to [0, 1])"
-        } else {
-            ""
-        }
-    );
-    Ok(priors)
-}
-
-/// `X.<suffix>` beside `X.gene_prior.tsv`.
-fn sibling(path: &Path, suffix: &str) -> Option<PathBuf> {
-    let name = path.file_name()?.to_str()?;
-    let stem = name.strip_suffix("gene_prior.tsv")?;
-    Some(path.with_file_name(format!("{stem}{suffix}")))
-}
+pub use genolens::study::prior::{load_prior, log_mapping};
 
 /// The flags every analysis that takes a prior shares.
 #[derive(Debug, Clone, clap::Args)]
@@ -353,78 +296,31 @@ pub struct PriorArgs {
     pub prior_floor: f64,
 }
 
-/// A loaded prior with its gene map and mapping options.
-pub struct LoadedPrior {
-    /// The prior.
-    pub priors: GenePriors,
-    /// The gene map.
-    pub map: genolens::io::genes::GeneMap,
-    /// How variants meet genes.
-    pub mapping: genolens::explain::mapping::MappingOptions,
-}
-
 impl PriorArgs {
+    /// The prior as the study steps take it, when `--prior` is given.
+    pub fn input(&self) -> Option<PriorInput> {
+        let (Some(prior), Some(gene_map)) = (&self.prior, &self.gene_map) else {
+            return None;
+        };
+        Some(PriorInput {
+            prior: prior.clone(),
+            gene_map: gene_map.clone(),
+            window_kb: self.prior_window_kb,
+            assignment: GeneAssignment::from_name(&self.prior_genes)
+                .unwrap_or(GeneAssignment::AllInWindow),
+            floor: self.prior_floor,
+        })
+    }
+
     /// Reads the prior and gene map when `--prior` is given.
     pub fn load(
         &self,
         embeddings: Option<&Path>,
-        log: &mut String,
+        log: &mut RunLog,
     ) -> Result<Option<LoadedPrior>, CliError> {
-        let (Some(path), Some(map_path)) = (&self.prior, &self.gene_map) else {
-            return Ok(None);
-        };
-        let priors = load_prior(path, embeddings, log)?;
-        let map = genolens::io::genes::GeneMap::read(map_path)?;
-        let assignment = genolens::explain::mapping::GeneAssignment::from_name(&self.prior_genes)
-            .unwrap_or(genolens::explain::mapping::GeneAssignment::AllInWindow);
-        let _ = writeln!(
-            log,
-            "--gene-map {}: {} genes; variants take the genes within {} kb ({}); weight floor {}",
-            map_path.display(),
-            map.len(),
-            self.prior_window_kb,
-            assignment.name(),
-            self.prior_floor
-        );
-        Ok(Some(LoadedPrior {
-            priors,
-            map,
-            mapping: genolens::explain::mapping::MappingOptions {
-                window_kb: self.prior_window_kb,
-                assignment,
-            },
-        }))
-    }
-}
-
-/// Logs how variants met the prior's genes.
-pub fn log_mapping(log: &mut String, r: &genolens::explain::mapping::MappingReport) {
-    let _ = writeln!(
-        log,
-        "prior mapping: {} of {} variants near a gene, {} near a gene the prior supports; {} \
-         supported genes have variants{}",
-        r.variants_with_gene,
-        r.variants,
-        r.variants_supported,
-        r.prior_genes_with_variants,
-        if r.prior_genes_not_in_map.is_empty() {
-            String::new()
-        } else {
-            format!(
-                "; {} supported genes are not in the gene map ({}{})",
-                r.prior_genes_not_in_map.len(),
-                r.prior_genes_not_in_map
-                    .iter()
-                    .take(10)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if r.prior_genes_not_in_map.len() > 10 {
-                    ", ..."
-                } else {
-                    ""
-                }
-            )
+        match self.input() {
+            None => Ok(None),
+            Some(input) => Ok(Some(input.load(embeddings, log)?)),
         }
-    );
+    }
 }

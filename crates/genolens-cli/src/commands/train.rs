@@ -7,6 +7,7 @@
 //! full or LoRA fine-tuning (optionally after a hyperparameter search on the
 //! same validation split), then predictions for the held-out fold.
 
+use genolens::study::RunLog;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -168,7 +169,7 @@ struct Inputs {
 fn read_inputs(
     args: &TrainArgs,
     source: &dyn GenotypeSource,
-    log: &mut String,
+    log: &mut RunLog,
 ) -> Result<Inputs, CliError> {
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let options = |names: Option<Vec<String>>| TableOptions {
@@ -754,7 +755,7 @@ fn write_outputs(
     labels: &[String],
     tests: &[Vec<usize>],
     results: &[Round],
-    mut log: String,
+    mut log: RunLog,
     started: Instant,
 ) -> Result<(), CliError> {
     let out = &args.out;
@@ -961,7 +962,7 @@ pub fn score_transformer(
     model_dir: &Path,
     source: &dyn GenotypeSource,
     covariates: Option<&Array2<f64>>,
-    log: &mut String,
+    log: &mut RunLog,
 ) -> Result<(Vec<String>, Array2<f64>), CliError> {
     let bad =
         |e: genolens::transformer::Error| CliError::Usage(format!("{}: {e}", model_dir.display()));

@@ -1,0 +1,392 @@
+//! `genolens run`: a whole study from one configuration into one directory
+//! and a self-contained report; unchanged steps are skipped on rerun, a
+//! changed option reruns only its step, a killed run resumes, and a bad
+//! configuration fails before any work. The report is rendered in Chromium.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{data, genolens, ok, s};
+
+/// The BOLT-LMM example cohort (1000 Genomes EUR, chr17-22) restricted to
+/// chromosome 22, with its phenotype and covariates.
+struct Study {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Study {
+    fn new(folds: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let bolt = data("bolt_lmm_eur_subset_1000g");
+        let bim = std::fs::read_to_string(bolt.join("EUR_subset.bim")).unwrap();
+        let chr22: Vec<&str> = bim
+            .lines()
+            .filter(|l| l.starts_with("22\t") || l.starts_with("22 "))
+            .filter_map(|l| l.split_whitespace().nth(1))
+            .collect();
+        assert!(chr22.len() > 5000, "{} chr22 variants", chr22.len());
+        std::fs::write(dir.path().join("chr22.txt"), chr22.join("\n") + "\n").unwrap();
+        let config = dir.path().join("study.toml");
+        let study = Self { dir, config };
+        study.write_config(folds, "");
+        study
+    }
+
+    fn write_config(&self, folds: usize, extra: &str) {
+        let bolt = data("bolt_lmm_eur_subset_1000g");
+        let text = format!(
+            r#"out = "out"
+[input]
+bfile = "{bfile}"
+extract = "chr22.txt"
+pheno = "{pheno}"
+pheno_name = ["PHENO"]
+covar = "{pheno}"
+covar_name = ["QCOV1", "QCOV2", "CAT_COV"]
+gene_map = "{glist}"
+[pca]
+components = 4
+[gwas]
+pca = 2
+clump_p1 = 1e-3
+[predict]
+models = ["ridge", "lasso"]
+folds = {folds}
+inner_folds = 3
+seed = 7
+[report]
+title = "EUR subset, chromosome 22"
+{extra}"#,
+            bfile = s(&bolt.join("EUR_subset")),
+            pheno = s(&bolt.join("EUR_subset.pheno2.covars")),
+            glist = s(&data("gene_annotations/glist-hg19.txt")),
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn run(&self) -> String {
+        let o = genolens(&["run", s(&self.config)]);
+        let err = String::from_utf8_lossy(&o.stderr).to_string();
+        assert!(o.status.success(), "genolens run failed: {err}");
+        err
+    }
+}
+
+fn modified(p: &Path) -> SystemTime {
+    std::fs::metadata(p).unwrap().modified().unwrap()
+}
+
+/// The report without its wall times (the only part a rerun may change).
+fn without_timings(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    while let Some(i) = rest.find("<span class=\"time\">") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let end = tail.find("</span>").expect("time spans close") + "</span>".len();
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn reruns_skip_unchanged_steps_and_redo_only_what_changed() {
+    let study = Study::new(3);
+    let first = study.run();
+    assert!(first.contains("gwas: done in"), "{first}");
+    assert!(first.contains("predict: done in"), "{first}");
+    let out = study.out();
+    let glm = out.join("gwas/gwas.PHENO.glm.linear");
+    let cv = out.join("predict/ridge.cv.tsv");
+    let (glm_time, cv_time) = (modified(&glm), modified(&cv));
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+
+    // Unchanged: no step runs again, and the report is the same page.
+    let second = study.run();
+    assert!(
+        second.contains("gwas: inputs, options and version unchanged"),
+        "{second}"
+    );
+    assert!(
+        second.contains("predict: inputs, options and version unchanged"),
+        "{second}"
+    );
+    assert_eq!(modified(&glm), glm_time);
+    assert_eq!(modified(&cv), cv_time);
+    let again = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(again, report, "an unchanged study renders the same report");
+
+    // One prediction option changed: prediction and the report rerun, the
+    // association does not.
+    study.write_config(4, "");
+    let third = study.run();
+    assert!(
+        third.contains("gwas: inputs, options and version unchanged"),
+        "{third}"
+    );
+    assert!(third.contains("predict: done in"), "{third}");
+    assert_eq!(modified(&glm), glm_time);
+    let folds = std::fs::read_to_string(&cv).unwrap();
+    assert_eq!(
+        folds
+            .lines()
+            .filter(|l| l.starts_with(char::is_numeric))
+            .count(),
+        4,
+        "{folds}"
+    );
+    assert_ne!(
+        std::fs::read_to_string(out.join("report.html")).unwrap(),
+        report
+    );
+
+    // `genolens report OUT` re-renders the same page from the directory.
+    let page = std::fs::read(out.join("report.html")).unwrap();
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    ok(genolens(&["report", s(&out)]));
+    assert_eq!(std::fs::read(out.join("report.html")).unwrap(), page);
+}
+
+#[test]
+fn a_run_killed_during_a_step_resumes_to_the_same_report() {
+    let study = Study::new(3);
+    study.run();
+    let out = study.out();
+    let complete = std::fs::read_to_string(out.join("report.html")).unwrap();
+
+    // Start over, and kill the run as soon as the association has finished
+    // (prediction is then running).
+    std::fs::remove_dir_all(&out).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_genolens"))
+        .args(["run", s(&study.config)])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let gwas_done = out.join("gwas/manifest.json");
+    let started = Instant::now();
+    while !gwas_done.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "gwas never finished"
+        );
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = child.try_wait().unwrap().is_none();
+    child.kill().ok();
+    child.wait().unwrap();
+    if killed {
+        assert!(
+            !out.join("predict/manifest.json").exists(),
+            "a killed step leaves no manifest"
+        );
+        assert!(!out.join("report.html").exists());
+    }
+
+    let resumed = study.run();
+    assert!(
+        resumed.contains("gwas: inputs, options and version unchanged"),
+        "{resumed}"
+    );
+    assert!(resumed.contains("predict: done in"), "{resumed}");
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(without_timings(&page), without_timings(&complete));
+}
+
+#[test]
+fn bad_configurations_fail_before_any_work() {
+    let study = Study::new(3);
+    // An unknown key in a table and at the top, a missing file, a step that
+    // needs an input not given (a prior without a gene map), a misspelt model.
+    for (from, to, named) in [
+        ("inner_folds = 3", "inner_fold = 3", "inner_fold"),
+        ("out = \"out\"", "out = \"out\"\nthreads = 2", "threads"),
+        (
+            "[report]",
+            "[prior]\ntable = \"missing.gene_prior.tsv\"\n[report]",
+            "missing.gene_prior.tsv",
+        ),
+        ("gene_map = ", "# gene_map = ", "input.gene_map"),
+        ("\"lasso\"]", "\"lasso\", \"ridgge\"]", "ridgge"),
+    ] {
+        let text = std::fs::read_to_string(&study.config).unwrap();
+        let mut text = text.replace(from, to);
+        if named == "input.gene_map" {
+            text = text.replace("[report]", "[prior]\ntable = \"study.toml\"\n[report]");
+        }
+        let bad = study.dir.path().join("bad.toml");
+        std::fs::write(&bad, text).unwrap();
+        let o = genolens(&["run", s(&bad)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{named}");
+        assert!(err.contains(named), "{named}: {err}");
+        assert!(err.contains("bad.toml"), "the error names the file: {err}");
+        assert!(!study.out().exists(), "no work started");
+    }
+
+    // --init writes a commented example that parses (its files are absent,
+    // and the error says which), and never overwrites.
+    let init = study.dir.path().join("example.toml");
+    ok(genolens(&["run", "--init", s(&init)]));
+    let o = genolens(&["run", s(&init)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("input.bfile: no such file"), "{err}");
+    assert!(!genolens(&["run", "--init", s(&init)]).status.success());
+}
+
+/// The numbers of one `mean` row of a `.cv.tsv`, by column name.
+fn cv_mean(path: &Path, column: &str) -> f64 {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let k = header.iter().position(|h| *h == column).unwrap();
+    let mean = lines.find(|l| l.starts_with("mean\t")).unwrap();
+    mean.split('\t').nth(k).unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_report_renders_in_chromium_with_the_steps_numbers() {
+    let study = Study::new(3);
+    study.run();
+    let out = study.out();
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+
+    // Self-contained: no external resource, no script.
+    for needle in ["<script", "src=\"http", "<link"] {
+        assert!(!html.contains(needle), "the report holds {needle}");
+    }
+    // Every section, each with a table.
+    for id in [
+        "data",
+        "structure",
+        "association",
+        "prediction",
+        "explanations",
+        "risk",
+        "methods",
+    ] {
+        let start = html.find(&format!("<section id=\"{id}\">")).expect(id);
+        let section = &html[start..start + html[start..].find("</section>").unwrap()];
+        if id != "explanations" {
+            assert!(section.contains("<td"), "section {id} has no table");
+        }
+    }
+    // The numbers are the steps' own: λGC from the log, the lead variant from
+    // the .clumped report, the CV mean r from the .cv.tsv.
+    let log = std::fs::read_to_string(out.join("gwas/gwas.log")).unwrap();
+    let lambda = log
+        .lines()
+        .find_map(|l| l.strip_prefix("PHENO: lambda GC "))
+        .unwrap();
+    assert!(
+        html.contains(&format!("<td class=\"num\">{lambda}</td>")),
+        "λGC {lambda}"
+    );
+    let clumped = std::fs::read_to_string(out.join("gwas/gwas.PHENO.clumped")).unwrap();
+    let lead = clumped
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(2))
+        .expect("a lead variant");
+    let loci = &html[html.find("Lead loci").unwrap()..];
+    let first_row = &loci[loci.find("<tr><td>").unwrap()..];
+    assert!(
+        first_row.starts_with(&format!("<tr><td>{lead}</td>")),
+        "{lead}"
+    );
+    for model in ["ridge", "lasso"] {
+        let r = cv_mean(&out.join(format!("predict/{model}.cv.tsv")), "r");
+        let row = html
+            .find(&format!("<tr><td>{model}</td><td>"))
+            .map(|i| &html[i..])
+            .unwrap();
+        let shown: f64 = row["<tr><td>".len() + model.len() + "</td><td>".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (shown - r).abs() < 5e-5,
+            "{model}: page {shown}, cv.tsv {r}"
+        );
+    }
+
+    // Chromium: the page loads without console errors and every image
+    // decodes. A copy of the page gets a probe script (the report itself has
+    // none) that writes what it finds into the DOM Chromium dumps.
+    let probe = out.join("probe.html");
+    std::fs::write(
+        &probe,
+        html.replace(
+            "</body>",
+            "<pre id=\"probe\"></pre><script>window.addEventListener('load', () => {\
+             const imgs = [...document.images];\
+             const bad = imgs.filter(i => !(i.complete && i.naturalWidth > 0)).length;\
+             const empty = [...document.querySelectorAll('section')].filter(s => \
+             s.innerText.trim().length < 20).length;\
+             document.getElementById('probe').textContent = \
+             `images=${imgs.length} broken=${bad} empty_sections=${empty}`;});</script></body>",
+        ),
+    )
+    .unwrap();
+    let chromium = |extra: &[&str], page: &Path| {
+        let url = format!("file://{}", s(page));
+        let mut args = vec![
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=10000",
+        ];
+        args.extend_from_slice(extra);
+        args.push(&url);
+        common::reference("chromium", &args)
+    };
+    let Some(dump) = chromium(&["--dump-dom"], &probe) else {
+        return;
+    };
+    let dom = String::from_utf8_lossy(&dump.stdout);
+    let n_images = html.matches("<img ").count();
+    // PC plot, Manhattan, QQ, and one picture per model.
+    assert_eq!(n_images, 5, "{n_images} images");
+    assert!(
+        dom.contains(&format!("images={n_images} broken=0 empty_sections=0")),
+        "{}",
+        &dom[dom.find("id=\"probe\"").unwrap_or(0)..][..120.min(dom.len())]
+    );
+    let console = String::from_utf8_lossy(&dump.stderr);
+    let messages: Vec<&str> = console.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(
+        messages.is_empty(),
+        "console messages from the report: {messages:?}"
+    );
+
+    // A screenshot of the report itself, kept under the target directory.
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-screenshot.png");
+    let _ = std::fs::remove_file(&shot);
+    let shot_flag = format!("--screenshot={}", s(&shot));
+    chromium(
+        &[&shot_flag, "--window-size=1280,4000"],
+        &out.join("report.html"),
+    );
+    let png = std::fs::read(&shot).expect("chromium wrote the screenshot");
+    assert_eq!(&png[1..4], b"PNG");
+    assert!(
+        png.len() > 50_000,
+        "a blank page compresses to little: {}",
+        png.len()
+    );
+}

@@ -1,0 +1,484 @@
+//! The whole study in one call: [`Pipeline`] runs the configured steps into
+//! `OUT/<step>/`, skips a step whose inputs, options and genolens version are
+//! unchanged since it last finished (its `manifest.json` says why), and
+//! renders `OUT/report.html`.
+//!
+//! A step's manifest is removed before the step runs and written (atomically)
+//! only when it has finished, so a run killed during a step reruns that step
+//! and nothing before it.
+
+pub mod config;
+pub mod report;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use config::{StudyConfig, EXAMPLE_CONFIG};
+pub use report::render_report;
+
+use crate::io::AtomicFile;
+use crate::study::gwas::{run_gwas, GwasOutcome};
+use crate::study::pca::{run_pca, PcaOutcome};
+use crate::study::predict::{run_predict, PredictOutcome};
+use crate::study::{with_suffix, Progress};
+use crate::{Error, Result};
+
+/// The genolens version that wrote a manifest; a new version reruns every step.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One input file's identity in a manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputDigest {
+    /// The file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its SHA-256, hex.
+    pub sha256: String,
+}
+
+impl InputDigest {
+    /// Reads `path` and digests it.
+    pub fn of(path: &Path) -> Result<Self> {
+        let file_error = |source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(file_error)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(file_error)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            bytes += n as u64;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            sha256: hex(&hasher.finalize()),
+        })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a finished step leaves in `OUT/<step>/manifest.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest<T> {
+    /// The genolens version that ran the step.
+    pub genolens: String,
+    /// The step's name.
+    pub step: String,
+    /// SHA-256 over the version, the options and the input digests: the step
+    /// is skipped when it is unchanged.
+    pub fingerprint: String,
+    /// The options the step ran with (the configuration's sections it reads).
+    pub options: serde_json::Value,
+    /// The inputs it read.
+    pub inputs: Vec<InputDigest>,
+    /// Its wall time in seconds.
+    pub wall_s: f64,
+    /// Its outcome, as the report reads it.
+    pub outcome: T,
+}
+
+/// Whether a step ran or was reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StepStatus {
+    /// The step ran in this call.
+    Ran,
+    /// Its manifest matched: the outputs of an earlier run were kept.
+    Skipped,
+}
+
+/// One step of a pipeline run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The step (`gwas`, `report`, ...).
+    pub name: String,
+    /// Ran or skipped.
+    pub status: StepStatus,
+    /// Wall time in seconds (of the run that produced the outputs).
+    pub wall_s: f64,
+}
+
+/// What a study produced, for a Rust caller (the report shows the same).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyReport {
+    /// The output directory.
+    pub out: PathBuf,
+    /// The steps, in order.
+    pub steps: Vec<StepRecord>,
+    /// The population-structure step's outcome, if it is configured.
+    pub pca: Option<PcaOutcome>,
+    /// The association step's outcome, if it is configured.
+    pub gwas: Option<GwasOutcome>,
+    /// The prediction step's outcome, if it is configured.
+    pub predict: Option<PredictStep>,
+    /// The rendered report.
+    pub report: PathBuf,
+}
+
+/// The record of a study that `genolens report OUT` re-renders from:
+/// `OUT/study.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyRecord {
+    /// The genolens version.
+    pub genolens: String,
+    /// The configuration file, if the study came from one.
+    pub config_path: Option<PathBuf>,
+    /// Its text, verbatim (the report quotes it).
+    pub config_text: String,
+    /// The configuration with every path resolved.
+    pub config: StudyConfig,
+}
+
+/// A configured study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pipeline {
+    config: StudyConfig,
+    config_path: Option<PathBuf>,
+    config_text: String,
+}
+
+impl Pipeline {
+    /// Reads and checks a TOML configuration; every missing file or
+    /// inconsistent option is reported here, before any work starts.
+    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let config = StudyConfig::read(path)?;
+        config.validate(path)?;
+        let config_text = std::fs::read_to_string(path).map_err(|source| Error::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            config,
+            config_path: Some(path.to_path_buf()),
+            config_text,
+        })
+    }
+
+    /// A study configured from code (paths as given); checked like a file.
+    pub fn from_config(config: StudyConfig) -> Result<Self> {
+        config.validate(Path::new("<config>"))?;
+        let config_text = toml::to_string_pretty(&config).map_err(|e| Error::Config {
+            path: PathBuf::from("<config>"),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            config,
+            config_path: None,
+            config_text,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StudyConfig {
+        &self.config
+    }
+
+    /// Runs every configured step (skipping the unchanged ones) and renders
+    /// the report. `progress` hears each step's stages and a line per step.
+    pub fn run(&self, progress: &dyn PipelineProgress) -> Result<StudyReport> {
+        let out = &self.config.out;
+        create_dir(out)?;
+        let record = StudyRecord {
+            genolens: VERSION.to_string(),
+            config_path: self.config_path.clone(),
+            config_text: self.config_text.clone(),
+            config: self.config.clone(),
+        };
+        write_json(&out.join("study.json"), &record)?;
+        let mut steps = Vec::new();
+
+        let pca = match self.config.pca_options(out.join("pca").join("pca")) {
+            None => None,
+            Some(options) => {
+                let mut inputs = genotype_files(&self.config);
+                inputs.extend(self.config.input.extract.clone());
+                inputs.extend(self.config.input.keep.clone());
+                inputs.extend(options.labels.as_ref().map(|l| l.path.clone()));
+                let section = serde_json::json!({
+                    "input": {
+                        "bfile": &self.config.input.bfile,
+                        "vcf": &self.config.input.vcf,
+                        "extract": &self.config.input.extract,
+                        "keep": &self.config.input.keep,
+                    },
+                    "pca": &self.config.pca,
+                });
+                let (outcome, record) = run_step(out, "pca", section, &inputs, progress, |p| {
+                    create_dir(&out.join("pca"))?;
+                    run_pca(&options, p)
+                })?;
+                steps.push(record);
+                Some(outcome)
+            }
+        };
+
+        let gwas = match self.config.gwas_options(out.join("gwas").join("gwas")) {
+            None => None,
+            Some(options) => {
+                let mut inputs = genotype_files(&self.config);
+                inputs.extend(self.config.input.extract.clone());
+                inputs.extend(self.config.input.keep.clone());
+                inputs.push(self.config.input.pheno.clone());
+                inputs.extend(self.config.input.covar.clone());
+                if let Some(prior) = &options.prior {
+                    inputs.push(prior.prior.clone());
+                    inputs.push(prior.gene_map.clone());
+                }
+                let section = serde_json::json!({
+                    "input": &self.config.input,
+                    "gwas": &self.config.gwas,
+                    "prior": if options.prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+                });
+                let mut seen = std::collections::HashSet::new();
+                inputs.retain(|p| seen.insert(p.clone()));
+                let (outcome, record) = run_step(out, "gwas", section, &inputs, progress, |p| {
+                    create_dir(&out.join("gwas"))?;
+                    run_gwas(&options, p)
+                })?;
+                steps.push(record);
+                Some(outcome)
+            }
+        };
+
+        let runs = self.config.predict_options(&out.join("predict"));
+        let predict = if runs.is_empty() {
+            None
+        } else {
+            let mut inputs = genotype_files(&self.config);
+            inputs.extend(self.config.input.extract.clone());
+            inputs.extend(self.config.input.keep.clone());
+            inputs.push(self.config.input.pheno.clone());
+            inputs.extend(self.config.input.covar.clone());
+            if let Some(prior) = &runs[0].prior {
+                inputs.push(prior.prior.clone());
+                inputs.push(prior.gene_map.clone());
+            }
+            inputs.extend(
+                self.config
+                    .predict
+                    .as_ref()
+                    .and_then(|p| p.fold_file.clone()),
+            );
+            let mut seen = std::collections::HashSet::new();
+            inputs.retain(|p| seen.insert(p.clone()));
+            let section = serde_json::json!({
+                "input": &self.config.input,
+                "predict": &self.config.predict,
+                "prior": if runs[0].prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+            });
+            let (outcome, record) = run_step(out, "predict", section, &inputs, progress, |p| {
+                create_dir(&out.join("predict"))?;
+                let models = runs
+                    .iter()
+                    .map(|options| run_predict(options, p))
+                    .collect::<Result<Vec<_>>>()?;
+                let written = models.iter().flat_map(|m| m.written.clone()).collect();
+                Ok(PredictStep { models, written })
+            })?;
+            steps.push(record);
+            Some(outcome)
+        };
+
+        let started = Instant::now();
+        progress.start("report", None, "");
+        let report = render_report(out)?;
+        progress.finish();
+        let wall_s = started.elapsed().as_secs_f64();
+        progress.step_done("report", StepStatus::Ran, wall_s);
+        steps.push(StepRecord {
+            name: "report".into(),
+            status: StepStatus::Ran,
+            wall_s,
+        });
+        Ok(StudyReport {
+            out: out.clone(),
+            steps,
+            pca,
+            gwas,
+            predict,
+            report,
+        })
+    }
+}
+
+/// Progress of a pipeline: each step's stages (as [`Progress`]) and a line
+/// when a step is done or skipped.
+pub trait PipelineProgress: Progress {
+    /// `step` finished (`Ran`, in `wall_s` seconds) or was skipped.
+    fn step_done(&self, step: &str, status: StepStatus, wall_s: f64);
+}
+
+impl PipelineProgress for crate::study::NoProgress {
+    fn step_done(&self, _step: &str, _status: StepStatus, _wall_s: f64) {}
+}
+
+/// Outcomes that list the files they wrote (a step is only reused while
+/// they all exist).
+pub trait StepOutcome: Serialize + DeserializeOwned {
+    /// Every file the step wrote.
+    fn written(&self) -> &[PathBuf];
+}
+
+/// The prediction step: every configured model on the same folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictStep {
+    /// One outcome per model, in the configuration's order.
+    pub models: Vec<PredictOutcome>,
+    /// Every file written.
+    pub written: Vec<PathBuf>,
+}
+
+impl StepOutcome for PredictStep {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+impl StepOutcome for PcaOutcome {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+impl StepOutcome for GwasOutcome {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+/// Runs one step unless its manifest matches; returns its outcome.
+fn run_step<T: StepOutcome>(
+    out: &Path,
+    name: &str,
+    options: serde_json::Value,
+    inputs: &[PathBuf],
+    progress: &dyn PipelineProgress,
+    work: impl FnOnce(&dyn Progress) -> Result<T>,
+) -> Result<(T, StepRecord)> {
+    let digests = inputs
+        .iter()
+        .map(|p| InputDigest::of(p))
+        .collect::<Result<Vec<_>>>()?;
+    let fingerprint = {
+        let mut h = Sha256::new();
+        h.update(VERSION.as_bytes());
+        h.update(name.as_bytes());
+        h.update(options.to_string().as_bytes());
+        for d in &digests {
+            h.update(d.sha256.as_bytes());
+        }
+        hex(&h.finalize())
+    };
+    let manifest_path = manifest_path(out, name);
+    if let Some(old) = read_manifest::<T>(&manifest_path) {
+        if old.fingerprint == fingerprint && old.outcome.written().iter().all(|p| p.is_file()) {
+            progress.step_done(name, StepStatus::Skipped, old.wall_s);
+            let record = StepRecord {
+                name: name.into(),
+                status: StepStatus::Skipped,
+                wall_s: old.wall_s,
+            };
+            return Ok((old.outcome, record));
+        }
+    }
+    // A killed step must not leave a manifest that vouches for its outputs.
+    if manifest_path.exists() {
+        std::fs::remove_file(&manifest_path).map_err(|source| Error::File {
+            path: manifest_path.clone(),
+            source,
+        })?;
+    }
+    let started = Instant::now();
+    let outcome = work(progress)?;
+    let wall_s = started.elapsed().as_secs_f64();
+    let manifest = Manifest {
+        genolens: VERSION.to_string(),
+        step: name.to_string(),
+        fingerprint,
+        options,
+        inputs: digests,
+        wall_s,
+        outcome,
+    };
+    write_json(&manifest_path, &manifest)?;
+    progress.step_done(name, StepStatus::Ran, wall_s);
+    Ok((
+        manifest.outcome,
+        StepRecord {
+            name: name.into(),
+            status: StepStatus::Ran,
+            wall_s,
+        },
+    ))
+}
+
+/// `OUT/<step>/manifest.json`.
+pub fn manifest_path(out: &Path, step: &str) -> PathBuf {
+    out.join(step).join("manifest.json")
+}
+
+/// A step's manifest, if present and readable by this version.
+pub fn read_manifest<T: DeserializeOwned>(path: &Path) -> Option<Manifest<T>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// The genotype files a study reads.
+fn genotype_files(config: &StudyConfig) -> Vec<PathBuf> {
+    match (&config.input.bfile, &config.input.vcf) {
+        (_, Some(vcf)) => vec![vcf.clone()],
+        (Some(prefix), None) => ["bed", "bim", "fam"]
+            .iter()
+            .map(|ext| with_suffix(prefix, ext))
+            .collect(),
+        (None, None) => Vec::new(),
+    }
+}
+
+fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.commit()?;
+    Ok(())
+}
+
+/// Reads `OUT/study.json`.
+pub fn read_study(out: &Path) -> Result<StudyRecord> {
+    let path = out.join("study.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| Error::File {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::Config {
+        path,
+        reason: format!("not a genolens study record: {e}"),
+    })
+}

@@ -1,0 +1,743 @@
+//! `OUT/report.html`: one self-contained page (images inline, no scripts, no
+//! network) rendered from a study's record and its steps' manifests, so
+//! `genolens report OUT` can re-render it without rerunning anything.
+//!
+//! The page's numbers are the steps' outcomes, printed as the logs print
+//! them (λGC to 4 decimals, p-values to 3 significant digits).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+
+use crate::explain::prior::GenePriors;
+use crate::io::genes::GeneMap;
+use crate::io::report::read_text;
+use crate::io::AtomicFile;
+use crate::pipeline::{
+    manifest_path, read_manifest, read_study, InputDigest, Manifest, PredictStep, StudyRecord,
+};
+use crate::study::gwas::{GwasOutcome, PhenotypeScan};
+use crate::study::pca::PcaOutcome;
+use crate::study::predict::PredictOutcome;
+use crate::study::prior::load_prior;
+use crate::{Error, Result};
+
+/// The report's sections, in order: (anchor, heading).
+pub const SECTIONS: [(&str, &str); 7] = [
+    ("data", "1. Data and quality control"),
+    ("structure", "2. Population structure"),
+    ("association", "3. Association"),
+    ("prediction", "4. Prediction"),
+    ("explanations", "5. Explanations"),
+    ("risk", "6. Per-person risk"),
+    ("methods", "7. Methods and provenance"),
+];
+
+/// Renders `OUT/report.html` from `OUT/study.json` and the manifests under
+/// `OUT`; returns its path.
+pub fn render_report(out: &Path) -> Result<PathBuf> {
+    let study = read_study(out)?;
+    let pca: Option<Manifest<PcaOutcome>> = finished(out, "pca", study.config.pca.is_some())?;
+    let gwas: Option<Manifest<GwasOutcome>> = finished(out, "gwas", study.config.gwas.is_some())?;
+    let predict: Option<Manifest<PredictStep>> =
+        finished(out, "predict", study.config.predict.is_some())?;
+    let genes = match &study.config.input.gene_map {
+        Some(p) => Some(GeneMap::read(p)?),
+        None => None,
+    };
+    let priors = match &study.config.prior {
+        Some(p) => Some(load_prior(&p.table, None, &mut String::new())?),
+        None => None,
+    };
+    let html = Page {
+        study: &study,
+        pca: pca.as_ref(),
+        gwas: gwas.as_ref(),
+        predict: predict.as_ref(),
+        genes: genes.as_ref(),
+        priors: priors.as_ref(),
+    }
+    .render()?;
+    let path = out.join("report.html");
+    let mut f = AtomicFile::create(&path)?;
+    f.write_all(html.as_bytes())?;
+    f.commit()?;
+    Ok(path)
+}
+
+/// A configured step's manifest; a configured step without one has not
+/// finished, and the report is not rendered from half a study.
+fn finished<T: serde::de::DeserializeOwned>(
+    out: &Path,
+    step: &str,
+    configured: bool,
+) -> Result<Option<Manifest<T>>> {
+    if !configured {
+        return Ok(None);
+    }
+    match read_manifest(&manifest_path(out, step)) {
+        Some(m) => Ok(Some(m)),
+        None => Err(Error::Invalid(format!(
+            "{}: the {step} step has not finished (no readable {}); run the study first",
+            out.display(),
+            manifest_path(out, step).display()
+        ))),
+    }
+}
+
+/// Everything the page shows.
+struct Page<'a> {
+    study: &'a StudyRecord,
+    pca: Option<&'a Manifest<PcaOutcome>>,
+    gwas: Option<&'a Manifest<GwasOutcome>>,
+    predict: Option<&'a Manifest<PredictStep>>,
+    genes: Option<&'a GeneMap>,
+    priors: Option<&'a GenePriors>,
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;\
+color:#222;line-height:1.4}h1{border-bottom:2px solid #345}h2{margin-top:2em;border-bottom:1px \
+solid #aaa}table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid \
+#bbb;padding:3px 8px;text-align:left;vertical-align:top}th{background:#eef}td.num{text-align:\
+right;font-variant-numeric:tabular-nums}img{max-width:100%;height:auto;border:1px solid #ddd;\
+margin:0.5em 0}.note{color:#555;font-style:italic}pre{background:#f6f6f6;padding:1em;\
+overflow-x:auto;font-size:0.85em}nav a{margin-right:1em}";
+
+impl Page<'_> {
+    fn render(&self) -> Result<String> {
+        let mut h = String::new();
+        let title = escape(&self.study.config.report.title);
+        let _ = write!(
+            h,
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n<nav>"
+        );
+        for (id, heading) in SECTIONS {
+            let _ = write!(h, "<a href=\"#{id}\">{}</a>", escape(heading));
+        }
+        h.push_str("</nav>\n");
+        for (id, heading) in SECTIONS {
+            let _ = writeln!(h, "<section id=\"{id}\">\n<h2>{}</h2>", escape(heading));
+            match id {
+                "data" => self.data(&mut h),
+                "structure" => self.structure(&mut h)?,
+                "association" => self.association(&mut h)?,
+                "prediction" => self.prediction(&mut h)?,
+                "risk" => self.risk(&mut h)?,
+                "methods" => self.methods(&mut h),
+                _ => not_in_study(&mut h, id),
+            }
+            h.push_str("</section>\n");
+        }
+        h.push_str("</body>\n</html>\n");
+        Ok(h)
+    }
+
+    fn data(&self, h: &mut String) {
+        let input = &self.study.config.input;
+        let genotypes = input
+            .bfile
+            .as_ref()
+            .or(input.vcf.as_ref())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let mut rows = vec![
+            ("genotypes".to_string(), escape(&genotypes)),
+            (
+                "phenotypes".to_string(),
+                escape(&input.pheno.display().to_string()),
+            ),
+        ];
+        if let Some(g) = self.gwas {
+            let o = &g.outcome;
+            rows.push(("samples".into(), o.samples.to_string()));
+            rows.push(("variants".into(), o.variants.to_string()));
+            rows.push((
+                "samples with a phenotype row".into(),
+                o.pheno_matched.to_string(),
+            ));
+            rows.push((
+                "covariates".into(),
+                if o.covariates.is_empty() {
+                    "none".into()
+                } else {
+                    escape(&o.covariates.join(", "))
+                },
+            ));
+        }
+        table(
+            h,
+            &["", ""],
+            &rows
+                .iter()
+                .map(|(k, v)| vec![escape(k), v.clone()])
+                .collect::<Vec<_>>(),
+        );
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">No QC filters are configured in this study: every sample and \
+             variant of the input is analysed.</p>"
+        );
+    }
+
+    fn structure(&self, h: &mut String) -> Result<()> {
+        let gwas_pcs = self.study.config.gwas.as_ref().and_then(|g| g.pca);
+        if let Some(k) = gwas_pcs {
+            let _ = writeln!(
+                h,
+                "<p>{k} principal components of the genotypes are covariates of the \
+                 association tests.</p>"
+            );
+        }
+        let Some(p) = self.pca else {
+            if gwas_pcs.is_none() {
+                not_in_study(h, "structure");
+            }
+            return Ok(());
+        };
+        let o = &p.outcome;
+        let _ = writeln!(
+            h,
+            "<p>Principal components of {} samples over {} variants (autosomal, \
+             polymorphic):</p>",
+            o.samples, o.variants
+        );
+        let total: f64 = o.eigenvalues.iter().sum();
+        let rows: Vec<Vec<String>> = o
+            .eigenvalues
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                vec![
+                    format!("PC{}", k + 1),
+                    format!("{v:.4}"),
+                    format!("{:.1}", 100.0 * v / total),
+                ]
+            })
+            .collect();
+        table(
+            h,
+            &["component", "eigenvalue", "% of the top components"],
+            &rows,
+        );
+        if let Some(plot) = &o.plot {
+            image(h, plot, "PC1 against PC2")?;
+        }
+        Ok(())
+    }
+
+    fn association(&self, h: &mut String) -> Result<()> {
+        let Some(g) = self.gwas else {
+            not_in_study(h, "association");
+            return Ok(());
+        };
+        let report = &self.study.config.report;
+        let rows: Vec<Vec<String>> = g
+            .outcome
+            .phenotypes
+            .iter()
+            .map(|s| {
+                vec![
+                    escape(&s.name),
+                    num(s.tested),
+                    s.lambda_gc.map_or("NA".into(), |l| format!("{l:.4}")),
+                    num(s.bonferroni),
+                    num(s.bh),
+                    s.clumps
+                        .as_ref()
+                        .map_or("not clumped".into(), |c| num(c.leads.len())),
+                ]
+            })
+            .collect();
+        table(
+            h,
+            &[
+                "phenotype",
+                "variants tested",
+                "λGC",
+                "Bonferroni (0.05)",
+                "BH q < 0.05",
+                "lead loci",
+            ],
+            &rows,
+        );
+        for scan in &g.outcome.phenotypes {
+            let _ = writeln!(h, "<h3 id=\"pheno-{0}\">{0}</h3>", escape(&scan.name));
+            image(
+                h,
+                &scan.manhattan,
+                &format!("{}: Manhattan plot", scan.name),
+            )?;
+            image(h, &scan.qq, &format!("{}: QQ plot", scan.name))?;
+            self.lead_loci(h, scan, report.lead_loci, report.gene_window_kb);
+        }
+        Ok(())
+    }
+
+    fn lead_loci(&self, h: &mut String, scan: &PhenotypeScan, limit: usize, window_kb: f64) {
+        let Some(clumps) = &scan.clumps else {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">Clumping is off (gwas.clump = false).</p>"
+            );
+            return;
+        };
+        if clumps.leads.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">No variant reached the clumping threshold p ≤ {}.</p>",
+                self.study.config.gwas.as_ref().map_or(1e-4, |g| g.clump_p1)
+            );
+            return;
+        }
+        let by_symbol: HashMap<&str, usize> = self
+            .priors
+            .map(|p| {
+                p.genes
+                    .iter()
+                    .enumerate()
+                    .map(|(k, g)| (g.symbol.as_str(), k))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut header = vec!["lead variant", "chr", "position", "p", "variants tagged"];
+        if self.genes.is_some() {
+            header.push("genes within window");
+        }
+        if self.priors.is_some() {
+            header.extend(["prior score", "best evidence"]);
+        }
+        let window_bp = (window_kb * 1000.0) as u64;
+        let rows: Vec<Vec<String>> = clumps
+            .leads
+            .iter()
+            .take(limit)
+            .map(|lead| {
+                let mut row = vec![
+                    escape(&lead.id),
+                    escape(&lead.chrom),
+                    num(lead.pos as usize),
+                    format!("{:.3e}", lead.p),
+                    num(lead.members),
+                ];
+                let near: Vec<String> = self
+                    .genes
+                    .map(|m| {
+                        m.genes_near(&lead.chrom, lead.pos, window_bp)
+                            .into_iter()
+                            .map(|g| g.symbol.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if self.genes.is_some() {
+                    row.push(if near.is_empty() {
+                        "—".into()
+                    } else {
+                        escape(&near.join(", "))
+                    });
+                }
+                if let Some(priors) = self.priors {
+                    // The best-supported gene of the locus speaks for it.
+                    let best = near
+                        .iter()
+                        .filter_map(|s| by_symbol.get(s.as_str()).map(|&k| &priors.genes[k]))
+                        .max_by(|a, b| a.score.total_cmp(&b.score));
+                    match best {
+                        Some(gene) => {
+                            row.push(format!("{} {:.3}", escape(&gene.symbol), gene.score));
+                            row.push(match gene.evidence.first() {
+                                Some(e) => format!(
+                                    "{} (PMID <a href=\"https://pubmed.ncbi.nlm.nih.gov/{1}/\">{1}</a>)",
+                                    escape(&e.sentence),
+                                    escape(&e.pmid)
+                                ),
+                                None => "—".into(),
+                            });
+                        }
+                        None => row.extend(["—".to_string(), "—".to_string()]),
+                    }
+                }
+                row
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p>Lead loci (clumped; the first {} of {}):</p>",
+            rows.len(),
+            clumps.leads.len()
+        );
+        table(h, &header, &rows);
+    }
+
+    fn prediction(&self, h: &mut String) -> Result<()> {
+        let Some(p) = self.predict else {
+            not_in_study(h, "prediction");
+            return Ok(());
+        };
+        let Some(first) = p.outcome.models.first() else {
+            not_in_study(h, "prediction");
+            return Ok(());
+        };
+        let _ = writeln!(
+            h,
+            "<p>{}: {} cross-validated on the same {} folds (hyperparameters chosen in inner \
+             folds of each training set). Mean ± sd over folds.</p>",
+            escape(&first.phenotype),
+            if first.binary {
+                "case/control"
+            } else {
+                "quantitative"
+            },
+            first.folds.len()
+        );
+        let mut header = vec!["model"];
+        header.extend(first.metric_names.iter().map(|m| metric_label(m)));
+        header.push("final model");
+        let rows: Vec<Vec<String>> = p
+            .outcome
+            .models
+            .iter()
+            .map(|m| {
+                let mut row = vec![escape(&m.model)];
+                row.extend(
+                    m.mean
+                        .iter()
+                        .zip(&m.sd)
+                        .map(|(mean, sd)| format!("{mean:.4} ± {sd:.4}")),
+                );
+                row.push(escape(
+                    &m.hyperparameters
+                        .iter()
+                        .map(|(k, v)| format!("{k} = {v:.4}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ));
+                row
+            })
+            .collect();
+        table(h, &header, &rows);
+        for m in &p.outcome.models {
+            let _ = writeln!(h, "<h3>{}</h3>", escape(&m.model));
+            let mut header = vec!["fold", "n"];
+            header.extend(m.metric_names.iter().map(|n| metric_label(n)));
+            let rows: Vec<Vec<String>> = m
+                .folds
+                .iter()
+                .map(|f| {
+                    let mut row = vec![num(f.fold), num(f.n)];
+                    row.extend(f.values.iter().map(|v| format!("{v:.4}")));
+                    row
+                })
+                .collect();
+            table(h, &header, &rows);
+            let what = if m.binary {
+                "ROC curve of the out-of-fold predictions"
+            } else {
+                "observed against out-of-fold predicted"
+            };
+            image(h, &m.picture, &format!("{}: {what}", m.model))?;
+            if let Some(cal) = &m.calibration {
+                let _ = writeln!(h, "<p>Calibration of the out-of-fold predictions:</p>");
+                let rows = read_tsv(cal)?;
+                table(
+                    h,
+                    &["bin from", "to", "n", "mean predicted", "observed"],
+                    &rows,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The best model's out-of-fold predictions for the top and bottom of
+    /// the score, with their percentiles.
+    fn risk(&self, h: &mut String) -> Result<()> {
+        let Some(best) = self.predict.and_then(|p| best_model(&p.outcome.models)) else {
+            not_in_study(h, "risk");
+            return Ok(());
+        };
+        let rows = read_tsv(&best.predictions)?;
+        // FID IID fold y pred, escaped; the numbers parse back as written.
+        let mut people: Vec<(String, String, f64, f64)> = rows
+            .iter()
+            .filter_map(|r| {
+                let pred = r.get(4)?.parse::<f64>().ok()?;
+                let y = r.get(3)?.parse::<f64>().ok()?;
+                Some((r[0].clone(), r[1].clone(), y, pred))
+            })
+            .collect();
+        people.sort_by(|a, b| b.3.total_cmp(&a.3));
+        let n = people.len();
+        if n == 0 {
+            not_in_study(h, "risk");
+            return Ok(());
+        }
+        let shown = 5.min(n.div_ceil(2));
+        let picks: Vec<usize> = (0..shown)
+            .chain(n.saturating_sub(shown).max(shown)..n)
+            .collect();
+        let rows: Vec<Vec<String>> = picks
+            .iter()
+            .map(|&k| {
+                let (fid, iid, y, pred) = &people[k];
+                // Percentile: the share of the cohort scored at or below.
+                let below = people.iter().filter(|p| p.3 <= *pred).count();
+                vec![
+                    fid.clone(),
+                    iid.clone(),
+                    format!("{pred:.4}"),
+                    format!("{:.1}", 100.0 * below as f64 / n as f64),
+                    if best.binary {
+                        if *y > 0.5 { "case" } else { "control" }.into()
+                    } else {
+                        format!("{y:.4}")
+                    },
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p>The {shown} highest and {shown} lowest out-of-fold predictions of {} (the model \
+             with the best cross-validated {}), among {n} people.</p>",
+            escape(&best.model),
+            metric_label(&best.metric_names[0])
+        );
+        table(
+            h,
+            &[
+                "FID",
+                "IID",
+                "predicted",
+                "percentile in the cohort",
+                "observed",
+            ],
+            &rows,
+        );
+        let _ = writeln!(
+            h,
+            "<p class=\"note\">What these numbers are: each prediction comes from a model \
+             fitted without the person (out of fold), so it shows how the model ranks people \
+             it has not seen. What they are not: a diagnosis, or a risk for people unlike this \
+             cohort (other ancestries, ages or environments); they capture only the genetic \
+             signal these variants carry, measured by the accuracy above. Per-person gene \
+             attributions come with the explanation step, which is not a pipeline step yet.</p>"
+        );
+        Ok(())
+    }
+
+    fn methods(&self, h: &mut String) {
+        let s = self.study;
+        let mut rows = vec![vec!["genolens".to_string(), escape(&s.genolens)]];
+        if let Some(p) = &s.config_path {
+            rows.push(vec![
+                "configuration".into(),
+                escape(&p.display().to_string()),
+            ]);
+        }
+        table(h, &["", ""], &rows);
+        let steps: Vec<(&str, &str, f64, &str, &[InputDigest])> = [
+            self.pca.map(|m| {
+                (
+                    m.step.as_str(),
+                    m.genolens.as_str(),
+                    m.wall_s,
+                    m.fingerprint.as_str(),
+                    m.inputs.as_slice(),
+                )
+            }),
+            self.gwas.map(|m| {
+                (
+                    m.step.as_str(),
+                    m.genolens.as_str(),
+                    m.wall_s,
+                    m.fingerprint.as_str(),
+                    m.inputs.as_slice(),
+                )
+            }),
+            self.predict.map(|m| {
+                (
+                    m.step.as_str(),
+                    m.genolens.as_str(),
+                    m.wall_s,
+                    m.fingerprint.as_str(),
+                    m.inputs.as_slice(),
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !steps.is_empty() {
+            let _ = writeln!(h, "<h3>Steps</h3>");
+            let rows: Vec<Vec<String>> = steps
+                .iter()
+                .map(|(step, version, wall_s, fingerprint, _)| {
+                    vec![
+                        escape(step),
+                        escape(version),
+                        // Marked, so reruns compare apart from timings.
+                        format!("<span class=\"time\">{wall_s:.2}</span>"),
+                        escape(&fingerprint[..16.min(fingerprint.len())]),
+                    ]
+                })
+                .collect();
+            table(
+                h,
+                &["step", "genolens", "wall time (s)", "fingerprint"],
+                &rows,
+            );
+            let _ = writeln!(h, "<h3>Input files</h3>");
+            let mut seen = std::collections::HashSet::new();
+            let rows: Vec<Vec<String>> = steps
+                .iter()
+                .flat_map(|s| s.4.iter())
+                .filter(|d| seen.insert(d.path.clone()))
+                .map(|d| {
+                    vec![
+                        escape(&d.path.display().to_string()),
+                        num(d.bytes as usize),
+                        escape(&d.sha256),
+                    ]
+                })
+                .collect();
+            table(h, &["file", "bytes", "SHA-256"], &rows);
+        }
+        if let Some(p) = self.predict {
+            let seed = self.study.config.predict.as_ref().map_or(1, |c| c.seed);
+            let _ = writeln!(
+                h,
+                "<p>Seeds: prediction folds and inner folds {seed} ({} models).</p>",
+                p.outcome.models.len()
+            );
+        }
+        let _ = writeln!(h, "<h3>Methods</h3>\n<ul>");
+        for line in [
+            "Association: per-variant linear or logistic regression (Firth fallback) with \
+             PLINK 2 <code>--glm</code> semantics; the tested allele is the minor allele.",
+            "Population structure: PLINK 2 <code>--pca</code> (variance-standardised \
+             genotypes of autosomal variants; exact eigendecomposition, or randomized with \
+             <code>approx</code>).",
+            "Genomic control λ: median χ²₁ of the tests over 0.4549 (Devlin &amp; Roeder 1999).",
+            "Lead loci: PLINK 1.9 <code>--clump</code> (phased r² over founders, p1/p2/r²/kb \
+             thresholds from the configuration).",
+            "Prediction: outer cross-validation with hyperparameters chosen in inner folds \
+             of each training set (nested CV); ridge in kernel (GBLUP) form when variants \
+             outnumber samples; Pearson r, R² = 1 − SSE/SST, AUC by the Mann–Whitney statistic.",
+            "Prior-weighted tests: weighted Benjamini–Hochberg (Genovese, Roeder &amp; \
+             Wasserman 2006) with cross-fitted adaptive weights (as IHW, Ignatiadis et al. 2016).",
+        ] {
+            let _ = writeln!(h, "<li>{line}</li>");
+        }
+        h.push_str("</ul>\n<h3>Configuration</h3>\n<pre>");
+        h.push_str(&escape(&s.config_text));
+        h.push_str("</pre>\n");
+    }
+}
+
+/// The model with the best mean first metric (r or AUC).
+fn best_model(models: &[PredictOutcome]) -> Option<&PredictOutcome> {
+    models
+        .iter()
+        .filter(|m| m.mean.first().is_some_and(|v| v.is_finite()))
+        .max_by(|a, b| a.mean[0].total_cmp(&b.mean[0]))
+}
+
+/// A metric's name as the page prints it.
+fn metric_label(name: &str) -> &str {
+    match name {
+        "r" => "Pearson r",
+        "r2" => "R²",
+        "mse" => "MSE",
+        "auc" => "AUC",
+        "logloss" => "log-loss",
+        other => other,
+    }
+}
+
+/// A TSV's rows after its header, each cell escaped.
+fn read_tsv(path: &Path) -> Result<Vec<Vec<String>>> {
+    let text = read_text(path)?;
+    Ok(text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split('\t').map(escape).collect())
+        .collect())
+}
+
+/// A section this study's configuration does not fill.
+fn not_in_study(h: &mut String, id: &str) {
+    let why = match id {
+        "structure" => "No population-structure step in this study (add a [pca] table).",
+        "association" => "No association step in this study (add a [gwas] table).",
+        "prediction" => "No prediction step in this study (add a [predict] table).",
+        "explanations" => "Explanations are not a pipeline step yet.",
+        "risk" => "Per-person risk needs the prediction step (add a [predict] table).",
+        _ => "Not part of this study.",
+    };
+    let _ = writeln!(h, "<p class=\"note\">{why}</p>");
+}
+
+/// An image inlined as a data URI.
+fn image(h: &mut String, path: &Path, alt: &str) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|source| Error::File {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let _ = writeln!(
+        h,
+        "<figure><img alt=\"{}\" src=\"data:image/png;base64,{}\"></figure>",
+        escape(alt),
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    );
+    Ok(())
+}
+
+/// A table; cells are HTML already.
+fn table(h: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    h.push_str("<table>\n");
+    if header.iter().any(|c| !c.is_empty()) {
+        h.push_str("<tr>");
+        for c in header {
+            let _ = write!(h, "<th>{}</th>", escape(c));
+        }
+        h.push_str("</tr>\n");
+    }
+    for row in rows {
+        h.push_str("<tr>");
+        for c in row {
+            let numeric = !c.is_empty()
+                && c.chars()
+                    .all(|ch| ch.is_ascii_digit() || ".e-+,".contains(ch));
+            if numeric {
+                let _ = write!(h, "<td class=\"num\">{c}</td>");
+            } else {
+                let _ = write!(h, "<td>{c}</td>");
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+}
+
+fn num(n: usize) -> String {
+    n.to_string()
+}
+
+/// HTML-escapes text.
+pub fn escape(text: &str) -> String {
+    let mut s = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            '\'' => s.push_str("&#39;"),
+            c => s.push(c),
+        }
+    }
+    s
+}

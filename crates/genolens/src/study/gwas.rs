@@ -1,0 +1,712 @@
+//! The association step: phenotypes and covariates aligned to the genotypes,
+//! optional principal components as covariates, `plink2 --glm`'s scans and
+//! files, λGC, Manhattan and QQ plots, clumping, and prior-weighted tests.
+//! `genolens gwas` and the pipeline's `gwas` step are this one call.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::assoc::clump::ClumpOptions;
+use crate::assoc::linear::{linear_scan, Covariates, Phenotype};
+use crate::assoc::logistic::{logistic_scan, FirthMode, LogisticMethod};
+use crate::assoc::stats::neg_log10;
+use crate::assoc::summary::{
+    benjamini_hochberg, bonferroni_threshold, genomic_control, genomic_control_by_maf,
+    manhattan_layout, qq_band, qq_points,
+};
+use crate::features::pca::{pca, PcaMethod, PcaOptions};
+use crate::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
+use crate::io::genes::GeneMap;
+use crate::io::sumstats::{write_glm, write_glm_parquet, AssocRecord, GlmKind, PColumn};
+use crate::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
+use crate::io::{GenotypeSource, SampleId};
+use crate::plot::{LineStyle, ScatterPlot};
+use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
+use crate::study::prior::{prior_weighted, PriorInput, WeightingOptions};
+use crate::study::progress::{stage, Progress};
+use crate::study::{with_suffix, GenotypeInput, RunLog};
+use crate::Result;
+
+/// Options of the association step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GwasOptions {
+    /// The genotypes.
+    pub input: GenotypeInput,
+    /// Phenotype table (`FID IID` or `IID` columns, then one column per trait).
+    pub pheno: PathBuf,
+    /// Phenotypes to test (empty: every column).
+    pub pheno_names: Vec<String>,
+    /// Covariate table; categorical columns become indicator columns.
+    pub covar: Option<PathBuf>,
+    /// Covariates to use (empty: every column).
+    pub covar_names: Vec<String>,
+    /// K principal components of the genotypes added as covariates PC1..PCK
+    /// (exact up to 5,000 samples, randomized beyond).
+    pub pca: Option<usize>,
+    /// Case/control coded 0/1 instead of 1/2 (PLINK 2's `--1`).
+    pub case_control_01: bool,
+    /// The test for case/control traits (default: Wald with Firth fallback).
+    pub logistic: LogisticMethod,
+    /// Clump each phenotype's results (PLINK 1.9's `--clump`).
+    pub clump: Option<ClumpOptions>,
+    /// Also write the results as Parquet.
+    pub parquet: bool,
+    /// Gene coordinates: lead loci are named by their nearest gene on the
+    /// Manhattan plot.
+    pub gene_map: Option<PathBuf>,
+    /// A gene prior for weighted multiple testing (`OUT.NAME.prior.tsv`).
+    pub prior: Option<PriorInput>,
+    /// How the prior's weights enter the tests.
+    pub weighting: WeightingOptions,
+    /// Output prefix.
+    pub out: PathBuf,
+}
+
+impl GwasOptions {
+    /// Every trait of `pheno` on `input`, no covariates, Firth fallback, no
+    /// clumping or prior, output prefix `out`.
+    pub fn new(input: GenotypeInput, pheno: impl Into<PathBuf>, out: impl Into<PathBuf>) -> Self {
+        Self {
+            input,
+            pheno: pheno.into(),
+            pheno_names: Vec::new(),
+            covar: None,
+            covar_names: Vec::new(),
+            pca: None,
+            case_control_01: false,
+            logistic: LogisticMethod::Wald(FirthMode::Fallback),
+            clump: None,
+            parquet: false,
+            gene_map: None,
+            prior: None,
+            weighting: WeightingOptions::default(),
+            out: out.into(),
+        }
+    }
+}
+
+/// One phenotype's scan, as the report reads it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhenotypeScan {
+    /// The phenotype.
+    pub name: String,
+    /// The results file (`OUT.NAME.glm.linear`, ...).
+    pub results: PathBuf,
+    /// Variants tested (no ERRCODE).
+    pub tested: usize,
+    /// Variants in the scan.
+    pub variants: usize,
+    /// Genomic control λ (median χ² / 0.4549), if any p-value.
+    pub lambda_gc: Option<f64>,
+    /// Variants below the Bonferroni threshold at 0.05.
+    pub bonferroni: usize,
+    /// Variants with Benjamini–Hochberg q < 0.05.
+    pub bh: usize,
+    /// Cases and controls, for case/control traits.
+    pub cases_controls: Option<(usize, usize)>,
+    /// Clumping's lead variants, if clumped.
+    pub clumps: Option<ClumpSummary>,
+    /// The Manhattan plot.
+    pub manhattan: PathBuf,
+    /// The QQ plot.
+    pub qq: PathBuf,
+    /// The prior-weighted tests, if a prior was given.
+    pub prior_table: Option<PathBuf>,
+}
+
+/// What the association step did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GwasOutcome {
+    /// Samples in the genotypes.
+    pub samples: usize,
+    /// Variants in the genotypes.
+    pub variants: usize,
+    /// Genotype samples with a phenotype row.
+    pub pheno_matched: usize,
+    /// The covariates used, principal components included.
+    pub covariates: Vec<String>,
+    /// One entry per phenotype, in the table's order (quantitative first).
+    pub phenotypes: Vec<PhenotypeScan>,
+    /// Every file written, the log last.
+    pub written: Vec<PathBuf>,
+    /// Warnings for the user (also in the log).
+    pub warnings: Vec<String>,
+}
+
+/// Runs the scans and writes one results file per phenotype, with plots,
+/// clumps and prior-weighted tests as asked, and `OUT.log`.
+pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOutcome> {
+    let started = Instant::now();
+    let mut notes = Vec::new();
+    let source = options.input.open(&mut notes)?;
+    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
+    let table_options = |names: &[String]| TableOptions {
+        case_control_01: options.case_control_01,
+        columns: (!names.is_empty()).then(|| names.to_vec()),
+        ..TableOptions::default()
+    };
+    let mut log = RunLog::for_source("gwas", source.as_ref());
+    for note in notes {
+        log.warn(note);
+    }
+    // The gene map names lead loci on the Manhattan plot.
+    let genes = match &options.gene_map {
+        Some(path) => Some(GeneMap::read(path)?),
+        None => None,
+    };
+    // The prior is read before the scan, so that a bad prior fails fast.
+    let prior = match &options.prior {
+        Some(p) => Some(p.load(None, &mut log)?),
+        None => None,
+    };
+
+    let table = SampleTable::read_phenotypes(&options.pheno, &table_options(&options.pheno_names))?;
+    let (phenos, report) = table.align(&ids)?;
+    let pheno_matched = report.matched;
+    let _ = writeln!(
+        log,
+        "--pheno {}: {} of {} genotype samples matched, {} table rows not in the genotypes",
+        options.pheno.display(),
+        report.matched,
+        ids.len(),
+        report.table_only.len()
+    );
+    let (cov_names, cov_values) = match &options.covar {
+        None => (Vec::new(), Array2::<f64>::zeros((ids.len(), 0))),
+        Some(path) => {
+            let table = SampleTable::read_covariates(path, &table_options(&options.covar_names))?;
+            let (aligned, report): (AlignedTable, _) = table.align(&ids)?;
+            let _ = writeln!(
+                log,
+                "--covar {}: {} of {} genotype samples matched, {} table rows not in the \
+                 genotypes, {} columns ({})",
+                path.display(),
+                report.matched,
+                ids.len(),
+                report.table_only.len(),
+                aligned.names.len(),
+                aligned.names.join(", ")
+            );
+            (aligned.names, aligned.values)
+        }
+    };
+    let (cov_names, cov_values) = match options.pca {
+        None => (cov_names, cov_values),
+        Some(k) => with_principal_components(
+            source.as_ref(),
+            k,
+            cov_names,
+            &cov_values,
+            progress,
+            &mut log,
+        )?,
+    };
+    let covariates = Covariates {
+        names: &cov_names,
+        values: cov_values.view(),
+    };
+    // Quantitative traits go to the linear scan, case/control ones (0/1) to the
+    // logistic scan; each decodes the genotypes once for all its traits.
+    let columns: Vec<Vec<f64>> = (0..phenos.names.len())
+        .map(|k| phenos.values.column(k).to_vec())
+        .collect();
+    let pick = |binary: bool| -> Vec<Phenotype<'_>> {
+        phenos
+            .names
+            .iter()
+            .zip(&columns)
+            .zip(&phenos.kinds)
+            .filter(|(_, kind)| (**kind == ColumnKind::CaseControl) == binary)
+            .map(|((name, values), _)| Phenotype { name, values })
+            .collect()
+    };
+    let (quantitative, binary) = (pick(false), pick(true));
+    let mut results: Vec<Scanned> = Vec::new();
+    let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
+    let n_variants = source.n_variants();
+    if !quantitative.is_empty() {
+        let scan = stage(progress, "linear scan", n_variants, "variants", |p| {
+            linear_scan(source.as_ref(), &quantitative, &covariates, 256, p)
+        })?;
+        for ((ph, tests), dropped) in quantitative
+            .iter()
+            .zip(scan.tests)
+            .zip(scan.dropped_covariates)
+        {
+            dropped_all.push((ph.name.to_string(), dropped));
+            let rows = tests
+                .iter()
+                .map(|t| Row {
+                    obs_ct: t.obs_ct,
+                    beta: t.beta,
+                    se: t.se,
+                    stat: t.t,
+                    ln_p: t.ln_p,
+                    firth: None,
+                    error: t.error.map(|e| e.code()),
+                })
+                .collect();
+            results.push(Scanned {
+                name: ph.name.to_string(),
+                kind: GlmKind::Linear,
+                rows,
+                cases_controls: None,
+            });
+        }
+    }
+    if !binary.is_empty() {
+        let method = options.logistic;
+        let scan = stage(progress, "logistic scan", n_variants, "variants", |p| {
+            logistic_scan(source.as_ref(), &binary, &covariates, method, 128, p)
+        })?;
+        for (((ph, tests), dropped), (cases, controls)) in binary
+            .iter()
+            .zip(scan.tests)
+            .zip(scan.dropped_covariates)
+            .zip(scan.case_control)
+        {
+            let _ = writeln!(log, "{}: {cases} cases, {controls} controls", ph.name);
+            // PLINK 2's warning: estimates are unstable with few cases per
+            // predictor (intercept, covariates, genotype).
+            let predictors = 2 + cov_names.len() - dropped.len();
+            if cases.min(controls) < 10 * predictors {
+                log.warn(format!(
+                    "{}: {} {} for {predictors} predictors (fewer than 10 per predictor); \
+                     estimates may be unstable",
+                    ph.name,
+                    cases.min(controls),
+                    if cases <= controls {
+                        "cases"
+                    } else {
+                        "controls"
+                    }
+                ));
+            }
+            dropped_all.push((ph.name.to_string(), dropped));
+            let rows = tests
+                .iter()
+                .map(|t| Row {
+                    obs_ct: t.obs_ct,
+                    beta: t.beta,
+                    se: t.se,
+                    stat: t.z,
+                    ln_p: t.ln_p,
+                    firth: matches!(
+                        method,
+                        LogisticMethod::Wald(FirthMode::Always | FirthMode::Fallback)
+                    )
+                    .then_some(t.firth),
+                    // An unfinished fit keeps its statistics, as in PLINK 2.
+                    error: t
+                        .error
+                        .map(|e| e.code())
+                        .or(t.unfinished.then_some("UNFINISHED")),
+                })
+                .collect();
+            let kind = match method {
+                LogisticMethod::Score => GlmKind::LogisticScore,
+                LogisticMethod::Wald(FirthMode::Never) => GlmKind::Logistic,
+                LogisticMethod::Wald(_) => GlmKind::LogisticHybrid,
+            };
+            results.push(Scanned {
+                name: ph.name.to_string(),
+                kind,
+                rows,
+                cases_controls: Some((cases, controls)),
+            });
+        }
+    }
+    for (name, dropped) in &dropped_all {
+        if !dropped.is_empty() {
+            log.warn(format!(
+                "{name}: constant covariate(s) left out: {}",
+                dropped.join(", ")
+            ));
+        }
+    }
+
+    // Allele-1 (ALT) frequencies: PLINK 2 tests the minor allele (A1 is REF where
+    // ALT is the major allele), and λGC is reported by MAF bin.
+    let alt_freq: Vec<f64> = if source.hardcalls_exact() {
+        count_calls(source.as_ref(), DEFAULT_BLOCK_SIZE, &|_| {})?
+            .variants
+            .iter()
+            .map(|c| c.allele1_freq())
+            .collect::<Vec<_>>()
+    } else {
+        allele_frequencies(source.as_ref(), DEFAULT_BLOCK_SIZE, &|_| {})?
+            .iter()
+            .map(|c| c.alt_freq())
+            .collect::<Vec<_>>()
+    };
+    let maf: Vec<f64> = alt_freq.iter().map(|p| p.min(1.0 - p)).collect();
+
+    let mut written = Vec::new();
+    let mut scans = Vec::new();
+    for scanned in &results {
+        let (name, kind, tests) = (&scanned.name, scanned.kind, &scanned.rows);
+        let records: Vec<AssocRecord> = source
+            .variants()
+            .iter()
+            .zip(tests)
+            .zip(&alt_freq)
+            .map(|((v, t), &f)| {
+                // Counting REF instead of ALT flips the effect's sign only.
+                let (a1, sign) = if f > 0.5 {
+                    (&v.allele2, -1.0)
+                } else {
+                    (&v.allele1, 1.0)
+                };
+                let beta = sign * t.beta;
+                AssocRecord {
+                    chrom: v.plink_chrom().to_string(),
+                    pos: v.pos,
+                    id: v.id.clone(),
+                    ref_allele: v.allele2.clone(),
+                    alt: v.allele1.clone(),
+                    a1: a1.clone(),
+                    firth: t.firth,
+                    test: "ADD".into(),
+                    obs_ct: u64::from(t.obs_ct),
+                    // Logistic files print the odds ratio.
+                    effect: if kind == GlmKind::Linear {
+                        beta
+                    } else {
+                        beta.exp()
+                    },
+                    se: t.se,
+                    stat: sign * t.stat,
+                    p: t.ln_p.exp(),
+                    log10_p: neg_log10(t.ln_p),
+                    errcode: t.error.unwrap_or(".").to_string(),
+                }
+            })
+            .collect();
+        let path = with_suffix(&options.out, &format!("{name}.{}", kind.suffix()));
+        write_glm(&path, kind, PColumn::P, &records)?;
+        written.push(path.clone());
+        if options.parquet {
+            let pq = with_suffix(&path, "parquet");
+            write_glm_parquet(&pq, kind, &records)?;
+            written.push(pq);
+        }
+        let tested = tests.iter().filter(|t| t.error.is_none()).count();
+        let _ = writeln!(
+            log,
+            "{name}: {tested} of {} variants tested, {} with an ERRCODE",
+            tests.len(),
+            tests.len() - tested
+        );
+        if let Some(firth) = tests
+            .first()
+            .and_then(|t| t.firth)
+            .map(|_| tests.iter().filter(|t| t.firth == Some(true)).count())
+        {
+            let _ = writeln!(log, "{name}: Firth regression used for {firth} variant(s)");
+        }
+        let ln_p: Vec<f64> = tests.iter().map(|t| t.ln_p).collect();
+        let counts = summarize(&mut log, name, &ln_p, &maf, tested);
+        let clumps = match &options.clump {
+            None => None,
+            Some(thresholds) => {
+                let path = with_suffix(&options.out, &format!("{name}.clumped"));
+                let p: Vec<f64> = ln_p.iter().map(|l| l.exp()).collect();
+                let summary = clump_to_file(source.as_ref(), &p, thresholds, &path)?;
+                let _ = writeln!(log, "{name}: {}", summary.log_line());
+                written.push(path);
+                Some(summary)
+            }
+        };
+        let (manhattan, qq) = draw_plots(
+            source.as_ref(),
+            &options.out,
+            &PlotInput {
+                name,
+                ln_p: &ln_p,
+                tested,
+                leads: clumps.as_ref().map_or(&[], |c| c.leads.as_slice()),
+                genes: genes.as_ref(),
+            },
+        )?;
+        let _ = writeln!(
+            log,
+            "{name}: Bonferroni line at -log10 p = {:.2} (0.05 / {tested})",
+            -bonferroni_threshold(0.05, tested.max(1)).log10()
+        );
+        written.push(manhattan.clone());
+        written.push(qq.clone());
+        let prior_table = match &prior {
+            None => None,
+            Some(prior) => {
+                let p: Vec<f64> = tests
+                    .iter()
+                    .map(|t| {
+                        if t.error.is_none() {
+                            t.ln_p.exp()
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect();
+                let path = with_suffix(&options.out, &format!("{name}.prior.tsv"));
+                let line = prior_weighted(
+                    source.variants(),
+                    &p,
+                    prior,
+                    &options.weighting,
+                    &path,
+                    &mut log,
+                )?;
+                let _ = writeln!(log, "{name}: {line}");
+                written.push(path.clone());
+                Some(path)
+            }
+        };
+        scans.push(PhenotypeScan {
+            name: name.clone(),
+            results: path,
+            tested,
+            variants: tests.len(),
+            lambda_gc: counts.lambda_gc,
+            bonferroni: counts.bonferroni,
+            bh: counts.bh,
+            cases_controls: scanned.cases_controls,
+            clumps,
+            manhattan,
+            qq,
+            prior_table,
+        });
+    }
+    let warnings = log.warnings().to_vec();
+    let log_path = log.write(&options.out, &written, started.elapsed())?;
+    written.push(log_path);
+    Ok(GwasOutcome {
+        samples: source.n_samples(),
+        variants: source.n_variants(),
+        pheno_matched,
+        covariates: cov_names,
+        phenotypes: scans,
+        written,
+        warnings,
+    })
+}
+
+/// Appends K principal components to the covariates and logs their eigenvalues.
+fn with_principal_components(
+    source: &dyn GenotypeSource,
+    k: usize,
+    names: Vec<String>,
+    values: &Array2<f64>,
+    progress: &dyn Progress,
+    log: &mut RunLog,
+) -> Result<(Vec<String>, Array2<f64>)> {
+    let method = if source.n_samples() <= 5000 {
+        PcaMethod::Exact
+    } else {
+        PcaMethod::randomized(1)
+    };
+    let fit = stage(progress, "PCA", source.n_variants(), "variants", |p| {
+        pca(source, &PcaOptions::new(k, method), p)
+    })?;
+    let n = source.n_samples();
+    let c = names.len();
+    let mut out = Array2::<f64>::zeros((n, c + k));
+    for i in 0..n {
+        for j in 0..c {
+            out[[i, j]] = values[[i, j]];
+        }
+        for pc in 0..k {
+            out[[i, c + pc]] = fit.eigenvectors[(i, pc)];
+        }
+    }
+    let mut names = names;
+    names.extend((1..=k).map(|pc| format!("PC{pc}")));
+    let _ = writeln!(
+        log,
+        "--pca {k}: eigenvalues {} added as covariates",
+        fit.eigenvalues
+            .iter()
+            .map(|x| format!("{x:.4}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok((names, out))
+}
+
+/// The Manhattan and QQ plots of one phenotype, as geneticists draw them:
+/// chromosomes side by side and named, the genome-wide (5e-8) and Bonferroni
+/// lines, lead loci named by their nearest gene; the QQ diagonal with its
+/// 95 % band and λGC in the title.
+fn draw_plots(
+    source: &dyn GenotypeSource,
+    out: &std::path::Path,
+    scan: &PlotInput<'_>,
+) -> Result<(PathBuf, PathBuf)> {
+    let (name, ln_p, tested) = (scan.name, scan.ln_p, scan.tested);
+    let variants = source.variants();
+    let chrom_pos: Vec<(&str, u64)> = variants.iter().map(|v| (v.plink_chrom(), v.pos)).collect();
+    let layout = manhattan_layout(&chrom_pos, ln_p, 1600, 600, 4.0);
+    let manhattan = with_suffix(out, &format!("{name}.manhattan.png"));
+    let bonferroni = -bonferroni_threshold(0.05, tested.max(1)).log10();
+    let mut plot = ScatterPlot::new()
+        .title(format!("{name}: Manhattan plot ({tested} variants)"))
+        .x_label("chromosome")
+        .y_label("-log10 p")
+        .size(1600, 600)
+        .legend(false)
+        .points(layout.points.iter().map(|&(x, y, k)| {
+            // Alternate two colours by chromosome order.
+            (x, y, if k % 2 == 0 { "even" } else { "odd" })
+        }))
+        .x_ticks(
+            layout
+                .chromosomes
+                .iter()
+                .map(|c| (c.middle(), c.name.clone()))
+                .collect(),
+        )
+        .hline(
+            -(5e-8f64).log10(),
+            "genome-wide 5e-8",
+            LineStyle {
+                colour: 3,
+                dashed: true,
+            },
+        )
+        .hline(
+            bonferroni,
+            format!("Bonferroni 0.05/{tested}"),
+            LineStyle {
+                colour: 7,
+                dashed: true,
+            },
+        );
+    let by_id: HashMap<&str, usize> = variants
+        .iter()
+        .enumerate()
+        .map(|(k, v)| (v.id.as_str(), k))
+        .collect();
+    for lead in scan.leads.iter().take(10) {
+        let Some(&k) = by_id.get(lead.id.as_str()) else {
+            continue;
+        };
+        let text = scan
+            .genes
+            .and_then(|m| nearest_gene(m, &lead.chrom, lead.pos))
+            .unwrap_or_else(|| lead.id.clone());
+        plot = plot.label(layout.x[k], neg_log10(ln_p[k]), text);
+    }
+    plot.write_png(&manhattan)?;
+
+    let qq = with_suffix(out, &format!("{name}.qq.png"));
+    let qq_pts = qq_points(ln_p, 800, 3.0);
+    let finite = ln_p.iter().filter(|l| l.is_finite()).count();
+    let top = qq_pts.first().map_or(1.0, |p| p.0);
+    let lambda = genomic_control(ln_p).map_or("NA".into(), |l| format!("{l:.4}"));
+    ScatterPlot::new()
+        .title(format!("{name}: QQ plot (lambda GC {lambda})"))
+        .x_label("expected -log10 p")
+        .y_label("observed -log10 p")
+        .size(800, 800)
+        .band("95% band under the null", qq_band(finite, 0.95, 200))
+        .points(qq_pts.iter().map(|&(e, o)| (e, o, "variants")))
+        .line(
+            "y = x",
+            [(0.0, 0.0), (top, top)],
+            LineStyle {
+                colour: 3,
+                dashed: false,
+            },
+        )
+        .write_png(&qq)?;
+    Ok((manhattan, qq))
+}
+
+/// What a phenotype's plots show.
+struct PlotInput<'a> {
+    name: &'a str,
+    ln_p: &'a [f64],
+    tested: usize,
+    /// Lead loci by ascending p, to be named on the Manhattan plot.
+    leads: &'a [LeadVariant],
+    genes: Option<&'a GeneMap>,
+}
+
+/// The gene nearest a position within 250 kb (0 inside a gene).
+fn nearest_gene(map: &GeneMap, chrom: &str, pos: u64) -> Option<String> {
+    map.genes_near(chrom, pos, 250_000)
+        .into_iter()
+        .min_by_key(|g| {
+            if pos < g.start {
+                g.start - pos
+            } else {
+                pos.saturating_sub(g.end)
+            }
+        })
+        .map(|g| g.symbol.clone())
+}
+
+/// A phenotype's λGC and multiple-testing counts.
+struct Counts {
+    lambda_gc: Option<f64>,
+    bonferroni: usize,
+    bh: usize,
+}
+
+/// λGC overall and by MAF bin, and the multiple-testing counts, into the log.
+fn summarize(log: &mut RunLog, name: &str, ln_p: &[f64], maf: &[f64], tested: usize) -> Counts {
+    let lambda_gc = genomic_control(ln_p);
+    match lambda_gc {
+        Some(l) => {
+            let _ = writeln!(log, "{name}: lambda GC {l:.4}");
+        }
+        None => {
+            let _ = writeln!(log, "{name}: lambda GC NA (no p-value)");
+        }
+    }
+    for (lo, hi, n, l) in genomic_control_by_maf(ln_p, maf, &[0.0, 0.01, 0.05, 0.2, 0.5]) {
+        let l = l.map_or("NA".to_string(), |l| format!("{l:.4}"));
+        let _ = writeln!(
+            log,
+            "{name}: lambda GC for MAF in [{lo}, {hi}): {l} ({n} variants)"
+        );
+    }
+    let p: Vec<f64> = ln_p.iter().map(|l| l.exp()).collect();
+    let threshold = bonferroni_threshold(0.05, tested.max(1));
+    let bonferroni = p.iter().filter(|&&x| x < threshold).count();
+    let bh = benjamini_hochberg(&p).iter().filter(|&&q| q < 0.05).count();
+    let _ = writeln!(
+        log,
+        "{name}: {bonferroni} variant(s) below the Bonferroni threshold {threshold:.3e}; {bh} \
+         with Benjamini-Hochberg q < 0.05"
+    );
+    Counts {
+        lambda_gc,
+        bonferroni,
+        bh,
+    }
+}
+
+/// One phenotype's scan before it is written.
+struct Scanned {
+    name: String,
+    kind: GlmKind,
+    rows: Vec<Row>,
+    cases_controls: Option<(usize, usize)>,
+}
+
+/// One variant's result, whichever model produced it.
+struct Row {
+    obs_ct: u32,
+    beta: f64,
+    se: f64,
+    stat: f64,
+    ln_p: f64,
+    firth: Option<bool>,
+    error: Option<&'static str>,
+}

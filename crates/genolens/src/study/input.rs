@@ -1,0 +1,133 @@
+//! Genotype input as every step takes it: a PLINK fileset or a VCF, and
+//! which samples and variants to use (PLINK's `--extract`, `--keep`).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::io::plink::BedFile;
+use crate::io::report::{read_id_list, read_sample_list};
+use crate::io::vcf::{VcfGenotypes, VcfOptions};
+use crate::io::{GenotypeSource, Subset};
+use crate::{Error, Result};
+
+/// Where genotypes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GenotypeFiles {
+    /// A PLINK 1 binary fileset prefix (`P.bed`, `P.bim`, `P.fam`).
+    Bfile(PathBuf),
+    /// A VCF (plain, gzip or bgzip) and how its records become variants.
+    Vcf(PathBuf, VcfOptions),
+}
+
+/// The genotypes of a step and the subset to use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GenotypeInput {
+    /// The files.
+    pub files: GenotypeFiles,
+    /// Keep only the variants whose IDs are listed (PLINK's `--extract`).
+    pub extract: Option<PathBuf>,
+    /// Keep only the samples listed, `FID IID` or `IID` per line (`--keep`).
+    pub keep: Option<PathBuf>,
+}
+
+impl GenotypeInput {
+    /// All samples and variants of a PLINK fileset.
+    pub fn bfile(prefix: impl Into<PathBuf>) -> Self {
+        Self {
+            files: GenotypeFiles::Bfile(prefix.into()),
+            extract: None,
+            keep: None,
+        }
+    }
+
+    /// `true` when the genotypes come from a VCF (no family IDs: reports print
+    /// `IID` only, as PLINK 2 does).
+    pub fn is_vcf(&self) -> bool {
+        matches!(self.files, GenotypeFiles::Vcf(..))
+    }
+
+    /// Opens the genotypes and applies the subset; notes for the user (e.g.
+    /// skipped multi-allelic records) go to `notes`.
+    pub fn open(&self, notes: &mut Vec<String>) -> Result<Box<dyn GenotypeSource>> {
+        let source: Box<dyn GenotypeSource> = match &self.files {
+            GenotypeFiles::Bfile(prefix) => Box::new(BedFile::open(prefix)?),
+            GenotypeFiles::Vcf(path, options) => {
+                let g = VcfGenotypes::read_with(path, *options)?;
+                if g.skipped_multiallelic() > 0 {
+                    notes.push(format!(
+                        "skipped {} multi-allelic record(s) (--max-alleles 2)",
+                        g.skipped_multiallelic()
+                    ));
+                }
+                Box::new(g)
+            }
+        };
+        if self.extract.is_none() && self.keep.is_none() {
+            return Ok(source);
+        }
+        let variants = match &self.extract {
+            None => None,
+            Some(path) => {
+                let ids: HashSet<String> = read_id_list(path)?.into_iter().collect();
+                let idx: Vec<usize> = source
+                    .variants()
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| ids.contains(&v.id))
+                    .map(|(i, _)| i)
+                    .collect();
+                if idx.is_empty() {
+                    return Err(Error::Invalid(format!(
+                        "--extract {}: none of its {} IDs is a variant of {}",
+                        path.display(),
+                        ids.len(),
+                        source.origin().display()
+                    )));
+                }
+                Some(idx)
+            }
+        };
+        let samples = match &self.keep {
+            None => None,
+            Some(path) => Some(samples_in_list(source.as_ref(), path, "--keep")?),
+        };
+        Ok(Box::new(Subset::new(source, samples, variants)?))
+    }
+}
+
+/// The samples of `source` named in a list file (`FID IID` or `IID` per
+/// line), in the source's order; none is an error naming `option`.
+pub fn samples_in_list(
+    source: &dyn GenotypeSource,
+    path: &Path,
+    option: &str,
+) -> Result<Vec<usize>> {
+    let list = read_sample_list(path)?;
+    let full: HashSet<(&str, &str)> = list
+        .iter()
+        .filter_map(|(f, i)| f.as_deref().map(|f| (f, i.as_str())))
+        .collect();
+    let iid_only: HashSet<&str> = list
+        .iter()
+        .filter(|(f, _)| f.is_none())
+        .map(|(_, i)| i.as_str())
+        .collect();
+    let idx: Vec<usize> = source
+        .samples()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            full.contains(&(s.id.fid.as_str(), s.id.iid.as_str()))
+                || iid_only.contains(s.id.iid.as_str())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if idx.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{option} {}: none of its samples is in {}",
+            path.display(),
+            source.origin().display()
+        )));
+    }
+    Ok(idx)
+}

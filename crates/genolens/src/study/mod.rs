@@ -1,0 +1,31 @@
+//! Study steps: each command's work as one library call with typed options
+//! and a typed outcome, over the layer crates.
+//!
+//! `genolens gwas` parses its flags into [`gwas::GwasOptions`] and calls
+//! [`gwas::run_gwas`]; the pipeline's `gwas` step and a Rust user make the
+//! same call. A step reads its inputs, writes its files and `OUT.log`
+//! (atomically, no partial output) and returns what a report needs; it never
+//! prints, and reports progress through the [`Progress`] it is given.
+
+pub mod clump;
+pub mod gwas;
+pub mod input;
+pub mod log;
+pub mod pca;
+pub mod predict;
+pub mod prior;
+pub mod progress;
+
+use std::path::{Path, PathBuf};
+
+pub use input::{GenotypeFiles, GenotypeInput};
+pub use log::RunLog;
+pub use progress::{NoProgress, Progress};
+
+/// `PREFIX.suffix`: PLINK's output naming (the prefix may contain dots).
+pub fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_os_string();
+    s.push(".");
+    s.push(suffix);
+    PathBuf::from(s)
+}
