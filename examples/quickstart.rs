@@ -2,7 +2,8 @@
 //!
 //! The cohort is the BOLT-LMM example (379 Europeans of 1000 Genomes × 54,051
 //! variants on chromosomes 17–22, with a simulated trait and covariates). The
-//! study runs population structure (PCA), a GWAS with PCs and covariates,
+//! study runs QC (plink2's filters, LD pruning), population structure (PCA
+//! on the pruned variants), a GWAS with PCs and covariates,
 //! clumped lead loci named by their genes, and ridge and lasso prediction
 //! cross-validated on the same folds, then writes `OUT/report.html`: one
 //! self-contained page with every table and picture. A rerun skips the steps
@@ -61,6 +62,12 @@ pheno_name = ["PHENO"]
 covar = "{pheno}"
 covar_name = ["QCOV1", "QCOV2", "CAT_COV"]
 gene_map = "{glist}"
+
+[qc]
+geno = 0.05
+hwe = 1e-6
+maf = 0.01
+indep_pairwise = [50, 5, 0.2]
 
 [pca]
 components = 10

@@ -69,12 +69,6 @@ impl InputArgs {
         }
         Ok(source)
     }
-
-    /// `true` when the genotypes come from a VCF (no family IDs: reports print
-    /// `IID` only, as PLINK 2 does).
-    pub fn is_vcf(&self) -> bool {
-        self.geno.vcf.is_some()
-    }
 }
 
 /// How VCF records are turned into biallelic variants.

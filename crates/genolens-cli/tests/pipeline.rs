@@ -48,6 +48,11 @@ pheno_name = ["PHENO"]
 covar = "{pheno}"
 covar_name = ["QCOV1", "QCOV2", "CAT_COV"]
 gene_map = "{glist}"
+[qc]
+geno = 0.05
+hwe = 1e-6
+maf = 0.01
+indep_pairwise = [50, 5, 0.2]
 [pca]
 components = 4
 [gwas]
@@ -105,6 +110,9 @@ fn reruns_skip_unchanged_steps_and_redo_only_what_changed() {
     assert!(first.contains("gwas: done in"), "{first}");
     assert!(first.contains("predict: done in"), "{first}");
     let out = study.out();
+    // QC ran as plink2 runs it: the analysed fileset and the PCA's variants
+    // are plink2's (same filters, same pruning).
+    check_qc_against_plink2(&study);
     let glm = out.join("gwas/gwas.PHENO.glm.linear");
     let cv = out.join("predict/ridge.cv.tsv");
     let (glm_time, cv_time) = (modified(&glm), modified(&cv));
@@ -154,6 +162,57 @@ fn reruns_skip_unchanged_steps_and_redo_only_what_changed() {
     std::fs::remove_file(out.join("report.html")).unwrap();
     ok(genolens(&["report", s(&out)]));
     assert_eq!(std::fs::read(out.join("report.html")).unwrap(), page);
+}
+
+/// The QC step's fileset and pruned set equal plink2's on the same input.
+fn check_qc_against_plink2(study: &Study) {
+    let bolt = data("bolt_lmm_eur_subset_1000g");
+    let theirs = study.dir.path().join("plink2");
+    let Some(_) = common::reference(
+        "plink2",
+        &[
+            "--bfile",
+            s(&bolt.join("EUR_subset")),
+            "--extract",
+            s(&study.dir.path().join("chr22.txt")),
+            "--geno",
+            "0.05",
+            "--hwe",
+            "1e-6",
+            "--maf",
+            "0.01",
+            "--make-bed",
+            "--out",
+            s(&theirs),
+        ],
+    ) else {
+        return;
+    };
+    let ours = study.out().join("qc/qc");
+    for ext in ["bed", "bim", "fam"] {
+        assert_eq!(
+            std::fs::read(common::with(&ours, ext)).unwrap(),
+            std::fs::read(common::with(&theirs, ext)).unwrap(),
+            "qc.{ext}"
+        );
+    }
+    common::reference(
+        "plink2",
+        &[
+            "--bfile",
+            s(&theirs),
+            "--indep-pairwise",
+            "50",
+            "5",
+            "0.2",
+            "--out",
+            s(&theirs),
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(common::with(&ours, "prune.in")).unwrap(),
+        std::fs::read_to_string(common::with(&theirs, "prune.in")).unwrap()
+    );
 }
 
 #[test]

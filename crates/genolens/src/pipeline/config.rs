@@ -11,10 +11,13 @@ use crate::assoc::clump::ClumpOptions;
 use crate::assoc::logistic::{FirthMode, LogisticMethod};
 use crate::assoc::predict::ModelKind;
 use crate::explain::mapping::GeneAssignment;
+use crate::features::ld::IndepPairwise;
+use crate::features::qc::QcThresholds;
 use crate::study::gwas::GwasOptions;
 use crate::study::pca::{PcaStepOptions, SampleLabels};
 use crate::study::predict::{FoldSpec, PredictOptions};
 use crate::study::prior::{PriorInput, WeightingOptions};
+use crate::study::qc::QcOptions;
 use crate::study::GenotypeInput;
 use crate::{Error, Result};
 
@@ -30,6 +33,10 @@ pub struct StudyConfig {
     /// The gene prior (literature or a table of gene scores).
     #[serde(default)]
     pub prior: Option<PriorConfig>,
+    /// Quality control: filters and LD pruning, as plink2 (omit the table to
+    /// skip the step; later steps then read the input as it is).
+    #[serde(default)]
+    pub qc: Option<QcConfig>,
     /// Population structure (omit the table to skip the step).
     #[serde(default)]
     pub pca: Option<PcaConfig>,
@@ -140,6 +147,31 @@ pub struct PriorConfig {
     /// FDR level of the weighted counts.
     #[serde(default = "default_fdr")]
     pub fdr: f64,
+}
+
+/// Options of the QC step. The filtered fileset it writes is what every later
+/// step reads, and the PCA uses the LD-pruned variants.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QcConfig {
+    /// Remove samples with a missing-call rate above this (applied first).
+    #[serde(default)]
+    pub mind: Option<f64>,
+    /// Remove variants with a missing-call rate above this.
+    #[serde(default)]
+    pub geno: Option<f64>,
+    /// Remove autosomal variants with a Hardy–Weinberg p-value below this.
+    #[serde(default)]
+    pub hwe: Option<f64>,
+    /// Mid-p Hardy–Weinberg test.
+    #[serde(default)]
+    pub midp: bool,
+    /// Remove variants with a minor-allele frequency below this.
+    #[serde(default)]
+    pub maf: Option<f64>,
+    /// LD pruning for the PCA: window (variants), step, r².
+    #[serde(default)]
+    pub indep_pairwise: Option<(usize, usize, f64)>,
 }
 
 /// Options of the population-structure step.
@@ -318,6 +350,16 @@ pheno = "pheno.txt"
 # weighting = "adaptive"      # cross-fitted strength (IHW); or "fixed"
 # fdr = 0.05
 
+# Quality control as plink2, in its order: --mind, then --geno, --hwe,
+# --maf. Later steps read the filtered fileset; the PCA reads the variants
+# LD pruning keeps (omit this table to analyse the input as it is).
+[qc]
+mind = 0.1
+geno = 0.1
+hwe = 1e-6
+maf = 0.01
+indep_pairwise = [50, 5, 0.2] # window, step, r2 (plink2 --indep-pairwise)
+
 # Population structure as plink2 --pca, with PC1 against PC2 (omit this
 # table to skip the step).
 [pca]
@@ -484,6 +526,20 @@ impl StudyConfig {
                 )));
             }
         }
+        if let Some(q) = &self.qc {
+            let t = q.thresholds();
+            t.validate().map_err(|e| fail(format!("qc: {e}")))?;
+            if let Some(p) = q.pairwise() {
+                p.validate()
+                    .map_err(|e| fail(format!("qc.indep_pairwise: {e}")))?;
+            }
+            let nothing = t == QcThresholds::default() && q.indep_pairwise.is_none();
+            if nothing {
+                return Err(fail(
+                    "qc: no filter and no indep_pairwise; give one or omit the table".into(),
+                ));
+            }
+        }
         if let Some(p) = &self.pca {
             if p.components < 2 {
                 return Err(fail(format!(
@@ -556,8 +612,38 @@ impl StudyConfig {
         Ok(())
     }
 
-    /// The genotype input.
+    /// The genotypes the analysis steps read: the QC step's filtered
+    /// fileset when QC is configured, else the input.
     pub fn genotype_input(&self) -> GenotypeInput {
+        if self.qc.is_some() {
+            return GenotypeInput::bfile(self.qc_prefix());
+        }
+        self.raw_input()
+    }
+
+    /// The QC step's output prefix (`OUT/qc/qc`).
+    pub fn qc_prefix(&self) -> PathBuf {
+        self.out.join("qc").join("qc")
+    }
+
+    /// The QC step's options, if configured.
+    pub fn qc_options(&self) -> Option<QcOptions> {
+        let q = self.qc.as_ref()?;
+        Some(QcOptions {
+            input: self.raw_input(),
+            thresholds: q.thresholds(),
+            freq: true,
+            hardy: true,
+            missing: true,
+            het: false,
+            indep_pairwise: q.pairwise(),
+            make_bed: true,
+            out: self.qc_prefix(),
+        })
+    }
+
+    /// The configured input, before QC.
+    pub fn raw_input(&self) -> GenotypeInput {
         let files = match (&self.input.bfile, &self.input.vcf) {
             (_, Some(vcf)) => crate::study::GenotypeFiles::Vcf(
                 vcf.clone(),
@@ -631,8 +717,13 @@ impl StudyConfig {
     /// The population-structure step's options, writing under `prefix`.
     pub fn pca_options(&self, prefix: PathBuf) -> Option<PcaStepOptions> {
         let p = self.pca.as_ref()?;
+        let mut input = self.genotype_input();
+        // The PCA reads the LD-pruned variants when QC prunes.
+        if self.qc.as_ref().is_some_and(|q| q.indep_pairwise.is_some()) {
+            input.extract = Some(crate::study::with_suffix(&self.qc_prefix(), "prune.in"));
+        }
         Some(PcaStepOptions {
-            input: self.genotype_input(),
+            input,
             components: p.components,
             approx_seed: p.approx.then_some(p.seed),
             plot: true,
@@ -688,6 +779,25 @@ impl StudyConfig {
                 out: dir.join(model.name()),
             })
             .collect()
+    }
+}
+
+impl QcConfig {
+    /// The filters as the QC step takes them.
+    pub fn thresholds(&self) -> QcThresholds {
+        QcThresholds {
+            mind: self.mind,
+            geno: self.geno,
+            hwe: self.hwe,
+            hwe_midp: self.midp,
+            maf: self.maf,
+        }
+    }
+
+    /// The LD pruning, if asked.
+    pub fn pairwise(&self) -> Option<IndepPairwise> {
+        self.indep_pairwise
+            .map(|(window, step, r2)| IndepPairwise { window, step, r2 })
     }
 }
 

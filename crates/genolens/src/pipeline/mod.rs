@@ -25,6 +25,7 @@ use crate::io::AtomicFile;
 use crate::study::gwas::{run_gwas, GwasOutcome};
 use crate::study::pca::{run_pca, PcaOutcome};
 use crate::study::predict::{run_predict, PredictOutcome};
+use crate::study::qc::{run_qc, QcOutcome};
 use crate::study::{with_suffix, Progress};
 use crate::{Error, Result};
 
@@ -120,6 +121,8 @@ pub struct StudyReport {
     pub out: PathBuf,
     /// The steps, in order.
     pub steps: Vec<StepRecord>,
+    /// The QC step's outcome, if it is configured.
+    pub qc: Option<QcOutcome>,
     /// The population-structure step's outcome, if it is configured.
     pub pca: Option<PcaOutcome>,
     /// The association step's outcome, if it is configured.
@@ -203,12 +206,36 @@ impl Pipeline {
         write_json(&out.join("study.json"), &record)?;
         let mut steps = Vec::new();
 
+        let qc = match self.config.qc_options() {
+            None => None,
+            Some(options) => {
+                let mut inputs = raw_genotype_files(&self.config);
+                inputs.extend(self.config.input.extract.clone());
+                inputs.extend(self.config.input.keep.clone());
+                let section = serde_json::json!({
+                    "input": {
+                        "bfile": &self.config.input.bfile,
+                        "vcf": &self.config.input.vcf,
+                        "extract": &self.config.input.extract,
+                        "keep": &self.config.input.keep,
+                    },
+                    "qc": &self.config.qc,
+                });
+                let (outcome, record) = run_step(out, "qc", section, &inputs, progress, |p| {
+                    create_dir(&out.join("qc"))?;
+                    run_qc(&options, p)
+                })?;
+                steps.push(record);
+                Some(outcome)
+            }
+        };
+
         let pca = match self.config.pca_options(out.join("pca").join("pca")) {
             None => None,
             Some(options) => {
                 let mut inputs = genotype_files(&self.config);
-                inputs.extend(self.config.input.extract.clone());
-                inputs.extend(self.config.input.keep.clone());
+                inputs.extend(options.input.extract.clone());
+                inputs.extend(options.input.keep.clone());
                 inputs.extend(options.labels.as_ref().map(|l| l.path.clone()));
                 let section = serde_json::json!({
                     "input": {
@@ -217,6 +244,7 @@ impl Pipeline {
                         "extract": &self.config.input.extract,
                         "keep": &self.config.input.keep,
                     },
+                    "qc": &self.config.qc,
                     "pca": &self.config.pca,
                 });
                 let (outcome, record) = run_step(out, "pca", section, &inputs, progress, |p| {
@@ -232,8 +260,8 @@ impl Pipeline {
             None => None,
             Some(options) => {
                 let mut inputs = genotype_files(&self.config);
-                inputs.extend(self.config.input.extract.clone());
-                inputs.extend(self.config.input.keep.clone());
+                inputs.extend(options.input.extract.clone());
+                inputs.extend(options.input.keep.clone());
                 inputs.push(self.config.input.pheno.clone());
                 inputs.extend(self.config.input.covar.clone());
                 if let Some(prior) = &options.prior {
@@ -261,8 +289,8 @@ impl Pipeline {
             None
         } else {
             let mut inputs = genotype_files(&self.config);
-            inputs.extend(self.config.input.extract.clone());
-            inputs.extend(self.config.input.keep.clone());
+            inputs.extend(runs[0].input.extract.clone());
+            inputs.extend(runs[0].input.keep.clone());
             inputs.push(self.config.input.pheno.clone());
             inputs.extend(self.config.input.covar.clone());
             if let Some(prior) = &runs[0].prior {
@@ -309,6 +337,7 @@ impl Pipeline {
         Ok(StudyReport {
             out: out.clone(),
             steps,
+            qc,
             pca,
             gwas,
             predict,
@@ -345,6 +374,12 @@ pub struct PredictStep {
 }
 
 impl StepOutcome for PredictStep {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+impl StepOutcome for QcOutcome {
     fn written(&self) -> &[PathBuf] {
         &self.written
     }
@@ -439,8 +474,21 @@ pub fn read_manifest<T: DeserializeOwned>(path: &Path) -> Option<Manifest<T>> {
     serde_json::from_str(&text).ok()
 }
 
-/// The genotype files a study reads.
+/// The genotype files the analysis steps read (the QC step's fileset when
+/// QC is configured).
 fn genotype_files(config: &StudyConfig) -> Vec<PathBuf> {
+    if config.qc.is_some() {
+        let prefix = config.qc_prefix();
+        return ["bed", "bim", "fam"]
+            .iter()
+            .map(|ext| with_suffix(&prefix, ext))
+            .collect();
+    }
+    raw_genotype_files(config)
+}
+
+/// The genotype files of the configured input.
+fn raw_genotype_files(config: &StudyConfig) -> Vec<PathBuf> {
     match (&config.input.bfile, &config.input.vcf) {
         (_, Some(vcf)) => vec![vcf.clone()],
         (Some(prefix), None) => ["bed", "bim", "fam"]

@@ -13,7 +13,7 @@ use base64::Engine as _;
 
 use crate::explain::prior::GenePriors;
 use crate::io::genes::GeneMap;
-use crate::io::report::read_text;
+use crate::io::report::{format_g, read_text};
 use crate::io::AtomicFile;
 use crate::pipeline::{
     manifest_path, read_manifest, read_study, InputDigest, Manifest, PredictStep, StudyRecord,
@@ -22,6 +22,7 @@ use crate::study::gwas::{GwasOutcome, PhenotypeScan};
 use crate::study::pca::PcaOutcome;
 use crate::study::predict::PredictOutcome;
 use crate::study::prior::load_prior;
+use crate::study::qc::QcOutcome;
 use crate::{Error, Result};
 
 /// The report's sections, in order: (anchor, heading).
@@ -39,6 +40,7 @@ pub const SECTIONS: [(&str, &str); 7] = [
 /// `OUT`; returns its path.
 pub fn render_report(out: &Path) -> Result<PathBuf> {
     let study = read_study(out)?;
+    let qc: Option<Manifest<QcOutcome>> = finished(out, "qc", study.config.qc.is_some())?;
     let pca: Option<Manifest<PcaOutcome>> = finished(out, "pca", study.config.pca.is_some())?;
     let gwas: Option<Manifest<GwasOutcome>> = finished(out, "gwas", study.config.gwas.is_some())?;
     let predict: Option<Manifest<PredictStep>> =
@@ -53,6 +55,7 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
     };
     let html = Page {
         study: &study,
+        qc: qc.as_ref(),
         pca: pca.as_ref(),
         gwas: gwas.as_ref(),
         predict: predict.as_ref(),
@@ -90,6 +93,7 @@ fn finished<T: serde::de::DeserializeOwned>(
 /// Everything the page shows.
 struct Page<'a> {
     study: &'a StudyRecord,
+    qc: Option<&'a Manifest<QcOutcome>>,
     pca: Option<&'a Manifest<PcaOutcome>>,
     gwas: Option<&'a Manifest<GwasOutcome>>,
     predict: Option<&'a Manifest<PredictStep>>,
@@ -175,11 +179,73 @@ impl Page<'_> {
                 .map(|(k, v)| vec![escape(k), v.clone()])
                 .collect::<Vec<_>>(),
         );
-        let _ = writeln!(
-            h,
-            "<p class=\"note\">No QC filters are configured in this study: every sample and \
-             variant of the input is analysed.</p>"
-        );
+        let Some(qc) = self.qc else {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">No QC step in this study: every sample and variant of the \
+                 input is analysed.</p>"
+            );
+            return;
+        };
+        let o = &qc.outcome;
+        let config = self.study.config.qc.as_ref();
+        let mut rows = vec![vec![
+            "input".to_string(),
+            String::new(),
+            String::new(),
+            format!("{} samples, {} variants", o.samples_in, o.variants_in),
+        ]];
+        for (filter, value, removed, what) in [
+            (
+                "--mind",
+                config.and_then(|c| c.mind),
+                o.removed_mind,
+                "samples",
+            ),
+            (
+                "--geno",
+                config.and_then(|c| c.geno),
+                o.removed_geno,
+                "variants",
+            ),
+            (
+                "--hwe",
+                config.and_then(|c| c.hwe),
+                o.removed_hwe,
+                "variants",
+            ),
+            (
+                "--maf",
+                config.and_then(|c| c.maf),
+                o.removed_maf,
+                "variants",
+            ),
+        ] {
+            if let Some(value) = value {
+                rows.push(vec![
+                    filter.into(),
+                    format_g(value, 6),
+                    num(removed),
+                    what.into(),
+                ]);
+            }
+        }
+        rows.push(vec![
+            "analysed".into(),
+            String::new(),
+            String::new(),
+            format!("{} samples, {} variants", o.samples_out, o.variants_out),
+        ]);
+        let _ = writeln!(h, "<p>Quality control, in PLINK 2's order:</p>");
+        table(h, &["filter", "threshold", "removed", "of"], &rows);
+        if let (Some((kept, pruned)), Some(c)) = (o.pruned, config.and_then(|c| c.indep_pairwise)) {
+            let _ = writeln!(
+                h,
+                "<p>LD pruning for the PCA (--indep-pairwise {} {} {}): {kept} variants kept, \
+                 {pruned} pruned.</p>",
+                c.0, c.1, c.2
+            );
+        }
     }
 
     fn structure(&self, h: &mut String) -> Result<()> {
@@ -616,6 +682,9 @@ impl Page<'_> {
         for line in [
             "Association: per-variant linear or logistic regression (Firth fallback) with \
              PLINK 2 <code>--glm</code> semantics; the tested allele is the minor allele.",
+            "Quality control: PLINK 2's <code>--mind</code>, then <code>--geno</code>, \
+             <code>--hwe</code> (exact test, Wigginton et al. 2005), <code>--maf</code>; LD \
+             pruning as <code>--indep-pairwise</code> over founders.",
             "Population structure: PLINK 2 <code>--pca</code> (variance-standardised \
              genotypes of autosomal variants; exact eigendecomposition, or randomized with \
              <code>approx</code>).",

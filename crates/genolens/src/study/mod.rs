@@ -15,6 +15,7 @@ pub mod pca;
 pub mod predict;
 pub mod prior;
 pub mod progress;
+pub mod qc;
 
 use std::path::{Path, PathBuf};
 
