@@ -4,8 +4,9 @@
 //! variants on chromosomes 17–22, with a simulated trait and covariates). The
 //! study runs QC (plink2's filters, LD pruning), population structure (PCA
 //! on the pruned variants), a GWAS with PCs and covariates,
-//! clumped lead loci named by their genes, and ridge and lasso prediction
-//! cross-validated on the same folds, then writes `OUT/report.html`: one
+//! clumped lead loci named by their genes, ridge and lasso prediction
+//! cross-validated on the same folds, and exact SHAP explanations of the
+//! better model down to genes and people, then writes `OUT/report.html`: one
 //! self-contained page with every table and picture. A rerun skips the steps
 //! whose inputs and options are unchanged.
 //!
@@ -81,6 +82,9 @@ models = ["ridge", "lasso"]
 folds = 5
 seed = 1
 
+[explain]
+people = 5
+
 [report]
 title = "genolens quick start: 1000 Genomes EUR, chromosomes 17-22"
 "#,
@@ -118,6 +122,20 @@ title = "genolens quick start: 1000 Genomes EUR, chromosomes 17-22"
                 m.folds.len()
             );
         }
+    }
+    if let Some(explain) = &study.explain {
+        let genes: Vec<&str> = explain
+            .top_genes
+            .iter()
+            .take(5)
+            .map(|g| g.symbol.as_str())
+            .collect();
+        println!(
+            "explained {} ({}): top genes {}",
+            explain.model_name,
+            explain.method,
+            genes.join(", ")
+        );
     }
     println!("report: {}", study.report.display());
     Ok(())

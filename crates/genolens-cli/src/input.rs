@@ -1,6 +1,6 @@
 //! Genotype input flags shared by the subcommands.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 use genolens::features::split::Folds;
@@ -149,14 +149,4 @@ impl FoldArgs {
     pub fn resolve(&self, source: &dyn GenotypeSource, seed: u64) -> Result<Folds, CliError> {
         Ok(self.spec().resolve(source, seed)?)
     }
-}
-
-/// The samples of `source` named in a list file (`FID IID` or `IID` per
-/// line), in the source's order; none is an error naming the flag.
-pub fn samples_in_list(
-    source: &dyn GenotypeSource,
-    path: &Path,
-    flag: &str,
-) -> Result<Vec<usize>, CliError> {
-    Ok(genolens::study::input::samples_in_list(source, path, flag)?)
 }

@@ -63,6 +63,8 @@ models = ["ridge", "lasso"]
 folds = {folds}
 inner_folds = 3
 seed = 7
+[explain]
+people = 3
 [report]
 title = "EUR subset, chromosome 22"
 {extra}"#,
@@ -278,6 +280,7 @@ fn bad_configurations_fail_before_any_work() {
         ),
         ("gene_map = ", "# gene_map = ", "input.gene_map"),
         ("\"lasso\"]", "\"lasso\", \"ridgge\"]", "ridgge"),
+        ("people = 3", "people = 3\nmodel = \"svm\"", "explain.model"),
     ] {
         let text = std::fs::read_to_string(&study.config).unwrap();
         let mut text = text.replace(from, to);
@@ -337,9 +340,7 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
     ] {
         let start = html.find(&format!("<section id=\"{id}\">")).expect(id);
         let section = &html[start..start + html[start..].find("</section>").unwrap()];
-        if id != "explanations" {
-            assert!(section.contains("<td"), "section {id} has no table");
-        }
+        assert!(section.contains("<td"), "section {id} has no table");
     }
     // The numbers are the steps' own: λGC from the log, the lead variant from
     // the .clumped report, the CV mean r from the .cv.tsv.
@@ -382,6 +383,37 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
         );
     }
 
+    // The explained people are the ends of the explained model's score, and
+    // the genes the page names for them are the step's own.
+    let person = std::fs::read_to_string(
+        std::fs::read_dir(out.join("explain"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| s(p).ends_with(".person.tsv"))
+            .expect("a person table"),
+    )
+    .unwrap();
+    let people: std::collections::BTreeSet<&str> = person
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split('\t').nth(1))
+        .collect();
+    assert_eq!(people.len(), 6, "{people:?}");
+    let risk = &html[html.find("<section id=\"risk\">").unwrap()..];
+    let risk = &risk[..risk.find("</section>").unwrap()];
+    for iid in &people {
+        assert!(
+            risk.contains(&format!("<td>{iid}</td>")),
+            "{iid} in section 6"
+        );
+    }
+    let raising = person
+        .lines()
+        .find(|l| l.contains("\tgene\traises\t1\t"))
+        .and_then(|l| l.split('\t').nth(8))
+        .expect("a gene raising someone's score");
+    assert!(risk.contains(raising), "{raising} in section 6");
+
     // Chromium: the page loads without console errors and every image
     // decodes. A copy of the page gets a probe script (the report itself has
     // none) that writes what it finds into the DOM Chromium dumps.
@@ -419,8 +451,8 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
     };
     let dom = String::from_utf8_lossy(&dump.stdout);
     let n_images = html.matches("<img ").count();
-    // PC plot, Manhattan, QQ, and one picture per model.
-    assert_eq!(n_images, 5, "{n_images} images");
+    // PC plot, Manhattan, QQ, one picture per model, the attributions.
+    assert_eq!(n_images, 6, "{n_images} images");
     assert!(
         dom.contains(&format!("images={n_images} broken=0 empty_sections=0")),
         "{}",

@@ -461,3 +461,60 @@ fn covariates_enter_the_model_and_are_needed_to_score() {
     ]));
     assert_eq!(read(&with(&scored, "pred.tsv")).lines().count(), 1 + 500);
 }
+
+/// A categorical covariate enters the model as indicator columns
+/// (`CAT_COV=B`); scoring and explaining read it back from the raw column.
+#[test]
+fn categorical_covariates_are_expanded_again_to_score_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let bolt = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let table = data("bolt_lmm_eur_subset_1000g/EUR_subset.pheno2.covars");
+    let out = dir.path().join("m");
+    let common = ["--bfile", s(&bolt)];
+    let mut args = vec!["predict"];
+    args.extend(common);
+    args.extend([
+        "--pheno",
+        s(&table),
+        "--pheno-name",
+        "PHENO",
+        "--covar",
+        s(&table),
+        "--covar-name",
+        "QCOV1,CAT_COV",
+        "--model",
+        "ridge",
+        "--folds",
+        "2",
+        "--inner-folds",
+        "2",
+        "--out",
+        s(&out),
+    ]);
+    ok(genolens(&args));
+    let model = with(&out, "model");
+    assert!(read(&model).contains("\"name\": \"CAT_COV=B\""));
+    let scored = dir.path().join("scored");
+    let mut args = vec!["score", "--model", s(&model)];
+    args.extend(common);
+    args.extend(["--covar", s(&table), "--out", s(&scored)]);
+    ok(genolens(&args));
+    let pred = read(&with(&scored, "pred.tsv"));
+    let finite = pred
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            l.rsplit('\t')
+                .next()
+                .is_some_and(|p| p.parse::<f64>().is_ok())
+        })
+        .count();
+    // Every sample with both covariates (a few have NA or -9).
+    assert!(finite > 360, "{finite} scored");
+    let explained = dir.path().join("e");
+    let mut args = vec!["explain", "--model", s(&model)];
+    args.extend(common);
+    args.extend(["--covar", s(&table), "--out", s(&explained)]);
+    ok(genolens(&args));
+    assert!(read(&with(&explained, "log")).contains("method shap"));
+}

@@ -2,35 +2,24 @@
 //! predictions, for the cohort and for chosen people, and the literature
 //! sentences behind each gene.
 
-use genolens::study::RunLog;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use genolens::assoc::predict::LinearPredictor;
-use genolens::explain::aggregate::{explain_study, ExplainContext};
-use genolens::explain::attribution::{
-    completeness_error, ExplainInput, ExplainOptions, Explainable, Method, TransformerArtifact,
-};
+use genolens::explain::attribution::{ExplainOptions, Method};
 use genolens::explain::mapping::{GeneAssignment, MappingOptions};
 use genolens::explain::prior::{literature_prior, GeneEmbedding, GenePriors, LiteratureOptions};
-use genolens::explain::report::{attribution_plot, genes_tsv, person_tsv, variants_tsv};
-use genolens::io::atomic::commit_all;
-use genolens::io::genes::{read_gene_names, GeneMap};
-use genolens::io::report::read_text;
-use genolens::io::table::{SampleTable, TableOptions};
-use genolens::io::{AtomicFile, SampleId};
+use genolens::io::genes::read_gene_names;
+use genolens::study::explain::{run_explain, ExplainStepOptions};
+use genolens::study::RunLog;
 use genolens::transformer::attribution::SmoothGrad;
 use genolens::transformer::device::ComputeDevice;
-use genolens::transformer::saved::SavedTransformer;
 
-use crate::commands::freq::with_suffix;
 use crate::commands::literature::{build_extractor, read_corpus, CorpusFormat, DictionaryFiles};
 use crate::commands::prior::load_prior;
-use crate::commands::runlog::{finish, log_header};
+use crate::commands::runlog::announce;
 use crate::error::CliError;
-use crate::input::{samples_in_list, InputArgs};
+use crate::input::InputArgs;
 use crate::progress;
 
 fn parse_method(name: &str) -> Result<Method, String> {
@@ -135,258 +124,47 @@ pub struct Args {
     out: PathBuf,
 }
 
-/// Loads a saved model: a file is a linear predictor, a directory a
-/// transformer.
-pub fn load_model(path: &Path) -> Result<Explainable, CliError> {
-    let bad = |e: &dyn std::fmt::Display| CliError::Usage(format!("{}: {e}", path.display()));
-    if path.is_dir() {
-        let saved = SavedTransformer::from_json(&read_text(path.join("model.json"))?)
-            .map_err(|e| bad(&e))?;
-        let weights_path = path.join("weights.mpk");
-        let weights = std::fs::read(&weights_path)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", weights_path.display())))?;
-        Ok(Explainable::Transformer(TransformerArtifact {
-            saved,
-            weights,
-        }))
-    } else {
-        let model = LinearPredictor::from_json(&read_text(path)?).map_err(|e| bad(&e))?;
-        Ok(Explainable::Linear(model))
-    }
-}
-
 /// Explains the model and writes the tables and the plot.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let started = Instant::now();
-    let source = args.input.open()?;
-    let mut log = log_header("explain", source.as_ref());
-    let model = load_model(&args.model)?;
-    let method = args.method.unwrap_or(match model {
-        Explainable::Linear(_) => Method::Shap,
-        Explainable::Transformer(_) => Method::IntegratedGradients,
-    });
-    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
-    let cov_names = model.covariate_names();
-    let covariates = match (&args.covar, cov_names.is_empty()) {
-        (_, true) => None,
-        (None, false) => {
-            return Err(CliError::Usage(format!(
-                "{}: the model needs covariates ({}); give --covar",
-                args.model.display(),
-                cov_names.join(", ")
-            )))
-        }
-        (Some(path), false) => {
-            let table = SampleTable::read_covariates(
-                path,
-                &TableOptions {
-                    columns: Some(cov_names.clone()),
-                    ..TableOptions::default()
-                },
-            )?;
-            Some(table.align(&ids)?.0.values)
-        }
-    };
-    let phenotype: Option<Vec<f64>> = match &args.pheno {
-        None => None,
-        Some(path) => {
-            let table = SampleTable::read_phenotypes(
-                path,
-                &TableOptions {
-                    case_control_01: args.case_control_01,
-                    columns: args.pheno_name.clone().map(|n| vec![n]),
-                    ..TableOptions::default()
-                },
-            )?;
-            let (aligned, report) = table.align(&ids)?;
-            let _ = writeln!(
-                log,
-                "--pheno {}: {} of {} samples matched",
-                path.display(),
-                report.matched,
-                ids.len()
-            );
-            Some(aligned.values.column(0).to_vec())
-        }
-    };
-    // Samples explained: every sample with its covariates.
-    let samples: Vec<usize> = (0..ids.len())
-        .filter(|&i| {
-            covariates
-                .as_ref()
-                .is_none_or(|c| c.row(i).iter().all(|v| !v.is_nan()))
-        })
-        .collect();
-    let people: Vec<usize> = match &args.samples {
-        None => Vec::new(),
-        Some(path) => {
-            let wanted = samples_in_list(source.as_ref(), path, "--samples")?;
-            let row_of: HashMap<usize, usize> =
-                samples.iter().enumerate().map(|(r, &i)| (i, r)).collect();
-            wanted
-                .iter()
-                .filter_map(|i| row_of.get(i).copied())
-                .collect()
-        }
-    };
+    let mut log = RunLog::new();
     let priors = prior_for(&args, &mut log)?;
-    let map = args.gene_map.as_deref().map(GeneMap::read).transpose()?;
-    let mapping = MappingOptions {
-        window_kb: args.gene_window_kb,
-        assignment: GeneAssignment::from_name(&args.gene_assign)
-            .unwrap_or(GeneAssignment::AllInWindow),
-    };
-    let options = ExplainOptions {
-        steps: args.steps,
-        smooth: args.smooth_samples.map(|samples| SmoothGrad {
-            samples,
-            noise: args.smooth_noise,
+    // How the evidence was read goes to stderr; the step's log names the prior.
+    for line in log.text().lines() {
+        eprintln!("genolens: {line}");
+    }
+    let options = ExplainStepOptions {
+        model: args.model,
+        input: args.input.to_input()?,
+        method: ExplainOptions {
+            steps: args.steps,
+            smooth: args.smooth_samples.map(|samples| SmoothGrad {
+                samples,
+                noise: args.smooth_noise,
+                seed: args.seed,
+            }),
+            repeats: args.repeats,
             seed: args.seed,
-        }),
-        repeats: args.repeats,
-        seed: args.seed,
-        device: args.device,
-        ..ExplainOptions::new(method)
-    };
-    let input = ExplainInput {
-        source: source.as_ref(),
-        samples: &samples,
-        covariates: covariates.as_ref().map(|c| c.view()),
-        phenotype: phenotype.as_deref(),
-    };
-    let context = ExplainContext {
-        genes: map.as_ref().map(|m| (m, &mapping)),
-        priors: priors.as_ref(),
-        people: &people,
+            device: args.device,
+            ..ExplainOptions::new(args.method.unwrap_or(Method::Shap))
+        },
+        method_given: args.method.is_some(),
+        samples: args.samples,
+        pheno: args.pheno.map(|p| (p, args.pheno_name)),
+        case_control_01: args.case_control_01,
+        covar: args.covar,
+        gene_map: args.gene_map,
+        mapping: MappingOptions {
+            window_kb: args.gene_window_kb,
+            assignment: GeneAssignment::from_name(&args.gene_assign)
+                .unwrap_or(GeneAssignment::AllInWindow),
+        },
+        priors,
         top: args.top,
+        out: args.out,
     };
-    let explanation = progress::spinner(
-        &format!(
-            "{} attributions of {} samples",
-            method.name(),
-            samples.len()
-        ),
-        || explain_study(&model, &input, &options, &context),
-    )?;
-    let a = &explanation.attributions;
-    let _ = writeln!(
-        log,
-        "--model {}: {} on {} variants; method {}; {} samples explained; values in {}",
-        args.model.display(),
-        model.kind_name(),
-        a.variants.len(),
-        method.name(),
-        a.samples.len(),
-        a.scale
-    );
-    match method {
-        Method::Shap => {
-            let _ = writeln!(
-                log,
-                "baseline: the model at the training mean of every variant (intercept plus \
-                 covariates)"
-            );
-        }
-        Method::Permutation => {
-            let _ = writeln!(
-                log,
-                "baseline loss {:.6}; {} repeats, seed {}",
-                a.baseline.first().copied().unwrap_or(f64::NAN),
-                args.repeats,
-                args.seed
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                log,
-                "baseline: every genotype unobserved (the missing-call token, standardised \
-                 dosage 0 = the training mean){}",
-                options.smooth.map_or(String::new(), |s| format!(
-                    "; SmoothGrad over {} noisy copies (noise {})",
-                    s.samples, s.noise
-                ))
-            );
-        }
-    }
-    if let Some((median, max)) = completeness_error(a) {
-        let _ = writeln!(
-            log,
-            "completeness: attributions sum to output - baseline within {:.3}% (median) and \
-             {:.3}% (max) over samples{}",
-            100.0 * median,
-            100.0 * max,
-            if method == Method::IntegratedGradients {
-                format!(", {} steps", args.steps)
-            } else {
-                String::new()
-            }
-        );
-    }
-    if let Some(vg) = &explanation.variant_genes {
-        crate::commands::prior::log_mapping(&mut log, &vg.report);
-    }
-    for g in explanation.genes.iter().take(10) {
-        let _ = writeln!(
-            log,
-            "  {}\t{}\tattribution {:.6}\t{} variants",
-            g.gene_id, g.symbol, g.attribution, g.n_variants
-        );
-    }
-
-    let variants = source.variants();
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(
-        with_suffix(&args.out, "variants.tsv"),
-        variants_tsv(a, variants).into_bytes(),
-    )];
-    let vg = explanation
-        .variant_genes
-        .as_ref()
-        .map(|v| v.genes.as_slice());
-    if vg.is_some() {
-        files.push((
-            with_suffix(&args.out, "genes.tsv"),
-            genes_tsv(&explanation.genes, priors.as_ref()).into_bytes(),
-        ));
-    }
-    if args.samples.is_some() {
-        if !method.is_local() {
-            return Err(CliError::Usage(
-                "--samples needs a per-person method (not permutation)".into(),
-            ));
-        }
-        files.push((
-            with_suffix(&args.out, "person.tsv"),
-            person_tsv(&explanation.people, &ids, a, variants, vg, priors.as_ref()).into_bytes(),
-        ));
-        let _ = writeln!(
-            log,
-            "--samples: {} people explained",
-            explanation.people.len()
-        );
-    }
-    let mut staged = Vec::new();
-    for (path, bytes) in &files {
-        let mut f = AtomicFile::create(path)?;
-        f.write_all(bytes)?;
-        staged.push(f);
-    }
-    let png = with_suffix(&args.out, "attribution.png");
-    attribution_plot(
-        a,
-        variants,
-        &explanation.genes,
-        vg,
-        10,
-        &format!("{} attributions ({})", method.name(), model.kind_name()),
-    )
-    .write_png(&png)?;
-    if let Err(e) = commit_all(staged) {
-        let _ = std::fs::remove_file(&png);
-        return Err(e.into());
-    }
-    let mut written: Vec<PathBuf> = files.into_iter().map(|(p, _)| p).collect();
-    written.push(png);
-    finish(log, written, &args.out, started)
+    let outcome = run_explain(&options, &progress::Bars::default())?;
+    announce(&outcome.warnings, &outcome.written);
+    Ok(())
 }
 
 /// The evidence behind genes: a prior file, or mined from a corpus now.

@@ -10,8 +10,8 @@ use genolens::assoc::predict::prs::{polygenic_score, PrsOptions};
 use genolens::assoc::predict::{LinearPredictor, ModelKind};
 use genolens::io::report::{format_g, read_text, write_tsv};
 use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
-use genolens::io::table::{SampleTable, TableOptions};
 use genolens::io::{GenotypeSource, SampleId};
+use genolens::study::input::read_model_covariates;
 use genolens::study::predict::{run_predict, PredictOptions};
 
 use crate::commands::freq::with_suffix;
@@ -174,16 +174,7 @@ pub fn score(args: ScoreArgs) -> Result<(), CliError> {
                 covariate_names.join(", ")
             )))
         }
-        (Some(path), false) => {
-            let table = SampleTable::read_covariates(
-                path,
-                &TableOptions {
-                    columns: Some(covariate_names.clone()),
-                    ..TableOptions::default()
-                },
-            )?;
-            Some(table.align(&ids)?.0.values)
-        }
+        (Some(path), false) => Some(read_model_covariates(path, &covariate_names, &ids)?),
     };
     let (outputs, predictions) = match model {
         None => crate::commands::train::score_transformer(

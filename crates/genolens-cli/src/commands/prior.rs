@@ -270,7 +270,7 @@ fn from_corpus(
     Ok((priors, Vec::new()))
 }
 
-pub use genolens::study::prior::{load_prior, log_mapping};
+pub use genolens::study::prior::load_prior;
 
 /// The flags every analysis that takes a prior shares.
 #[derive(Debug, Clone, clap::Args)]

@@ -46,9 +46,36 @@ pub struct StudyConfig {
     /// Cross-validated prediction (omit the table to skip the step).
     #[serde(default)]
     pub predict: Option<PredictConfig>,
+    /// Explanations of a prediction model (omit the table to skip the step;
+    /// needs `[predict]`).
+    #[serde(default)]
+    pub explain: Option<ExplainConfig>,
     /// The report.
     #[serde(default)]
     pub report: ReportConfig,
+}
+
+/// Options of the explanation step: one model of `[predict]` explained for
+/// the cohort and for the people at both ends of its score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExplainConfig {
+    /// The model to explain (default: the one with the best cross-validated
+    /// r or AUC).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// The method (default: shap for linear models): shap, permutation.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// People explained one by one at each end of the out-of-fold score.
+    #[serde(default = "default_people")]
+    pub people: usize,
+    /// Genes listed per person and direction.
+    #[serde(default = "default_top")]
+    pub top: usize,
+    /// Seed of permutations.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
 }
 
 /// Options of the prediction step: each model cross-validated on the same
@@ -252,6 +279,12 @@ impl Default for ReportConfig {
     }
 }
 
+fn default_people() -> usize {
+    5
+}
+fn default_top() -> usize {
+    5
+}
 fn default_components() -> usize {
     10
 }
@@ -388,6 +421,15 @@ inner_folds = 5               # hyperparameters chosen in inner folds
 seed = 1
 # pheno_name = "PHENO"        # default: the first phenotype
 # prior = true                # prior-informed penalties with [prior]
+
+# Explanations of one prediction model: the variants and genes it leans on,
+# for the cohort and for the people at both ends of its score, with the
+# literature evidence of each gene when a [prior] is given (needs [predict]).
+[explain]
+# model = "lasso"             # default: the best by cross-validation
+# method = "shap"             # exact for linear models; or "permutation"
+people = 5                    # explained one by one at each end of the score
+top = 5                       # genes listed per person and direction
 
 [report]
 title = "genolens study"
@@ -604,6 +646,34 @@ impl StudyConfig {
             }
             if p.prior && self.prior.is_none() {
                 return Err(fail("predict.prior = true needs a [prior] table".into()));
+            }
+        }
+        if let Some(e) = &self.explain {
+            let Some(p) = &self.predict else {
+                return Err(fail(
+                    "explain needs a [predict] table (it explains one of its models)".into(),
+                ));
+            };
+            if let Some(m) = &e.model {
+                if !p.models.contains(m) {
+                    return Err(fail(format!(
+                        "explain.model = {m:?} is not one of predict.models ({})",
+                        p.models.join(", ")
+                    )));
+                }
+            }
+            if let Some(m) = &e.method {
+                if !matches!(m.as_str(), "shap" | "permutation") {
+                    return Err(fail(format!(
+                        "explain.method = {m:?}: the prediction models take \"shap\" or \
+                         \"permutation\""
+                    )));
+                }
+            }
+            if e.people == 0 || e.top == 0 {
+                return Err(fail(
+                    "explain.people and explain.top must be at least 1".into(),
+                ));
             }
         }
         if self.report.lead_loci == 0 {

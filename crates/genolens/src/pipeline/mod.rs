@@ -18,16 +18,21 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use config::{StudyConfig, EXAMPLE_CONFIG};
+pub use config::{ExplainConfig, StudyConfig, EXAMPLE_CONFIG};
 pub use report::render_report;
 
+use crate::explain::attribution::{ExplainOptions, Method};
+use crate::explain::mapping::{GeneAssignment, MappingOptions};
 use crate::io::AtomicFile;
+use crate::study::explain::{run_explain, ExplainOutcome, ExplainStepOptions};
 use crate::study::gwas::{run_gwas, GwasOutcome};
 use crate::study::pca::{run_pca, PcaOutcome};
 use crate::study::predict::{run_predict, PredictOutcome};
+use crate::study::prior::load_prior;
 use crate::study::qc::{run_qc, QcOutcome};
 use crate::study::{with_suffix, Progress};
 use crate::{Error, Result};
+use report::{best_model, extremes, read_scores};
 
 /// The genolens version that wrote a manifest; a new version reruns every step.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -129,6 +134,8 @@ pub struct StudyReport {
     pub gwas: Option<GwasOutcome>,
     /// The prediction step's outcome, if it is configured.
     pub predict: Option<PredictStep>,
+    /// The explanation step's outcome, if it is configured.
+    pub explain: Option<ExplainOutcome>,
     /// The rendered report.
     pub report: PathBuf,
 }
@@ -323,6 +330,15 @@ impl Pipeline {
             Some(outcome)
         };
 
+        let explain = match (&self.config.explain, &predict) {
+            (Some(config), Some(predict)) => {
+                let (outcome, record) = self.explain_step(config, predict, progress)?;
+                steps.push(record);
+                Some(outcome)
+            }
+            _ => None,
+        };
+
         let started = Instant::now();
         progress.start("report", None, "");
         let report = render_report(out)?;
@@ -341,7 +357,93 @@ impl Pipeline {
             pca,
             gwas,
             predict,
+            explain,
             report,
+        })
+    }
+
+    /// The explanation step: the chosen (or best) prediction model, for the
+    /// cohort and for the people at both ends of its out-of-fold score.
+    fn explain_step(
+        &self,
+        config: &ExplainConfig,
+        predict: &PredictStep,
+        progress: &dyn PipelineProgress,
+    ) -> Result<(ExplainOutcome, StepRecord)> {
+        let out = &self.config.out;
+        let model = match &config.model {
+            Some(name) => predict.models.iter().find(|m| &m.model == name),
+            None => best_model(&predict.models),
+        }
+        .ok_or_else(|| Error::Invalid("explain: no prediction model to explain".into()))?;
+        let dir = out.join("explain");
+        create_dir(&dir)?;
+        // The people: both ends of the model's out-of-fold score, as the
+        // report's per-person section lists them.
+        let scores = read_scores(&model.predictions)?;
+        let people = dir.join("people.txt");
+        let mut list = String::new();
+        for k in extremes(scores.len(), config.people) {
+            list.push_str(&format!("{}\t{}\n", scores[k].fid, scores[k].iid));
+        }
+        let mut f = AtomicFile::create(&people)?;
+        f.write_all(list.as_bytes())?;
+        f.commit()?;
+        let method = match config.method.as_deref() {
+            Some("permutation") => Method::Permutation,
+            _ => Method::Shap,
+        };
+        let priors = match &self.config.prior {
+            Some(p) => Some(load_prior(&p.table, None, &mut String::new())?),
+            None => None,
+        };
+        let window_kb = self.config.prior.as_ref().map_or(25.0, |p| p.window_kb);
+        let options = ExplainStepOptions {
+            model: model.model_file.clone(),
+            input: self.config.genotype_input(),
+            method: ExplainOptions {
+                seed: config.seed,
+                ..ExplainOptions::new(method)
+            },
+            method_given: config.method.is_some(),
+            // Permutation importance is measured against the phenotype.
+            samples: (method != Method::Permutation).then(|| people.clone()),
+            pheno: (method == Method::Permutation).then(|| {
+                (
+                    self.config.input.pheno.clone(),
+                    Some(model.phenotype.clone()),
+                )
+            }),
+            case_control_01: self.config.input.case_control_01,
+            covar: self.config.input.covar.clone(),
+            gene_map: self.config.input.gene_map.clone(),
+            mapping: MappingOptions {
+                window_kb,
+                assignment: GeneAssignment::AllInWindow,
+            },
+            priors,
+            top: config.top,
+            out: dir.join(&model.model),
+        };
+        let mut inputs = genotype_files(&self.config);
+        inputs.extend(options.input.extract.clone());
+        inputs.extend(options.input.keep.clone());
+        inputs.push(options.model.clone());
+        inputs.push(people);
+        inputs.extend(options.covar.clone());
+        inputs.extend(options.pheno.as_ref().map(|p| p.0.clone()));
+        inputs.extend(options.gene_map.clone());
+        inputs.extend(self.config.prior.as_ref().map(|p| p.table.clone()));
+        let mut seen = std::collections::HashSet::new();
+        inputs.retain(|p| seen.insert(p.clone()));
+        let section = serde_json::json!({
+            "explain": config,
+            "model": &model.model,
+            "prior": &self.config.prior,
+            "gene_map": &self.config.input.gene_map,
+        });
+        run_step(out, "explain", section, &inputs, progress, |p| {
+            run_explain(&options, p)
         })
     }
 }
@@ -374,6 +476,12 @@ pub struct PredictStep {
 }
 
 impl StepOutcome for PredictStep {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+impl StepOutcome for ExplainOutcome {
     fn written(&self) -> &[PathBuf] {
         &self.written
     }

@@ -18,6 +18,7 @@ use crate::io::AtomicFile;
 use crate::pipeline::{
     manifest_path, read_manifest, read_study, InputDigest, Manifest, PredictStep, StudyRecord,
 };
+use crate::study::explain::{ExplainOutcome, PersonSummary};
 use crate::study::gwas::{GwasOutcome, PhenotypeScan};
 use crate::study::pca::PcaOutcome;
 use crate::study::predict::PredictOutcome;
@@ -45,6 +46,8 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
     let gwas: Option<Manifest<GwasOutcome>> = finished(out, "gwas", study.config.gwas.is_some())?;
     let predict: Option<Manifest<PredictStep>> =
         finished(out, "predict", study.config.predict.is_some())?;
+    let explain: Option<Manifest<ExplainOutcome>> =
+        finished(out, "explain", study.config.explain.is_some())?;
     let genes = match &study.config.input.gene_map {
         Some(p) => Some(GeneMap::read(p)?),
         None => None,
@@ -59,6 +62,7 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
         pca: pca.as_ref(),
         gwas: gwas.as_ref(),
         predict: predict.as_ref(),
+        explain: explain.as_ref(),
         genes: genes.as_ref(),
         priors: priors.as_ref(),
     }
@@ -97,6 +101,7 @@ struct Page<'a> {
     pca: Option<&'a Manifest<PcaOutcome>>,
     gwas: Option<&'a Manifest<GwasOutcome>>,
     predict: Option<&'a Manifest<PredictStep>>,
+    explain: Option<&'a Manifest<ExplainOutcome>>,
     genes: Option<&'a GeneMap>,
     priors: Option<&'a GenePriors>,
 }
@@ -129,6 +134,7 @@ impl Page<'_> {
                 "structure" => self.structure(&mut h)?,
                 "association" => self.association(&mut h)?,
                 "prediction" => self.prediction(&mut h)?,
+                "explanations" => self.explanations(&mut h)?,
                 "risk" => self.risk(&mut h)?,
                 "methods" => self.methods(&mut h),
                 _ => not_in_study(&mut h, id),
@@ -520,46 +526,51 @@ impl Page<'_> {
     /// The best model's out-of-fold predictions for the top and bottom of
     /// the score, with their percentiles.
     fn risk(&self, h: &mut String) -> Result<()> {
-        let Some(best) = self.predict.and_then(|p| best_model(&p.outcome.models)) else {
+        let Some(best) = self
+            .predict
+            .and_then(|p| self.risk_model(&p.outcome.models))
+        else {
             not_in_study(h, "risk");
             return Ok(());
         };
-        let rows = read_tsv(&best.predictions)?;
-        // FID IID fold y pred, escaped; the numbers parse back as written.
-        let mut people: Vec<(String, String, f64, f64)> = rows
-            .iter()
-            .filter_map(|r| {
-                let pred = r.get(4)?.parse::<f64>().ok()?;
-                let y = r.get(3)?.parse::<f64>().ok()?;
-                Some((r[0].clone(), r[1].clone(), y, pred))
-            })
-            .collect();
-        people.sort_by(|a, b| b.3.total_cmp(&a.3));
+        let people = read_scores(&best.predictions)?;
         let n = people.len();
         if n == 0 {
             not_in_study(h, "risk");
             return Ok(());
         }
-        let shown = 5.min(n.div_ceil(2));
-        let picks: Vec<usize> = (0..shown)
-            .chain(n.saturating_sub(shown).max(shown)..n)
-            .collect();
+        let each = self.study.config.explain.as_ref().map_or(5, |e| e.people);
+        let picks = extremes(n, each);
+        let shown = picks.len().div_ceil(2);
+        let explained: HashMap<(&str, &str), &PersonSummary> = self
+            .explain
+            .map(|e| {
+                e.outcome
+                    .people
+                    .iter()
+                    .map(|p| ((p.fid.as_str(), p.iid.as_str()), p))
+                    .collect()
+            })
+            .unwrap_or_default();
         let rows: Vec<Vec<String>> = picks
             .iter()
             .map(|&k| {
-                let (fid, iid, y, pred) = &people[k];
+                let p = &people[k];
                 // Percentile: the share of the cohort scored at or below.
-                let below = people.iter().filter(|p| p.3 <= *pred).count();
+                let below = people.iter().filter(|q| q.predicted <= p.predicted).count();
+                let genes = explained.get(&(p.fid.as_str(), p.iid.as_str()));
                 vec![
-                    fid.clone(),
-                    iid.clone(),
-                    format!("{pred:.4}"),
+                    p.fid.clone(),
+                    p.iid.clone(),
+                    format!("{:.4}", p.predicted),
                     format!("{:.1}", 100.0 * below as f64 / n as f64),
                     if best.binary {
-                        if *y > 0.5 { "case" } else { "control" }.into()
+                        if p.observed > 0.5 { "case" } else { "control" }.into()
                     } else {
-                        format!("{y:.4}")
+                        format!("{:.4}", p.observed)
                     },
+                    genes.map_or("—".into(), |g| escape(&g.genes_raising.join(", "))),
+                    genes.map_or("—".into(), |g| escape(&g.genes_lowering.join(", "))),
                 ]
             })
             .collect();
@@ -587,8 +598,9 @@ impl Page<'_> {
              fitted without the person (out of fold), so it shows how the model ranks people \
              it has not seen. What they are not: a diagnosis, or a risk for people unlike this \
              cohort (other ancestries, ages or environments); they capture only the genetic \
-             signal these variants carry, measured by the accuracy above. Per-person gene \
-             attributions come with the explanation step, which is not a pipeline step yet.</p>"
+             signal these variants carry, measured by the accuracy above. The genes are those \
+             whose variants move this person's score of the final model (fitted on everyone) \
+             most up or down against the cohort's average genotype (section 5).</p>"
         );
         Ok(())
     }
@@ -603,34 +615,12 @@ impl Page<'_> {
             ]);
         }
         table(h, &["", ""], &rows);
-        let steps: Vec<(&str, &str, f64, &str, &[InputDigest])> = [
-            self.pca.map(|m| {
-                (
-                    m.step.as_str(),
-                    m.genolens.as_str(),
-                    m.wall_s,
-                    m.fingerprint.as_str(),
-                    m.inputs.as_slice(),
-                )
-            }),
-            self.gwas.map(|m| {
-                (
-                    m.step.as_str(),
-                    m.genolens.as_str(),
-                    m.wall_s,
-                    m.fingerprint.as_str(),
-                    m.inputs.as_slice(),
-                )
-            }),
-            self.predict.map(|m| {
-                (
-                    m.step.as_str(),
-                    m.genolens.as_str(),
-                    m.wall_s,
-                    m.fingerprint.as_str(),
-                    m.inputs.as_slice(),
-                )
-            }),
+        let steps: Vec<StepView<'_>> = [
+            self.qc.map(StepView::of),
+            self.pca.map(StepView::of),
+            self.gwas.map(StepView::of),
+            self.predict.map(StepView::of),
+            self.explain.map(StepView::of),
         ]
         .into_iter()
         .flatten()
@@ -639,13 +629,13 @@ impl Page<'_> {
             let _ = writeln!(h, "<h3>Steps</h3>");
             let rows: Vec<Vec<String>> = steps
                 .iter()
-                .map(|(step, version, wall_s, fingerprint, _)| {
+                .map(|s| {
                     vec![
-                        escape(step),
-                        escape(version),
+                        escape(s.step),
+                        escape(s.genolens),
                         // Marked, so reruns compare apart from timings.
-                        format!("<span class=\"time\">{wall_s:.2}</span>"),
-                        escape(&fingerprint[..16.min(fingerprint.len())]),
+                        format!("<span class=\"time\">{:.2}</span>", s.wall_s),
+                        escape(&s.fingerprint[..16.min(s.fingerprint.len())]),
                     ]
                 })
                 .collect();
@@ -658,7 +648,7 @@ impl Page<'_> {
             let mut seen = std::collections::HashSet::new();
             let rows: Vec<Vec<String>> = steps
                 .iter()
-                .flat_map(|s| s.4.iter())
+                .flat_map(|s| s.inputs.iter())
                 .filter(|d| seen.insert(d.path.clone()))
                 .map(|d| {
                     vec![
@@ -674,8 +664,13 @@ impl Page<'_> {
             let seed = self.study.config.predict.as_ref().map_or(1, |c| c.seed);
             let _ = writeln!(
                 h,
-                "<p>Seeds: prediction folds and inner folds {seed} ({} models).</p>",
-                p.outcome.models.len()
+                "<p>Seeds: prediction folds and inner folds {seed} ({} models){}.</p>",
+                p.outcome.models.len(),
+                self.study
+                    .config
+                    .explain
+                    .as_ref()
+                    .map_or(String::new(), |e| format!("; explanations {}", e.seed))
             );
         }
         let _ = writeln!(h, "<h3>Methods</h3>\n<ul>");
@@ -694,6 +689,9 @@ impl Page<'_> {
             "Prediction: outer cross-validation with hyperparameters chosen in inner folds \
              of each training set (nested CV); ridge in kernel (GBLUP) form when variants \
              outnumber samples; Pearson r, R² = 1 − SSE/SST, AUC by the Mann–Whitney statistic.",
+            "Explanations: exact SHAP values of linear models (Lundberg &amp; Lee 2017; the \
+             model at the cohort's average genotype as baseline), or permutation importance; \
+             variant values summed into genes within the gene window.",
             "Prior-weighted tests: weighted Benjamini–Hochberg (Genovese, Roeder &amp; \
              Wasserman 2006) with cross-fitted adaptive weights (as IHW, Ignatiadis et al. 2016).",
         ] {
@@ -705,8 +703,164 @@ impl Page<'_> {
     }
 }
 
+impl Page<'_> {
+    /// The model whose people section 6 shows: the explained one, else the
+    /// best by cross-validation.
+    fn risk_model<'m>(&self, models: &'m [PredictOutcome]) -> Option<&'m PredictOutcome> {
+        let chosen = self
+            .explain
+            .and_then(|e| models.iter().find(|m| m.model_file == e.outcome.model_file));
+        chosen.or_else(|| best_model(models))
+    }
+
+    fn explanations(&self, h: &mut String) -> Result<()> {
+        let Some(e) = self.explain else {
+            not_in_study(h, "explanations");
+            return Ok(());
+        };
+        let o = &e.outcome;
+        let _ = writeln!(
+            h,
+            "<p>The final {} model{} explained by {} over {} people; values in {}{}.</p>",
+            escape(&o.model_name),
+            if o.model_kind == o.model_name {
+                String::new()
+            } else {
+                format!(" ({})", escape(&o.model_kind))
+            },
+            escape(&o.method),
+            o.samples,
+            escape(&o.scale),
+            o.completeness
+                .map_or(String::new(), |(median, max)| format!(
+                    "; attributions add up to each prediction within {:.3} % (median), {:.3} % \
+                 (max)",
+                    100.0 * median,
+                    100.0 * max
+                ))
+        );
+        if o.top_genes.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">No gene map in this study (input.gene_map): variants only.</p>"
+            );
+        } else {
+            let rows: Vec<Vec<String>> = o
+                .top_genes
+                .iter()
+                .map(|g| {
+                    vec![
+                        escape(&g.symbol),
+                        format!("{:.4e}", g.attribution),
+                        format!("{:.4e}", g.signed),
+                        num(g.n_variants),
+                        g.prior_score.map_or("—".into(), |p| format!("{p:.3}")),
+                        match &g.evidence {
+                            Some((sentence, pmid)) => format!(
+                                "{} (PMID <a href=\"https://pubmed.ncbi.nlm.nih.gov/{1}/\">{1}</a>)",
+                                escape(sentence),
+                                escape(pmid)
+                            ),
+                            None => "—".into(),
+                        },
+                    ]
+                })
+                .collect();
+            let _ = writeln!(h, "<p>Genes by attribution (the first {}):</p>", rows.len());
+            table(
+                h,
+                &[
+                    "gene",
+                    "attribution",
+                    "signed",
+                    "variants",
+                    "prior score",
+                    "best evidence",
+                ],
+                &rows,
+            );
+        }
+        let rows: Vec<Vec<String>> = o
+            .top_variants
+            .iter()
+            .map(|v| {
+                vec![
+                    escape(&v.id),
+                    escape(&v.chrom),
+                    num(v.pos as usize),
+                    format!("{:.4e}", v.attribution),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p>Variants by attribution (the first {}):</p>",
+            rows.len()
+        );
+        table(h, &["variant", "chr", "position", "attribution"], &rows);
+        image(h, &o.plot, &format!("{} attributions", o.method))
+    }
+}
+
+/// A step's manifest as the methods section lists it.
+struct StepView<'a> {
+    step: &'a str,
+    genolens: &'a str,
+    wall_s: f64,
+    fingerprint: &'a str,
+    inputs: &'a [InputDigest],
+}
+
+impl<'a> StepView<'a> {
+    fn of<T>(m: &'a Manifest<T>) -> Self {
+        Self {
+            step: &m.step,
+            genolens: &m.genolens,
+            wall_s: m.wall_s,
+            fingerprint: &m.fingerprint,
+            inputs: &m.inputs,
+        }
+    }
+}
+
+/// A person's out-of-fold prediction.
+pub(crate) struct Scored {
+    pub(crate) fid: String,
+    pub(crate) iid: String,
+    pub(crate) observed: f64,
+    pub(crate) predicted: f64,
+}
+
+/// The people of a prediction step's `.pred.tsv` (`FID IID fold y pred`),
+/// highest prediction first (ties in file order).
+pub(crate) fn read_scores(path: &Path) -> Result<Vec<Scored>> {
+    let text = read_text(path)?;
+    let mut people: Vec<Scored> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            Some(Scored {
+                fid: f.first()?.to_string(),
+                iid: f.get(1)?.to_string(),
+                observed: f.get(3)?.parse().ok()?,
+                predicted: f.get(4)?.parse().ok()?,
+            })
+        })
+        .collect();
+    people.sort_by(|a, b| b.predicted.total_cmp(&a.predicted));
+    Ok(people)
+}
+
+/// Indices of the `each` highest and `each` lowest of `n` sorted people
+/// (without repeats when `n < 2·each`).
+pub(crate) fn extremes(n: usize, each: usize) -> Vec<usize> {
+    let top = each.min(n.div_ceil(2));
+    (0..top).chain(n.saturating_sub(each).max(top)..n).collect()
+}
+
 /// The model with the best mean first metric (r or AUC).
-fn best_model(models: &[PredictOutcome]) -> Option<&PredictOutcome> {
+pub(crate) fn best_model(models: &[PredictOutcome]) -> Option<&PredictOutcome> {
     models
         .iter()
         .filter(|m| m.mean.first().is_some_and(|v| v.is_finite()))
@@ -742,7 +896,7 @@ fn not_in_study(h: &mut String, id: &str) {
         "structure" => "No population-structure step in this study (add a [pca] table).",
         "association" => "No association step in this study (add a [gwas] table).",
         "prediction" => "No prediction step in this study (add a [predict] table).",
-        "explanations" => "Explanations are not a pipeline step yet.",
+        "explanations" => "No explanation step in this study (add an [explain] table).",
         "risk" => "Per-person risk needs the prediction step (add a [predict] table).",
         _ => "Not part of this study.",
     };

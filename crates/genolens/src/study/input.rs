@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use crate::io::plink::BedFile;
 use crate::io::report::{read_id_list, read_sample_list};
 use crate::io::vcf::{VcfGenotypes, VcfOptions};
-use crate::io::{GenotypeSource, Subset};
+use ndarray::Array2;
+
+use crate::io::table::{SampleTable, TableOptions};
+use crate::io::{GenotypeSource, SampleId, Subset};
 use crate::{Error, Result};
 
 /// Where genotypes come from.
@@ -130,4 +133,46 @@ pub fn samples_in_list(
         )));
     }
     Ok(idx)
+}
+
+/// The covariates a saved model was fitted with, by their model names, from
+/// a covariate table aligned to `ids`. Categorical columns enter models as
+/// indicator columns named `COLUMN=LEVEL`; they are read from `COLUMN` and
+/// expanded as when the model was fitted.
+pub fn read_model_covariates(
+    path: &Path,
+    names: &[String],
+    ids: &[SampleId],
+) -> Result<Array2<f64>> {
+    let mut raw: Vec<String> = Vec::new();
+    for name in names {
+        let column = name.split_once('=').map_or(name.as_str(), |(c, _)| c);
+        if !raw.iter().any(|r| r == column) {
+            raw.push(column.to_string());
+        }
+    }
+    let table = SampleTable::read_covariates(
+        path,
+        &TableOptions {
+            columns: Some(raw),
+            ..TableOptions::default()
+        },
+    )?;
+    let (aligned, _) = table.align(ids)?;
+    let mut out = Array2::from_elem((ids.len(), names.len()), f64::NAN);
+    for (j, name) in names.iter().enumerate() {
+        let k = aligned
+            .names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{}: the model needs covariate {name:?}, and the table gives {}",
+                    path.display(),
+                    aligned.names.join(", ")
+                ))
+            })?;
+        out.column_mut(j).assign(&aligned.values.column(k));
+    }
+    Ok(out)
 }

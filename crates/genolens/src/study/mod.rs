@@ -8,6 +8,7 @@
 //! prints, and reports progress through the [`Progress`] it is given.
 
 pub mod clump;
+pub mod explain;
 pub mod gwas;
 pub mod input;
 pub mod log;

@@ -408,13 +408,15 @@ fn write_cv(
     let mut files = vec![cv_path, pred_path, png.clone()];
     match cv.task {
         Task::Quantitative => {
-            let groups: Vec<String> = cv
-                .predictions
+            // By fold, so the legend lists the folds in order.
+            let mut by_fold: Vec<_> = cv.predictions.iter().collect();
+            by_fold.sort_by_key(|p| p.fold);
+            let groups: Vec<String> = by_fold
                 .iter()
                 .map(|p| format!("fold {}", p.fold + 1))
                 .collect();
-            let xs: Vec<f64> = cv.predictions.iter().map(|p| p.predicted).collect();
-            let ys: Vec<f64> = cv.predictions.iter().map(|p| p.observed).collect();
+            let xs: Vec<f64> = by_fold.iter().map(|p| p.predicted).collect();
+            let ys: Vec<f64> = by_fold.iter().map(|p| p.observed).collect();
             ScatterPlot::new()
                 .title("Out-of-fold predictions")
                 .x_label("predicted")
