@@ -88,7 +88,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         .collect();
     let p: Vec<f64> = rows.iter().map(|r| r.p).collect();
     let path = with_suffix(&args.out, "prior.tsv");
-    let line = prior_weighted(
+    let (line, _) = prior_weighted(
         &variants,
         &p,
         &prior,

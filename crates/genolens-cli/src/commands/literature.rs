@@ -7,13 +7,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use genolens::io::corpus::{Corpus, MentionCheck};
-use genolens::io::genes::{read_gene_names, GeneAliases, GeneName};
+use genolens::io::corpus::Corpus;
+use genolens::io::genes::{read_gene_names, GeneName};
 use genolens::text::embed::{TextEmbedder, TfIdfEmbedder};
-use genolens::text::mention::{
-    disease_dictionary, gene_dictionary, tune_gene_dictionary, GeneRules, MentionExtractor,
-    MentionKind,
-};
+use genolens::text::mention::{MentionExtractor, MentionKind};
 use genolens::text::profile::{gene_profiles, profile_embeddings, AnnotatedCorpus, TraitQuery};
 use genolens::text::report::{
     genes_tsv, hits_tsv, mentions_tsv, npy_bytes, summary_markdown, write_all_or_none, HitSource,
@@ -32,6 +29,16 @@ pub enum CorpusFormat {
     Pubtator,
     /// One JSON object per line with `pmid`, `title` and `abstract`.
     Jsonl,
+}
+
+impl CorpusFormat {
+    /// The library's name for the format.
+    pub fn library(self) -> genolens::study::literature::CorpusFormat {
+        match self {
+            CorpusFormat::Pubtator => genolens::study::literature::CorpusFormat::Pubtator,
+            CorpusFormat::Jsonl => genolens::study::literature::CorpusFormat::Jsonl,
+        }
+    }
 }
 
 /// Flags of `genolens literature`.
@@ -264,11 +271,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
 
 /// Reads a corpus in `format`, or by its extension.
 pub fn read_corpus(path: &Path, format: Option<CorpusFormat>) -> Result<Corpus, CliError> {
-    Ok(match format {
-        Some(CorpusFormat::Pubtator) => Corpus::read_pubtator(path)?,
-        Some(CorpusFormat::Jsonl) => Corpus::read_jsonl(path)?,
-        None => Corpus::read(path)?,
-    })
+    Ok(genolens::study::literature::read_corpus(
+        path,
+        format.map(CorpusFormat::library),
+    )?)
 }
 
 fn push_hits(
@@ -289,56 +295,18 @@ fn push_hits(
     }
 }
 
-/// The files the mention dictionaries are built from.
-pub struct DictionaryFiles<'a> {
-    /// Gene alias table.
-    pub gene_aliases: &'a Path,
-    /// An annotated corpus to tune the gene dictionary on.
-    pub tune_genes: Option<&'a Path>,
-    /// An annotated corpus whose disease names form the disease dictionary.
-    pub disease_corpus: Option<&'a Path>,
-}
+pub use genolens::study::literature::DictionaryFiles;
 
-/// Builds the gene (and disease) dictionaries, logging their sizes.
+/// The mention extractor of the dictionary files (the library's, with errors
+/// as the CLI reports them).
 pub fn build_extractor(
     files: &DictionaryFiles<'_>,
     names: &[GeneName],
     log: &mut RunLog,
 ) -> Result<MentionExtractor, CliError> {
-    let aliases = GeneAliases::read(files.gene_aliases)?;
-    let mut genes = gene_dictionary(names, &aliases, &GeneRules::default());
-    let _ = writeln!(
-        log,
-        "gene dictionary: {} names from {} genes",
-        genes.len(),
-        names.len()
-    );
-    if let Some(path) = files.tune_genes {
-        let train = Corpus::read_pubtator_with(path, MentionCheck::TrimWhitespace)?;
-        let r = tune_gene_dictionary(&mut genes, &train);
-        let _ = writeln!(
-            log,
-            "gene dictionary tuned on {}: {} names removed, {} added",
-            path.display(),
-            r.removed,
-            r.added
-        );
-    }
-    let mut extractor = MentionExtractor::new()
-        .with_genes(genes)
-        .with_variants(true);
-    if let Some(path) = files.disease_corpus {
-        let train = Corpus::read_pubtator_with(path, MentionCheck::TrimWhitespace)?;
-        let (diseases, _) = disease_dictionary(&train, 0.5);
-        let _ = writeln!(
-            log,
-            "disease dictionary: {} names from {}",
-            diseases.len(),
-            path.display()
-        );
-        extractor = extractor.with_diseases(diseases);
-    }
-    Ok(extractor)
+    Ok(genolens::study::literature::build_extractor(
+        files, names, log,
+    )?)
 }
 
 fn make_embedder(args: &Args, corpus: &AnnotatedCorpus) -> Result<Box<dyn TextEmbedder>, CliError> {
@@ -351,18 +319,8 @@ fn make_embedder(args: &Args, corpus: &AnnotatedCorpus) -> Result<Box<dyn TextEm
     }
 }
 
-#[cfg(feature = "rust-bert")]
+/// A sentence-transformers model as an embedder (needs the `rust-bert`
+/// feature).
 pub fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
-    let spec = dir.to_string_lossy();
-    Ok(Box::new(
-        genolens::text::embed::BertSentenceEmbedder::from_dir_or_hub(&spec)?,
-    ))
-}
-
-#[cfg(not(feature = "rust-bert"))]
-pub fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>, CliError> {
-    Err(CliError::Usage(format!(
-        "--model {}: this genolens was built without the `rust-bert` feature (rebuild with `--features rust-bert`, see the README)",
-        dir.display()
-    )))
+    Ok(genolens::study::literature::bert_embedder(dir)?)
 }

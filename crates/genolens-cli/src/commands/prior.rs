@@ -1,29 +1,16 @@
 //! `genolens prior`: a gene prior for a trait, from the literature (a corpus
 //! and a query) or from a user table of gene scores.
 
-use genolens::explain::mapping::GeneAssignment;
-use genolens::study::prior::{LoadedPrior, PriorInput};
-use genolens::study::RunLog;
-use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use genolens::explain::prior::{
-    literature_prior, GeneEmbedding, GenePriors, LiteratureOptions, PriorSource,
+use genolens::explain::mapping::GeneAssignment;
+use genolens::study::prior::{
+    run_prior, LoadedPrior, PriorEmbedding, PriorFrom, PriorInput, PriorStepOptions,
 };
-use genolens::io::atomic::commit_all;
-use genolens::io::genes::{read_gene_names, GeneAliases};
-use genolens::io::prior::{evidence_text, gene_prior_text, read_gene_scores};
-use genolens::io::AtomicFile;
-use genolens::text::embed::TextEmbedder;
-use genolens::text::report::npy_bytes;
+use genolens::study::RunLog;
 
-use crate::commands::freq::with_suffix;
-use crate::commands::literature::{
-    bert_embedder, build_extractor, read_corpus, CorpusFormat, DictionaryFiles,
-};
-use crate::commands::runlog::finish;
+use crate::commands::literature::CorpusFormat;
+use crate::commands::runlog::announce;
 use crate::error::CliError;
 use crate::progress;
 
@@ -84,190 +71,45 @@ pub struct Args {
 
 /// Builds and writes the prior.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let started = Instant::now();
-    let mut log = RunLog::new();
-    let names = args
-        .gene_names
-        .as_deref()
-        .map(read_gene_names)
-        .transpose()?;
-    let (priors, mut written) = match (&args.corpus, &args.table) {
-        (Some(corpus), _) => from_corpus(&args, corpus, names.as_deref(), &mut log)?,
-        (None, Some(table)) => {
-            let rows = read_gene_scores(table)?;
-            let aliases = match &args.gene_aliases {
-                Some(p) => GeneAliases::read(p)?,
-                None => GeneAliases::default(),
+    let from = match (args.corpus, args.table) {
+        (Some(corpus), _) => {
+            let (Some(query), true, true) = (
+                args.query,
+                args.gene_names.is_some(),
+                args.gene_aliases.is_some(),
+            ) else {
+                return Err(CliError::Usage(
+                    "--corpus needs --query, --gene-names and --gene-aliases".into(),
+                ));
             };
-            let nomenclature = names.as_deref().map(|n| (n, &aliases));
-            let (priors, report) = GenePriors::from_table(&rows, nomenclature)?;
-            let _ = writeln!(
-                log,
-                "genolens prior: {} rows from {}; {} genes kept",
-                report.rows,
-                table.display(),
-                priors.len()
-            );
-            if nomenclature.is_some() {
-                let _ = writeln!(
-                    log,
-                    "resolved through the nomenclature: {}; unknown (left out): {}{}; \
-                     duplicates (higher score kept): {}",
-                    report.resolved,
-                    report.unknown.len(),
-                    if report.unknown.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            " ({})",
-                            report
-                                .unknown
-                                .iter()
-                                .take(10)
-                                .map(|(line, g)| format!("{g} line {line}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
-                    },
-                    report.duplicates.len()
-                );
-                if !report.unknown.is_empty() {
-                    eprintln!(
-                        "genolens: warning: {} genes of {} are unknown to the nomenclature and \
-                         were left out (see OUT.log)",
-                        report.unknown.len(),
-                        table.display()
-                    );
-                }
+            PriorFrom::Corpus {
+                corpus,
+                format: args.format.map(CorpusFormat::library),
+                query,
+                disease_corpus: args.disease_corpus,
+                tune_genes: args.tune_genes,
+                embedding: match (args.embed, args.model) {
+                    (true, Some(dir)) => PriorEmbedding::Model(dir),
+                    (true, None) => PriorEmbedding::TfIdf(args.tfidf_dim),
+                    (false, _) => PriorEmbedding::None,
+                },
+                evidence: args.evidence,
             }
-            if let PriorSource::Table { rescaled: true } = priors.source {
-                let _ = writeln!(log, "scores outside [0, 1]: rescaled linearly to [0, 1]");
-            }
-            (priors, Vec::new())
         }
-        (None, None) => unreachable!("clap requires --corpus or --table"),
-    };
-    let _ = writeln!(
-        log,
-        "genes with a score above 0: {} of {}",
-        priors.n_supported(),
-        priors.len()
-    );
-    for g in priors.genes.iter().take(15).filter(|g| g.score > 0.0) {
-        let _ = writeln!(
-            log,
-            "  {}\t{}\tscore {:.4}\t{} documents",
-            g.gene_id, g.symbol, g.score, g.n_docs
-        );
-    }
-    // All files or none.
-    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![(
-        with_suffix(&args.out, "gene_prior.tsv"),
-        gene_prior_text(&priors.to_rows()).into_bytes(),
-    )];
-    if matches!(priors.source, PriorSource::Literature { .. }) {
-        files.push((
-            with_suffix(&args.out, "gene_evidence.tsv"),
-            evidence_text(&priors.evidence_rows()).into_bytes(),
-        ));
-    }
-    if let Some(m) = priors.embedding_matrix() {
-        files.push((with_suffix(&args.out, "gene_prior.npy"), npy_bytes(&m)?));
-    }
-    let mut staged = Vec::new();
-    for (path, bytes) in &files {
-        let mut f = AtomicFile::create(path)?;
-        f.write_all(bytes)?;
-        staged.push(f);
-    }
-    commit_all(staged)?;
-    written.extend(files.into_iter().map(|(p, _)| p));
-    finish(log, written, &args.out, started)
-}
-
-fn from_corpus(
-    args: &Args,
-    corpus_path: &Path,
-    names: Option<&[genolens::io::genes::GeneName]>,
-    log: &mut RunLog,
-) -> Result<(GenePriors, Vec<PathBuf>), CliError> {
-    let (Some(query), Some(names), Some(aliases)) = (&args.query, names, &args.gene_aliases) else {
-        return Err(CliError::Usage(
-            "--corpus needs --query, --gene-names and --gene-aliases".into(),
-        ));
-    };
-    let corpus = read_corpus(corpus_path, args.format)?;
-    let _ = writeln!(
-        log,
-        "genolens prior: {} documents from {}, query {query:?}",
-        corpus.len(),
-        corpus_path.display()
-    );
-    let extractor = progress::spinner("building dictionaries", || {
-        build_extractor(
-            &DictionaryFiles {
-                gene_aliases: aliases,
-                tune_genes: args.tune_genes.as_deref(),
-                disease_corpus: args.disease_corpus.as_deref(),
-            },
-            names,
-            log,
-        )
-    })?;
-    let symbols: HashMap<String, String> = names
-        .iter()
-        .map(|g| (g.entrez_id.to_string(), g.symbol.clone()))
-        .collect();
-    let bert: Option<Box<dyn TextEmbedder>> = match (&args.model, args.embed) {
-        (Some(dir), true) => Some(bert_embedder(dir)?),
-        _ => None,
-    };
-    let embedding = match (&bert, args.embed) {
-        (Some(e), _) => GeneEmbedding::With(e.as_ref()),
-        (None, true) => GeneEmbedding::TfIdf(args.tfidf_dim),
-        (None, false) => GeneEmbedding::None,
-    };
-    let options = LiteratureOptions {
-        evidence_sentences: args.evidence,
-        ..LiteratureOptions::default()
-    };
-    let (priors, summary) =
-        progress::over_items(corpus.len(), "finding mentions", "abstracts", |tick| {
-            literature_prior(
-                &corpus, &extractor, query, &symbols, embedding, &options, tick,
-            )
-        })?;
-    let _ = writeln!(
-        log,
-        "{} sentences, {} gene mentions of {} genes; query disease ids [{}]{}",
-        summary.sentences,
-        summary.gene_mentions,
-        summary.genes,
-        summary.disease_ids.join(", "),
-        if summary.disease_ids.is_empty() {
-            " (matched by its words)"
-        } else {
-            ""
+        (None, Some(table)) => PriorFrom::Table(table),
+        (None, None) => {
+            return Err(CliError::Usage("give --corpus or --table".into()));
         }
-    );
-    if let PriorSource::Literature {
-        trait_sentences,
-        embedder,
-        ..
-    } = &priors.source
-    {
-        let _ = writeln!(log, "sentences about the trait: {trait_sentences}");
-        if let Some(e) = embedder {
-            let _ = writeln!(log, "gene embeddings: {e}");
-        }
-    }
-    let _ = writeln!(
-        log,
-        "score = (1 - exp(-L+)) * (1/2 + relevance/2): L = lower 95% bound of the \
-         sentence co-mention log-odds, relevance = best BM25 evidence (and dense cosine with \
-         --embed) relative to the best gene"
-    );
-    Ok((priors, Vec::new()))
+    };
+    let options = PriorStepOptions {
+        from,
+        gene_names: args.gene_names,
+        gene_aliases: args.gene_aliases,
+        out: args.out,
+    };
+    let outcome = run_prior(&options, &progress::Bars::default())?;
+    announce(&outcome.warnings, &outcome.written);
+    Ok(())
 }
 
 pub use genolens::study::prior::load_prior;

@@ -109,11 +109,8 @@ pub(crate) fn bim_text(variants: &[Variant]) -> String {
             // PLINK 2 writes normalised codes (23 → X, chr1 → 1).
             v.plink_chrom(),
             v.id,
-            if v.cm == 0.0 {
-                "0".to_string()
-            } else {
-                v.cm.to_string()
-            },
+            // PLINK 2 prints positions in cM as %g: 1e-06, not 0.000001.
+            crate::report::format_g(v.cm, 6),
             v.pos,
             v.allele1,
             v.allele2
@@ -128,4 +125,33 @@ pub fn write_bim(path: impl AsRef<Path>, variants: &[Variant]) -> Result<()> {
     let text = bim_text(variants);
     f.write_all(text.as_bytes())?;
     f.commit()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn centimorgans_print_as_plink2_prints_them() {
+        let variant = |cm: f64| Variant {
+            chrom: "19".into(),
+            pos: 254_447,
+            id: "rs1975527".into(),
+            cm,
+            allele1: "G".into(),
+            allele2: "A".into(),
+        };
+        let text = bim_text(&[
+            variant(1e-6),
+            variant(2.9e-5),
+            variant(-0.000157),
+            variant(0.0),
+            variant(1.0576123),
+        ]);
+        let cms: Vec<&str> = text
+            .lines()
+            .map(|l| l.split('\t').nth(2).unwrap())
+            .collect();
+        assert_eq!(cms, ["1e-06", "2.9e-05", "-0.000157", "0", "1.05761"]);
+    }
 }

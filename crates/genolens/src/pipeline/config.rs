@@ -14,8 +14,10 @@ use crate::explain::mapping::GeneAssignment;
 use crate::features::ld::IndepPairwise;
 use crate::features::qc::QcThresholds;
 use crate::study::gwas::GwasOptions;
+use crate::study::literature::CorpusFormat;
 use crate::study::pca::{PcaStepOptions, SampleLabels};
 use crate::study::predict::{FoldSpec, PredictOptions};
+use crate::study::prior::{PriorEmbedding, PriorFrom, PriorStepOptions};
 use crate::study::prior::{PriorInput, WeightingOptions};
 use crate::study::qc::QcOptions;
 use crate::study::GenotypeInput;
@@ -152,13 +154,40 @@ pub struct InputConfig {
     pub gene_map: Option<PathBuf>,
 }
 
-/// A gene prior read from a table (`genolens prior`'s `OUT.gene_prior.tsv`,
-/// or PoPS / MAGMA / Open Targets scores as `gene score`).
+/// A gene prior: mined from a corpus for a trait query (the `prior` step,
+/// as `genolens prior`), or read from a table (`genolens prior`'s
+/// `OUT.gene_prior.tsv`, or PoPS / MAGMA / Open Targets scores as `gene
+/// score`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PriorConfig {
-    /// The gene score table.
-    pub table: PathBuf,
+    /// A gene score table (instead of a corpus).
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// Abstracts to mine (PubTator or JSONL).
+    #[serde(default)]
+    pub corpus: Option<PathBuf>,
+    /// The corpus format, `pubtator` or `jsonl` (default: by extension).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// The trait, e.g. "type 2 diabetes".
+    #[serde(default)]
+    pub query: Option<String>,
+    /// Gene nomenclature table (`entrez_id symbol ...`).
+    #[serde(default)]
+    pub gene_names: Option<PathBuf>,
+    /// Gene alias table (`entrez_id symbol alias`).
+    #[serde(default)]
+    pub gene_aliases: Option<PathBuf>,
+    /// An annotated corpus whose disease names form the disease dictionary.
+    #[serde(default)]
+    pub disease_corpus: Option<PathBuf>,
+    /// An annotated corpus to tune the gene dictionary on.
+    #[serde(default)]
+    pub tune_genes: Option<PathBuf>,
+    /// Evidence sentences kept per gene.
+    #[serde(default = "default_evidence")]
+    pub evidence: usize,
     /// A variant belongs to genes within this many kb.
     #[serde(default = "default_window_kb")]
     pub window_kb: f64,
@@ -279,6 +308,9 @@ impl Default for ReportConfig {
     }
 }
 
+fn default_evidence() -> usize {
+    5
+}
 fn default_people() -> usize {
     5
 }
@@ -373,10 +405,16 @@ pheno = "pheno.txt"
 # Gene coordinates in the genotypes' build: GRCh38 table or PLINK glist.
 # gene_map = "glist-hg19.txt"
 
-# A gene prior: genolens prior's OUT.gene_prior.tsv, or any `gene score`
-# table (PoPS, MAGMA, Open Targets). Needs input.gene_map.
+# A gene prior from the literature: abstracts mined for the trait (as
+# genolens prior), or a `gene score` table instead (PoPS, MAGMA, Open
+# Targets: table = "scores.tsv"). Needs input.gene_map.
 # [prior]
-# table = "t2d.gene_prior.tsv"
+# corpus = "abstracts.pubtator"
+# query = "type 2 diabetes"
+# gene_names = "genes_GRCh38_orgHsEgDb.tsv"
+# gene_aliases = "gene_aliases_orgHsEgDb.tsv"
+# disease_corpus = "NCBItrainset_corpus.txt" # match the query by disease id
+# evidence = 5                # sentences kept per gene
 # window_kb = 25.0            # a variant belongs to genes within 25 kb
 # genes = "all"               # or "nearest"
 # floor = 0.1                 # no variant is weighted below this fraction
@@ -484,7 +522,19 @@ impl StudyConfig {
         }
         fix(&mut i.pheno);
         if let Some(prior) = &mut self.prior {
-            fix(&mut prior.table);
+            for p in [
+                &mut prior.table,
+                &mut prior.corpus,
+                &mut prior.gene_names,
+                &mut prior.gene_aliases,
+                &mut prior.disease_corpus,
+                &mut prior.tune_genes,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(p);
+            }
         }
         if let Some(f) = self.predict.as_mut().and_then(|p| p.fold_file.as_mut()) {
             fix(f);
@@ -536,7 +586,49 @@ impl StudyConfig {
             exists("input.gene_map", g)?;
         }
         if let Some(prior) = &self.prior {
-            exists("prior.table", &prior.table)?;
+            match (&prior.table, &prior.corpus) {
+                (Some(t), None) => exists("prior.table", t)?,
+                (None, Some(c)) => {
+                    exists("prior.corpus", c)?;
+                    if prior.query.is_none() {
+                        return Err(fail("prior.corpus needs prior.query (the trait)".into()));
+                    }
+                    for (key, file) in [
+                        ("prior.gene_names", &prior.gene_names),
+                        ("prior.gene_aliases", &prior.gene_aliases),
+                    ] {
+                        match file {
+                            Some(f) => exists(key, f)?,
+                            None => {
+                                return Err(fail(format!(
+                                    "prior.corpus needs {key} (the gene dictionary)"
+                                )))
+                            }
+                        }
+                    }
+                    for (key, file) in [
+                        ("prior.disease_corpus", &prior.disease_corpus),
+                        ("prior.tune_genes", &prior.tune_genes),
+                    ] {
+                        if let Some(f) = file {
+                            exists(key, f)?;
+                        }
+                    }
+                    if let Some(f) = &prior.format {
+                        if !matches!(f.as_str(), "pubtator" | "jsonl") {
+                            return Err(fail(format!(
+                                "prior.format = {f:?}: expected \"pubtator\" or \"jsonl\""
+                            )));
+                        }
+                    }
+                }
+                _ => {
+                    return Err(fail(
+                        "prior: give exactly one of table (gene scores) or corpus (abstracts)"
+                            .into(),
+                    ))
+                }
+            }
             if i.gene_map.is_none() {
                 return Err(fail(
                     "prior needs input.gene_map (variants meet the prior's genes through it)"
@@ -691,6 +783,40 @@ impl StudyConfig {
         self.raw_input()
     }
 
+    /// The gene prior table the analysis steps read: the configured table,
+    /// or the prior step's `OUT/prior/prior.gene_prior.tsv`.
+    pub fn prior_table(&self) -> Option<PathBuf> {
+        let p = self.prior.as_ref()?;
+        Some(match &p.table {
+            Some(t) => t.clone(),
+            None => self.out.join("prior").join("prior.gene_prior.tsv"),
+        })
+    }
+
+    /// The prior step's options, when the prior is mined from a corpus.
+    pub fn prior_step_options(&self) -> Option<PriorStepOptions> {
+        let p = self.prior.as_ref()?;
+        let corpus = p.corpus.clone()?;
+        Some(PriorStepOptions {
+            from: PriorFrom::Corpus {
+                corpus,
+                format: match p.format.as_deref() {
+                    Some("pubtator") => Some(CorpusFormat::Pubtator),
+                    Some("jsonl") => Some(CorpusFormat::Jsonl),
+                    _ => None,
+                },
+                query: p.query.clone().unwrap_or_default(),
+                disease_corpus: p.disease_corpus.clone(),
+                tune_genes: p.tune_genes.clone(),
+                embedding: PriorEmbedding::None,
+                evidence: p.evidence,
+            },
+            gene_names: p.gene_names.clone(),
+            gene_aliases: p.gene_aliases.clone(),
+            out: self.out.join("prior").join("prior"),
+        })
+    }
+
     /// The QC step's output prefix (`OUT/qc/qc`).
     pub fn qc_prefix(&self) -> PathBuf {
         self.out.join("qc").join("qc")
@@ -738,7 +864,7 @@ impl StudyConfig {
         let gene_map = self.input.gene_map.clone()?;
         Some((
             PriorInput {
-                prior: p.table.clone(),
+                prior: self.prior_table()?,
                 gene_map,
                 window_kb: p.window_kb,
                 assignment: GeneAssignment::from_name(&p.genes)

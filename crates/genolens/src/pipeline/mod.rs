@@ -28,7 +28,7 @@ use crate::study::explain::{run_explain, ExplainOutcome, ExplainStepOptions};
 use crate::study::gwas::{run_gwas, GwasOutcome};
 use crate::study::pca::{run_pca, PcaOutcome};
 use crate::study::predict::{run_predict, PredictOutcome};
-use crate::study::prior::load_prior;
+use crate::study::prior::{load_prior, run_prior, PriorOutcome};
 use crate::study::qc::{run_qc, QcOutcome};
 use crate::study::{with_suffix, Progress};
 use crate::{Error, Result};
@@ -126,6 +126,8 @@ pub struct StudyReport {
     pub out: PathBuf,
     /// The steps, in order.
     pub steps: Vec<StepRecord>,
+    /// The gene-prior step's outcome, when the prior is mined from a corpus.
+    pub prior: Option<PriorOutcome>,
     /// The QC step's outcome, if it is configured.
     pub qc: Option<QcOutcome>,
     /// The population-structure step's outcome, if it is configured.
@@ -212,6 +214,35 @@ impl Pipeline {
         };
         write_json(&out.join("study.json"), &record)?;
         let mut steps = Vec::new();
+
+        let prior = match self.config.prior_step_options() {
+            None => None,
+            Some(options) => {
+                let p = self.config.prior.as_ref();
+                let inputs: Vec<PathBuf> = p
+                    .map(|p| {
+                        [
+                            &p.corpus,
+                            &p.gene_names,
+                            &p.gene_aliases,
+                            &p.disease_corpus,
+                            &p.tune_genes,
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .cloned()
+                        .collect()
+                    })
+                    .unwrap_or_default();
+                let section = serde_json::json!({ "prior": p });
+                let (outcome, record) = run_step(out, "prior", section, &inputs, progress, |p| {
+                    create_dir(&out.join("prior"))?;
+                    run_prior(&options, p)
+                })?;
+                steps.push(record);
+                Some(outcome)
+            }
+        };
 
         let qc = match self.config.qc_options() {
             None => None,
@@ -353,6 +384,7 @@ impl Pipeline {
         Ok(StudyReport {
             out: out.clone(),
             steps,
+            prior,
             qc,
             pca,
             gwas,
@@ -394,7 +426,10 @@ impl Pipeline {
             _ => Method::Shap,
         };
         let priors = match &self.config.prior {
-            Some(p) => Some(load_prior(&p.table, None, &mut String::new())?),
+            Some(_) => match self.config.prior_table() {
+                Some(t) => Some(load_prior(&t, None, &mut String::new())?),
+                None => None,
+            },
             None => None,
         };
         let window_kb = self.config.prior.as_ref().map_or(25.0, |p| p.window_kb);
@@ -433,7 +468,7 @@ impl Pipeline {
         inputs.extend(options.covar.clone());
         inputs.extend(options.pheno.as_ref().map(|p| p.0.clone()));
         inputs.extend(options.gene_map.clone());
-        inputs.extend(self.config.prior.as_ref().map(|p| p.table.clone()));
+        inputs.extend(self.config.prior_table());
         let mut seen = std::collections::HashSet::new();
         inputs.retain(|p| seen.insert(p.clone()));
         let section = serde_json::json!({
@@ -482,6 +517,12 @@ impl StepOutcome for PredictStep {
 }
 
 impl StepOutcome for ExplainOutcome {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
+impl StepOutcome for PriorOutcome {
     fn written(&self) -> &[PathBuf] {
         &self.written
     }

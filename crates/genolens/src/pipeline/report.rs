@@ -22,7 +22,7 @@ use crate::study::explain::{ExplainOutcome, PersonSummary};
 use crate::study::gwas::{GwasOutcome, PhenotypeScan};
 use crate::study::pca::PcaOutcome;
 use crate::study::predict::PredictOutcome;
-use crate::study::prior::load_prior;
+use crate::study::prior::{load_prior, PriorOutcome};
 use crate::study::qc::QcOutcome;
 use crate::{Error, Result};
 
@@ -41,6 +41,8 @@ pub const SECTIONS: [(&str, &str); 7] = [
 /// `OUT`; returns its path.
 pub fn render_report(out: &Path) -> Result<PathBuf> {
     let study = read_study(out)?;
+    let mined = study.config.prior_step_options().is_some();
+    let prior: Option<Manifest<PriorOutcome>> = finished(out, "prior", mined)?;
     let qc: Option<Manifest<QcOutcome>> = finished(out, "qc", study.config.qc.is_some())?;
     let pca: Option<Manifest<PcaOutcome>> = finished(out, "pca", study.config.pca.is_some())?;
     let gwas: Option<Manifest<GwasOutcome>> = finished(out, "gwas", study.config.gwas.is_some())?;
@@ -53,11 +55,15 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
         None => None,
     };
     let priors = match &study.config.prior {
-        Some(p) => Some(load_prior(&p.table, None, &mut String::new())?),
+        Some(_) => match study.config.prior_table() {
+            Some(t) => Some(load_prior(&t, None, &mut String::new())?),
+            None => None,
+        },
         None => None,
     };
     let html = Page {
         study: &study,
+        prior: prior.as_ref(),
         qc: qc.as_ref(),
         pca: pca.as_ref(),
         gwas: gwas.as_ref(),
@@ -97,6 +103,7 @@ fn finished<T: serde::de::DeserializeOwned>(
 /// Everything the page shows.
 struct Page<'a> {
     study: &'a StudyRecord,
+    prior: Option<&'a Manifest<PriorOutcome>>,
     qc: Option<&'a Manifest<QcOutcome>>,
     pca: Option<&'a Manifest<PcaOutcome>>,
     gwas: Option<&'a Manifest<GwasOutcome>>,
@@ -320,6 +327,8 @@ impl Page<'_> {
                     s.clumps
                         .as_ref()
                         .map_or("not clumped".into(), |c| num(c.leads.len())),
+                    s.weighted
+                        .map_or("—".into(), |w| format!("{} → {}", w.bh, w.bh_weighted)),
                 ]
             })
             .collect();
@@ -332,9 +341,11 @@ impl Page<'_> {
                 "Bonferroni (0.05)",
                 "BH q < 0.05",
                 "lead loci",
+                "BH with the prior (unweighted → weighted)",
             ],
             &rows,
         );
+        self.literature(h);
         for scan in &g.outcome.phenotypes {
             let _ = writeln!(h, "<h3 id=\"pheno-{0}\">{0}</h3>", escape(&scan.name));
             image(
@@ -346,6 +357,73 @@ impl Page<'_> {
             self.lead_loci(h, scan, report.lead_loci, report.gene_window_kb);
         }
         Ok(())
+    }
+
+    /// The gene prior: where it came from and its best-supported genes with
+    /// their best sentence.
+    fn literature(&self, h: &mut String) {
+        let Some(priors) = self.priors else {
+            return;
+        };
+        let config = self.study.config.prior.as_ref();
+        let _ = writeln!(h, "<h3 id=\"literature\">Literature prior</h3>");
+        match (self.prior, config.and_then(|c| c.query.as_deref())) {
+            (Some(m), Some(query)) => {
+                let _ = writeln!(
+                    h,
+                    "<p>{} abstracts mined for “{}”: {} genes mentioned, {} linked to the \
+                     trait (score above 0).</p>",
+                    m.outcome.documents,
+                    escape(query),
+                    m.outcome.genes,
+                    m.outcome.supported
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    h,
+                    "<p>A gene score table: {} genes, {} with a score above 0.</p>",
+                    priors.len(),
+                    priors.n_supported()
+                );
+            }
+        }
+        let rows: Vec<Vec<String>> = priors
+            .genes
+            .iter()
+            .filter(|g| g.score > 0.0)
+            .take(10)
+            .map(|g| {
+                vec![
+                    escape(&g.symbol),
+                    format!("{:.3}", g.score),
+                    num(g.n_docs),
+                    match g.evidence.first() {
+                        Some(e) => format!(
+                            "{} (PMID <a href=\"https://pubmed.ncbi.nlm.nih.gov/{1}/\">{1}</a>)",
+                            escape(&e.sentence),
+                            escape(&e.pmid)
+                        ),
+                        None => "—".into(),
+                    },
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            table(
+                h,
+                &["gene", "prior score", "documents", "best evidence"],
+                &rows,
+            );
+        }
+        let weighted = self.study.config.gwas.as_ref().is_some_and(|g| g.weighted);
+        if weighted {
+            let _ = writeln!(
+                h,
+                "<p>The association tests are re-tested with these genes' weights (weighted \
+                 Benjamini–Hochberg; <code>gwas/gwas.NAME.prior.tsv</code>): counts below.</p>"
+            );
+        }
     }
 
     fn lead_loci(&self, h: &mut String, scan: &PhenotypeScan, limit: usize, window_kb: f64) {
@@ -616,6 +694,7 @@ impl Page<'_> {
         }
         table(h, &["", ""], &rows);
         let steps: Vec<StepView<'_>> = [
+            self.prior.map(StepView::of),
             self.qc.map(StepView::of),
             self.pca.map(StepView::of),
             self.gwas.map(StepView::of),

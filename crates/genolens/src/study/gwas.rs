@@ -27,7 +27,7 @@ use crate::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
 use crate::io::{GenotypeSource, SampleId};
 use crate::plot::{LineStyle, ScatterPlot};
 use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
-use crate::study::prior::{prior_weighted, PriorInput, WeightingOptions};
+use crate::study::prior::{prior_weighted, PriorInput, WeightedCounts, WeightingOptions};
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, GenotypeInput, RunLog};
 use crate::Result;
@@ -117,6 +117,9 @@ pub struct PhenotypeScan {
     pub qq: PathBuf,
     /// The prior-weighted tests, if a prior was given.
     pub prior_table: Option<PathBuf>,
+    /// Discoveries with and without the prior's weights (at the weighting's
+    /// level), if a prior was given.
+    pub weighted: Option<WeightedCounts>,
 }
 
 /// What the association step did.
@@ -440,8 +443,8 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
         );
         written.push(manhattan.clone());
         written.push(qq.clone());
-        let prior_table = match &prior {
-            None => None,
+        let (prior_table, weighted) = match &prior {
+            None => (None, None),
             Some(prior) => {
                 let p: Vec<f64> = tests
                     .iter()
@@ -454,7 +457,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     })
                     .collect();
                 let path = with_suffix(&options.out, &format!("{name}.prior.tsv"));
-                let line = prior_weighted(
+                let (line, counts) = prior_weighted(
                     source.variants(),
                     &p,
                     prior,
@@ -464,7 +467,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                 )?;
                 let _ = writeln!(log, "{name}: {line}");
                 written.push(path.clone());
-                Some(path)
+                (Some(path), Some(counts))
             }
         };
         scans.push(PhenotypeScan {
@@ -480,6 +483,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             manhattan,
             qq,
             prior_table,
+            weighted,
         });
     }
     let warnings = log.warnings().to_vec();

@@ -11,6 +11,7 @@ pub mod clump;
 pub mod explain;
 pub mod gwas;
 pub mod input;
+pub mod literature;
 pub mod log;
 pub mod pca;
 pub mod predict;
