@@ -8,7 +8,7 @@
 //! Run with `cargo run --release --example gwas [OUT_DIR]`. The data is looked
 //! up in `$GENOLENS_DATA`, else `../shared/data` beside the repository.
 
-use std::path::PathBuf;
+mod common;
 
 use std::collections::HashMap;
 
@@ -28,14 +28,8 @@ use genolens::io::{GenotypeSource, Subset};
 use genolens::plot::ScatterPlot;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let data = std::env::var_os("GENOLENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let out_dir = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("genolens-quickstart"));
-    std::fs::create_dir_all(&out_dir)?;
+    let data = common::data_dir();
+    let out_dir = common::out_dir("gwas")?;
     let lct = data.join("1000g_lct_region_gaston/LCT");
 
     let bed = BedFile::open(&lct)?;

@@ -6,8 +6,9 @@
 //! Run with `cargo run --release --example literature`. The data is looked up
 //! in `$GENOLENS_DATA`, else `../shared/data` beside the repository.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use genolens::io::corpus::{Corpus, MentionCheck};
 use genolens::io::genes::{read_gene_names, GeneAliases};
@@ -16,14 +17,7 @@ use genolens::text::mention::{disease_dictionary, gene_dictionary, GeneRules, Me
 use genolens::text::profile::{gene_profiles, AnnotatedCorpus, TraitQuery};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let data = std::env::var_os("GENOLENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let out_dir = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("genolens-quickstart"));
-    std::fs::create_dir_all(&out_dir)?;
+    let data = common::data_dir();
     // Literature: genes, diseases and variants in BioRED's 100 test abstracts,
     // and the genes the literature links to long QT syndrome, with evidence.
     let genes_dir = data.join("gene_annotations");

@@ -5,7 +5,7 @@
 //! Run with `cargo run --release --example predict`. The data is looked up in
 //! `$GENOLENS_DATA`, else `../shared/data` beside the repository.
 
-use std::path::PathBuf;
+mod common;
 
 use genolens::assoc::predict::{cross_validate, ModelKind, ModelSpec, Task};
 use genolens::features::split::Folds;
@@ -16,14 +16,7 @@ use genolens::io::table::{SampleTable, TableOptions};
 use genolens::io::GenotypeSource;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let data = std::env::var_os("GENOLENS_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data"));
-    let out_dir = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir().join("genolens-quickstart"));
-    std::fs::create_dir_all(&out_dir)?;
+    let data = common::data_dir();
     // Genomic prediction: wheat grain yield (environment 1) by ridge regression,
     // λ chosen by inner cross-validation, over the data's own 10 folds.
     let wheat_dir = data.join("bglr_wheat");

@@ -40,3 +40,4 @@ pub use genolens_io as io;
 pub use genolens_plot as plot;
 pub use genolens_text as text;
 pub use genolens_transformer as transformer;
+pub use pipeline::{Pipeline, StudyReport};

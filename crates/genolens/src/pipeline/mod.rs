@@ -30,7 +30,7 @@ use crate::study::pca::{run_pca, PcaOutcome};
 use crate::study::predict::{run_predict, PredictOutcome};
 use crate::study::prior::{load_prior, run_prior, PriorOutcome};
 use crate::study::qc::{run_qc, QcOutcome};
-use crate::study::{with_suffix, Progress};
+use crate::study::{with_suffix, GenotypeFiles, GenotypeInput, Progress};
 use crate::{Error, Result};
 use report::{best_model, extremes, read_scores};
 
@@ -247,16 +247,9 @@ impl Pipeline {
         let qc = match self.config.qc_options() {
             None => None,
             Some(options) => {
-                let mut inputs = raw_genotype_files(&self.config);
-                inputs.extend(self.config.input.extract.clone());
-                inputs.extend(self.config.input.keep.clone());
+                let inputs = step_inputs(&options.input, []);
                 let section = serde_json::json!({
-                    "input": {
-                        "bfile": &self.config.input.bfile,
-                        "vcf": &self.config.input.vcf,
-                        "extract": &self.config.input.extract,
-                        "keep": &self.config.input.keep,
-                    },
+                    "input": self.genotype_section(),
                     "qc": &self.config.qc,
                 });
                 let (outcome, record) = run_step(out, "qc", section, &inputs, progress, |p| {
@@ -271,17 +264,12 @@ impl Pipeline {
         let pca = match self.config.pca_options(out.join("pca").join("pca")) {
             None => None,
             Some(options) => {
-                let mut inputs = genotype_files(&self.config);
-                inputs.extend(options.input.extract.clone());
-                inputs.extend(options.input.keep.clone());
-                inputs.extend(options.labels.as_ref().map(|l| l.path.clone()));
+                let inputs = step_inputs(
+                    &options.input,
+                    options.labels.as_ref().map(|l| l.path.clone()),
+                );
                 let section = serde_json::json!({
-                    "input": {
-                        "bfile": &self.config.input.bfile,
-                        "vcf": &self.config.input.vcf,
-                        "extract": &self.config.input.extract,
-                        "keep": &self.config.input.keep,
-                    },
+                    "input": self.genotype_section(),
                     "qc": &self.config.qc,
                     "pca": &self.config.pca,
                 });
@@ -297,22 +285,12 @@ impl Pipeline {
         let gwas = match self.config.gwas_options(out.join("gwas").join("gwas")) {
             None => None,
             Some(options) => {
-                let mut inputs = genotype_files(&self.config);
-                inputs.extend(options.input.extract.clone());
-                inputs.extend(options.input.keep.clone());
-                inputs.push(self.config.input.pheno.clone());
-                inputs.extend(self.config.input.covar.clone());
-                if let Some(prior) = &options.prior {
-                    inputs.push(prior.prior.clone());
-                    inputs.push(prior.gene_map.clone());
-                }
+                let inputs = step_inputs(&options.input, self.table_inputs(options.prior.as_ref()));
                 let section = serde_json::json!({
                     "input": &self.config.input,
                     "gwas": &self.config.gwas,
                     "prior": if options.prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
                 });
-                let mut seen = std::collections::HashSet::new();
-                inputs.retain(|p| seen.insert(p.clone()));
                 let (outcome, record) = run_step(out, "gwas", section, &inputs, progress, |p| {
                     create_dir(&out.join("gwas"))?;
                     run_gwas(&options, p)
@@ -326,23 +304,17 @@ impl Pipeline {
         let predict = if runs.is_empty() {
             None
         } else {
-            let mut inputs = genotype_files(&self.config);
-            inputs.extend(runs[0].input.extract.clone());
-            inputs.extend(runs[0].input.keep.clone());
-            inputs.push(self.config.input.pheno.clone());
-            inputs.extend(self.config.input.covar.clone());
-            if let Some(prior) = &runs[0].prior {
-                inputs.push(prior.prior.clone());
-                inputs.push(prior.gene_map.clone());
-            }
-            inputs.extend(
-                self.config
-                    .predict
-                    .as_ref()
-                    .and_then(|p| p.fold_file.clone()),
+            let fold_file = self
+                .config
+                .predict
+                .as_ref()
+                .and_then(|p| p.fold_file.clone());
+            let inputs = step_inputs(
+                &runs[0].input,
+                self.table_inputs(runs[0].prior.as_ref())
+                    .into_iter()
+                    .chain(fold_file),
             );
-            let mut seen = std::collections::HashSet::new();
-            inputs.retain(|p| seen.insert(p.clone()));
             let section = serde_json::json!({
                 "input": &self.config.input,
                 "predict": &self.config.predict,
@@ -392,6 +364,31 @@ impl Pipeline {
             explain,
             report,
         })
+    }
+
+    /// The configured input's genotype keys, as the steps that read the
+    /// genotypes fingerprint them.
+    fn genotype_section(&self) -> serde_json::Value {
+        let i = &self.config.input;
+        serde_json::json!({
+            "bfile": &i.bfile,
+            "vcf": &i.vcf,
+            "extract": &i.extract,
+            "keep": &i.keep,
+        })
+    }
+
+    /// The phenotype and covariate tables, and a prior's table and gene map.
+    fn table_inputs(&self, prior: Option<&crate::study::prior::PriorInput>) -> Vec<PathBuf> {
+        let i = &self.config.input;
+        std::iter::once(i.pheno.clone())
+            .chain(i.covar.clone())
+            .chain(
+                prior
+                    .into_iter()
+                    .flat_map(|p| [p.prior.clone(), p.gene_map.clone()]),
+            )
+            .collect()
     }
 
     /// The explanation step: the chosen (or best) prediction model, for the
@@ -460,17 +457,18 @@ impl Pipeline {
             top: config.top,
             out: dir.join(&model.model),
         };
-        let mut inputs = genotype_files(&self.config);
-        inputs.extend(options.input.extract.clone());
-        inputs.extend(options.input.keep.clone());
-        inputs.push(options.model.clone());
-        inputs.push(people);
-        inputs.extend(options.covar.clone());
-        inputs.extend(options.pheno.as_ref().map(|p| p.0.clone()));
-        inputs.extend(options.gene_map.clone());
-        inputs.extend(self.config.prior_table());
-        let mut seen = std::collections::HashSet::new();
-        inputs.retain(|p| seen.insert(p.clone()));
+        let inputs = step_inputs(
+            &options.input,
+            [Some(options.model.clone()), Some(people)]
+                .into_iter()
+                .chain([
+                    options.covar.clone(),
+                    options.pheno.as_ref().map(|p| p.0.clone()),
+                    options.gene_map.clone(),
+                    self.config.prior_table(),
+                ])
+                .flatten(),
+        );
         let section = serde_json::json!({
             "explain": config,
             "model": &model.model,
@@ -623,29 +621,25 @@ pub fn read_manifest<T: DeserializeOwned>(path: &Path) -> Option<Manifest<T>> {
     serde_json::from_str(&text).ok()
 }
 
-/// The genotype files the analysis steps read (the QC step's fileset when
-/// QC is configured).
-fn genotype_files(config: &StudyConfig) -> Vec<PathBuf> {
-    if config.qc.is_some() {
-        let prefix = config.qc_prefix();
-        return ["bed", "bim", "fam"]
-            .iter()
-            .map(|ext| with_suffix(&prefix, ext))
-            .collect();
-    }
-    raw_genotype_files(config)
-}
-
-/// The genotype files of the configured input.
-fn raw_genotype_files(config: &StudyConfig) -> Vec<PathBuf> {
-    match (&config.input.bfile, &config.input.vcf) {
-        (_, Some(vcf)) => vec![vcf.clone()],
-        (Some(prefix), None) => ["bed", "bim", "fam"]
+/// The files a step reads: the genotype files of `input` (a fileset's
+/// `.bed/.bim/.fam` or the VCF) with its extract and keep lists, then
+/// `extra`, each once.
+fn step_inputs(input: &GenotypeInput, extra: impl IntoIterator<Item = PathBuf>) -> Vec<PathBuf> {
+    let genotypes: Vec<PathBuf> = match &input.files {
+        GenotypeFiles::Bfile(prefix) => ["bed", "bim", "fam"]
             .iter()
             .map(|ext| with_suffix(prefix, ext))
             .collect(),
-        (None, None) => Vec::new(),
-    }
+        GenotypeFiles::Vcf(path, _) => vec![path.clone()],
+    };
+    let mut seen = std::collections::HashSet::new();
+    genotypes
+        .into_iter()
+        .chain(input.extract.clone())
+        .chain(input.keep.clone())
+        .chain(extra)
+        .filter(|p| seen.insert(p.clone()))
+        .collect()
 }
 
 fn create_dir(path: &Path) -> Result<()> {

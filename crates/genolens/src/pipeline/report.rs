@@ -421,7 +421,7 @@ impl Page<'_> {
             let _ = writeln!(
                 h,
                 "<p>The association tests are re-tested with these genes' weights (weighted \
-                 Benjamini–Hochberg; <code>gwas/gwas.NAME.prior.tsv</code>): counts below.</p>"
+                 Benjamini–Hochberg; <code>gwas/gwas.NAME.prior.tsv</code>): the counts are in the table above.</p>"
             );
         }
     }

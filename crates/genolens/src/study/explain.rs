@@ -26,7 +26,7 @@ use crate::io::{AtomicFile, SampleId};
 use crate::study::input::{read_model_covariates, samples_in_list};
 use crate::study::prior::log_mapping;
 use crate::study::progress::Progress;
-use crate::study::{with_suffix, GenotypeInput, RunLog};
+use crate::study::{with_suffix, GenotypeInput};
 use crate::transformer::saved::SavedTransformer;
 use crate::{Error, Result};
 
@@ -174,12 +174,7 @@ pub fn run_explain(
     progress: &dyn Progress,
 ) -> Result<ExplainOutcome> {
     let started = Instant::now();
-    let mut notes = Vec::new();
-    let source = options.input.open(&mut notes)?;
-    let mut log = RunLog::for_source("explain", source.as_ref());
-    for note in notes {
-        log.warn(note);
-    }
+    let (source, mut log) = options.input.open_logged("explain")?;
     let model = load_model(&options.model)?;
     let mut explain_options = options.method.clone();
     if !options.method_given {

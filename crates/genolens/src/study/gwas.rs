@@ -145,18 +145,13 @@ pub struct GwasOutcome {
 /// clumps and prior-weighted tests as asked, and `OUT.log`.
 pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOutcome> {
     let started = Instant::now();
-    let mut notes = Vec::new();
-    let source = options.input.open(&mut notes)?;
+    let (source, mut log) = options.input.open_logged("gwas")?;
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let table_options = |names: &[String]| TableOptions {
         case_control_01: options.case_control_01,
         columns: (!names.is_empty()).then(|| names.to_vec()),
         ..TableOptions::default()
     };
-    let mut log = RunLog::for_source("gwas", source.as_ref());
-    for note in notes {
-        log.warn(note);
-    }
     // The gene map names lead loci on the Manhattan plot.
     let genes = match &options.gene_map {
         Some(path) => Some(GeneMap::read(path)?),

@@ -11,6 +11,7 @@ use ndarray::Array2;
 
 use crate::io::table::{SampleTable, TableOptions};
 use crate::io::{GenotypeSource, SampleId, Subset};
+use crate::study::RunLog;
 use crate::{Error, Result};
 
 /// Where genotypes come from.
@@ -95,6 +96,20 @@ impl GenotypeInput {
             Some(path) => Some(samples_in_list(source.as_ref(), path, "--keep")?),
         };
         Ok(Box::new(Subset::new(source, samples, variants)?))
+    }
+}
+
+impl GenotypeInput {
+    /// Opens the genotypes for the step `command` and starts its log with
+    /// them (notes such as skipped records become the log's warnings).
+    pub fn open_logged(&self, command: &str) -> Result<(Box<dyn GenotypeSource>, RunLog)> {
+        let mut notes = Vec::new();
+        let source = self.open(&mut notes)?;
+        let mut log = RunLog::for_source(command, source.as_ref());
+        for note in notes {
+            log.warn(note);
+        }
+        Ok((source, log))
     }
 }
 

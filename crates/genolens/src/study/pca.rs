@@ -16,7 +16,7 @@ use crate::io::table::SampleTable;
 use crate::io::{AtomicFile, GenotypeSource, SampleId};
 use crate::plot::ScatterPlot;
 use crate::study::progress::{stage, Progress};
-use crate::study::{with_suffix, GenotypeInput, RunLog};
+use crate::study::{with_suffix, GenotypeInput};
 use crate::{Error, Result};
 
 /// A label column to colour the PC plot by.
@@ -81,12 +81,7 @@ pub fn run_pca(options: &PcaStepOptions, progress: &dyn Progress) -> Result<PcaO
     } else {
         SampleIdColumns::FidIid
     };
-    let mut notes = Vec::new();
-    let source = options.input.open(&mut notes)?;
-    let mut log = RunLog::for_source("pca", source.as_ref());
-    for note in notes {
-        log.warn(note);
-    }
+    let (source, mut log) = options.input.open_logged("pca")?;
     // Read the labels before the PCA, so that a bad table fails fast.
     let labels = match &options.labels {
         Some(l) if options.plot => Some(sample_labels(source.as_ref(), l)?),

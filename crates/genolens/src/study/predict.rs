@@ -182,12 +182,7 @@ pub struct PredictOutcome {
 /// Cross-validates the model, then fits it on every sample with a phenotype.
 pub fn run_predict(options: &PredictOptions, progress: &dyn Progress) -> Result<PredictOutcome> {
     let started = Instant::now();
-    let mut notes = Vec::new();
-    let source = options.input.open(&mut notes)?;
-    let mut log = RunLog::for_source("predict", source.as_ref());
-    for note in notes {
-        log.warn(note);
-    }
+    let (source, mut log) = options.input.open_logged("predict")?;
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let table_options = |names: Option<Vec<String>>| TableOptions {
         case_control_01: options.case_control_01,

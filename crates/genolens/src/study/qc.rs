@@ -21,7 +21,7 @@ use crate::io::report::{
 };
 use crate::io::{AtomicFile, ChromKind, GenotypeSource, Sample, Subset};
 use crate::study::progress::{stage, Progress};
-use crate::study::{with_suffix, GenotypeInput, RunLog};
+use crate::study::{with_suffix, GenotypeInput};
 use crate::{Error, Result};
 
 /// Options of the QC step.
@@ -131,12 +131,7 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
     } else {
         SampleIdColumns::FidIid
     };
-    let mut notes = Vec::new();
-    let source = options.input.open(&mut notes)?;
-    let mut log = RunLog::for_source("qc", source.as_ref());
-    for note in notes {
-        log.warn(note);
-    }
+    let (source, mut log) = options.input.open_logged("qc")?;
     let out = &options.out;
 
     // --mind first, as PLINK 2 does: everything after sees the kept samples only.
