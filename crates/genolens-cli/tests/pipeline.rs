@@ -126,6 +126,15 @@ fn reruns_skip_unchanged_steps_and_redo_only_what_changed() {
     // QC ran as plink2 runs it: the analysed fileset and the PCA's variants
     // are plink2's (same filters, same pruning).
     check_qc_against_plink2(&study);
+    // The GWAS's covariates are the PCA step's components (of the pruned
+    // variants), not a second PCA.
+    let log = std::fs::read_to_string(out.join("gwas/gwas.log")).unwrap();
+    assert!(
+        log.contains("principal components PC1 PC2 from")
+            && log.contains("pca/pca.eigenvec: 379 of 379"),
+        "{log}"
+    );
+    assert!(!log.contains("--pca 2: eigenvalues"), "{log}");
     let glm = out.join("gwas/gwas.PHENO.glm.linear");
     let cv = out.join("predict/ridge.cv.tsv");
     let (glm_time, cv_time) = (modified(&glm), modified(&cv));
@@ -297,6 +306,7 @@ fn bad_configurations_fail_before_any_work() {
         ("gene_map = ", "# gene_map = ", "input.gene_map"),
         ("\"lasso\"]", "\"lasso\", \"ridgge\"]", "ridgge"),
         ("people = 3", "people = 3\nmodel = \"svm\"", "explain.model"),
+        ("pca = 2", "pca = 5", "gwas.pca = 5"),
     ] {
         let text = std::fs::read_to_string(&study.config).unwrap();
         let text = text.replace(from, to);

@@ -98,6 +98,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         covar: args.covar,
         covar_names: args.covar_name,
         pca: args.pca,
+        pc_file: None,
         case_control_01: args.case_control_01,
         logistic,
         clump: args.clump.then(|| args.clump_thresholds.options()),

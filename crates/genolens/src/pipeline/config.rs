@@ -256,7 +256,8 @@ pub struct PcaConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GwasConfig {
-    /// Principal components added as covariates.
+    /// Principal components added as covariates: the first K of the `[pca]`
+    /// step when there is one, else computed by the GWAS step.
     #[serde(default)]
     pub pca: Option<usize>,
     /// Case/control test: `firth-fallback` (default), `firth`, `no-firth`,
@@ -441,7 +442,7 @@ components = 10
 
 # Association as plink2 --glm (omit this table to skip the step).
 [gwas]
-pca = 4                       # principal components as covariates
+pca = 4                       # the [pca] step's first 4 PCs as covariates
 test = "firth-fallback"       # case/control: firth-fallback, firth, no-firth, score
 clump = true                  # lead loci, as plink1.9 --clump
 # clump_p1 = 1e-4
@@ -697,6 +698,14 @@ impl StudyConfig {
                     "gwas.pca = 0: give at least 1 component or omit it".into(),
                 ));
             }
+            if let (Some(k), Some(p)) = (g.pca, &self.pca) {
+                if k > p.components {
+                    return Err(fail(format!(
+                        "gwas.pca = {k}: the [pca] step computes {} components",
+                        p.components
+                    )));
+                }
+            }
             for (key, v) in [("gwas.clump_p1", g.clump_p1), ("gwas.clump_p2", g.clump_p2)] {
                 if !(v > 0.0 && v <= 1.0) {
                     return Err(fail(format!("{key} = {v}: must be in (0, 1]")));
@@ -891,7 +900,13 @@ impl StudyConfig {
             pheno_names: self.input.pheno_name.clone(),
             covar: self.input.covar.clone(),
             covar_names: self.input.covar_name.clone(),
-            pca: g.pca,
+            // With a PCA step, its components (on LD-pruned variants) are the
+            // covariates; the GWAS computes its own only without one.
+            pca: g.pca.filter(|_| self.pca.is_none()),
+            pc_file: g
+                .pca
+                .filter(|_| self.pca.is_some())
+                .map(|k| (self.out.join("pca").join("pca.eigenvec"), k)),
             case_control_01: self.input.case_control_01,
             logistic: logistic_method(&g.test)?,
             clump: g.clump.then_some(ClumpOptions {

@@ -285,7 +285,12 @@ impl Pipeline {
         let gwas = match self.config.gwas_options(out.join("gwas").join("gwas")) {
             None => None,
             Some(options) => {
-                let inputs = step_inputs(&options.input, self.table_inputs(options.prior.as_ref()));
+                let inputs = step_inputs(
+                    &options.input,
+                    self.table_inputs(options.prior.as_ref())
+                        .into_iter()
+                        .chain(options.pc_file.as_ref().map(|(path, _)| path.clone())),
+                );
                 let section = serde_json::json!({
                     "input": &self.config.input,
                     "gwas": &self.config.gwas,

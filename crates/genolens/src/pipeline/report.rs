@@ -266,8 +266,13 @@ impl Page<'_> {
         if let Some(k) = gwas_pcs {
             let _ = writeln!(
                 h,
-                "<p>{k} principal components of the genotypes are covariates of the \
-                 association tests.</p>"
+                "<p>The first {k} principal components{} are covariates of the association \
+                 tests.</p>",
+                if self.pca.is_some() {
+                    " below"
+                } else {
+                    " of the genotypes (computed by the association step)"
+                }
             );
         }
         let Some(p) = self.pca else {

@@ -30,7 +30,7 @@ use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
 use crate::study::prior::{prior_weighted, PriorInput, WeightedCounts, WeightingOptions};
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, GenotypeInput, RunLog};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Options of the association step.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,9 @@ pub struct GwasOptions {
     /// K principal components of the genotypes added as covariates PC1..PCK
     /// (exact up to 5,000 samples, randomized beyond).
     pub pca: Option<usize>,
+    /// Or the first K components of an `.eigenvec` (as `plink2 --covar
+    /// X.eigenvec`), e.g. the PCA step's on LD-pruned variants.
+    pub pc_file: Option<(PathBuf, usize)>,
     /// Case/control coded 0/1 instead of 1/2 (PLINK 2's `--1`).
     pub case_control_01: bool,
     /// The test for case/control traits (default: Wald with Firth fallback).
@@ -78,6 +81,7 @@ impl GwasOptions {
             covar: None,
             covar_names: Vec::new(),
             pca: None,
+            pc_file: None,
             case_control_01: false,
             logistic: LogisticMethod::Wald(FirthMode::Fallback),
             clump: None,
@@ -191,6 +195,39 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                 aligned.names.join(", ")
             );
             (aligned.names, aligned.values)
+        }
+    };
+    if options.pca.is_some() && options.pc_file.is_some() {
+        return Err(Error::Invalid(
+            "principal components either computed (--pca) or read from a file, not both".into(),
+        ));
+    }
+    let (cov_names, cov_values) = match &options.pc_file {
+        None => (cov_names, cov_values),
+        Some((path, k)) => {
+            let wanted: Vec<String> = (1..=*k).map(|pc| format!("PC{pc}")).collect();
+            let table = SampleTable::read_covariates(
+                path,
+                &TableOptions {
+                    columns: Some(wanted.clone()),
+                    ..TableOptions::default()
+                },
+            )?;
+            let (pcs, report) = table.align(&ids)?;
+            let _ = writeln!(
+                log,
+                "principal components {} from {}: {} of {} genotype samples matched",
+                wanted.join(" "),
+                path.display(),
+                report.matched,
+                ids.len()
+            );
+            let mut names = cov_names;
+            names.extend(pcs.names.iter().cloned());
+            let values =
+                ndarray::concatenate(ndarray::Axis(1), &[cov_values.view(), pcs.values.view()])
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            (names, values)
         }
     };
     let (cov_names, cov_values) = match options.pca {
