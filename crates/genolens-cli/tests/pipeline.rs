@@ -539,3 +539,65 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
         png.len()
     );
 }
+
+/// A case/control study: logistic GWAS with Firth fallback, logistic
+/// prediction with AUC, ROC and calibration, and per-person calibrated
+/// probabilities, on regenie's example (500 samples × 1,000 variants).
+#[test]
+fn a_case_control_study_reports_auc_roc_and_calibrated_probabilities() {
+    let dir = tempfile::tempdir().unwrap();
+    let regenie = data("regenie_example");
+    let config = dir.path().join("cc.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"out = "out"
+[input]
+bfile = "{bfile}"
+pheno = "{pheno}"
+pheno_name = ["Y1"]
+covar = "{covar}"
+case_control_01 = true
+[gwas]
+clump_p1 = 0.01
+[predict]
+models = ["logistic"]
+folds = 3
+inner_folds = 3
+[explain]
+people = 4
+"#,
+            bfile = s(&regenie.join("example")),
+            pheno = s(&regenie.join("phenotype_bin.txt")),
+            covar = s(&regenie.join("covariates.txt")),
+        ),
+    )
+    .unwrap();
+    let o = genolens(&["run", s(&config)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = dir.path().join("out");
+    assert!(out.join("gwas/gwas.Y1.glm.logistic.hybrid").is_file());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let section = |id: &str| {
+        let start = html.find(&format!("<section id=\"{id}\">")).expect(id);
+        html[start..start + html[start..].find("</section>").unwrap()].to_string()
+    };
+    // Prediction: AUC from the step's table, and the calibration table.
+    let prediction = section("prediction");
+    let auc = cv_mean(&out.join("predict/logistic.cv.tsv"), "auc");
+    let row = &prediction[prediction.find("<tr><td>logistic</td><td>").unwrap()..];
+    let shown: f64 = row["<tr><td>logistic</td><td>".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((shown - auc).abs() < 5e-5, "page AUC {shown}, cv.tsv {auc}");
+    assert!(prediction.contains("<th>AUC</th>") && prediction.contains("Calibration"));
+    // Per person: both ends of the score, each with a calibrated probability
+    // whose bin holds people.
+    let risk = section("risk");
+    let people = risk.matches("<td>case</td>").count() + risk.matches("<td>control</td>").count();
+    assert_eq!(people, 8, "{risk}");
+    assert_eq!(risk.matches(" (n ").count(), 8, "{risk}");
+}

@@ -623,6 +623,31 @@ impl Page<'_> {
             return Ok(());
         }
         let each = self.study.config.explain.as_ref().map_or(5, |e| e.people);
+        // Case/control: each score's calibration bin (out-of-fold probability
+        // range) and the share of cases observed in it.
+        let bins: Vec<(f64, f64, f64, usize)> = match (&best.calibration, best.scale) {
+            (Some(path), Some(_)) => read_tsv(path)?
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.first()?.parse().ok()?,
+                        r.get(1)?.parse().ok()?,
+                        r.get(4)?.parse().ok()?,
+                        r.get(2)?.parse().ok()?,
+                    ))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let calibrated = |predicted: f64| -> String {
+            let Some(scale) = best.scale else {
+                return "—".into();
+            };
+            let p = scale.probability(predicted);
+            bins.iter()
+                .find(|b| p >= b.0 && (p < b.1 || (b.1 >= 1.0 && p <= 1.0)))
+                .map_or("—".into(), |b| format!("{:.3} (n {})", b.2, b.3))
+        };
         let picks = extremes(n, each);
         let shown = picks.len().div_ceil(2);
         let explained: HashMap<(&str, &str), &PersonSummary> = self
@@ -652,15 +677,18 @@ impl Page<'_> {
                     } else {
                         format!("{:.4}", p.observed)
                     },
-                    genes.map_or("—".into(), |g| escape(&g.genes_raising.join(", "))),
-                    genes.map_or("—".into(), |g| escape(&g.genes_lowering.join(", "))),
+                    calibrated(p.predicted),
+                    gene_list(genes.map(|g| &g.genes_raising)),
+                    gene_list(genes.map(|g| &g.genes_lowering)),
                 ]
             })
             .collect();
         let _ = writeln!(
             h,
             "<p>The {shown} highest and {shown} lowest out-of-fold predictions of {} (the model \
-             with the best cross-validated {}), among {n} people.</p>",
+             with the best cross-validated {}), among {n} people. For case/control traits the \
+             calibrated probability is the share of cases among the people whose out-of-fold \
+             probability fell in the same tenth (section 4's calibration table).</p>",
             escape(&best.model),
             metric_label(&best.metric_names[0])
         );
@@ -672,6 +700,9 @@ impl Page<'_> {
                 "predicted",
                 "percentile in the cohort",
                 "observed",
+                "calibrated probability",
+                "genes raising it",
+                "genes lowering it",
             ],
             &rows,
         );
@@ -949,6 +980,14 @@ pub(crate) fn best_model(models: &[PredictOutcome]) -> Option<&PredictOutcome> {
         .iter()
         .filter(|m| m.mean.first().is_some_and(|v| v.is_finite()))
         .max_by(|a, b| a.mean[0].total_cmp(&b.mean[0]))
+}
+
+/// Gene symbols for a table cell (a dash when there are none).
+fn gene_list(genes: Option<&Vec<String>>) -> String {
+    match genes {
+        Some(g) if !g.is_empty() => escape(&g.join(", ")),
+        _ => "—".into(),
+    }
 }
 
 /// A metric's name as the page prints it.

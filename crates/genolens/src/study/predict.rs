@@ -142,6 +142,29 @@ pub struct FoldMetrics {
     pub values: Vec<f64>,
 }
 
+/// What a case/control model's predictions are, and so how they become case
+/// probabilities (as [`as_probabilities`] does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScoreScale {
+    /// Already probabilities (a logistic link).
+    Probability,
+    /// A decision value, through the logistic function (SVM; uncalibrated).
+    Decision,
+    /// A linear probability, clipped to (0, 1).
+    Linear,
+}
+
+impl ScoreScale {
+    /// The case probability of a prediction on this scale.
+    pub fn probability(self, predicted: f64) -> f64 {
+        match self {
+            ScoreScale::Probability => predicted,
+            ScoreScale::Decision => 1.0 / (1.0 + (-predicted).exp()),
+            ScoreScale::Linear => predicted.clamp(1e-6, 1.0 - 1e-6),
+        }
+    }
+}
+
 /// What the prediction step did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PredictOutcome {
@@ -173,6 +196,8 @@ pub struct PredictOutcome {
     pub model_file: PathBuf,
     /// `OUT.calibration.tsv` (case/control traits).
     pub calibration: Option<PathBuf>,
+    /// How the predictions become case probabilities (case/control traits).
+    pub scale: Option<ScoreScale>,
     /// Every file written, the log last.
     pub written: Vec<PathBuf>,
     /// Warnings for the user (also in the log).
@@ -315,6 +340,13 @@ pub fn run_predict(options: &PredictOptions, progress: &dyn Progress) -> Result<
         picture: written_cv.files[2].clone(),
         model_file: model_path,
         calibration: written_cv.files.get(3).cloned(),
+        scale: (task == Task::Binary).then_some(if model.logistic_link {
+            ScoreScale::Probability
+        } else if model.kind == ModelKind::Svm {
+            ScoreScale::Decision
+        } else {
+            ScoreScale::Linear
+        }),
         written,
         warnings,
     })
