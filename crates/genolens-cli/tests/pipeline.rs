@@ -496,6 +496,8 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
+            // Containers often give /dev/shm 64 MB, too little for a renderer.
+            "--disable-dev-shm-usage",
             "--enable-logging=stderr",
             "--v=0",
             "--virtual-time-budget=10000",
