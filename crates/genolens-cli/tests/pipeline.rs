@@ -490,9 +490,12 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
         ),
     )
     .unwrap();
+    // A profile of its own, so no other Chromium (or run) shares its locks.
+    let profile = format!("--user-data-dir={}", s(&out.join("chromium-profile")));
     let chromium = |extra: &[&str], page: &Path| {
         let url = format!("file://{}", s(page));
         let mut args = vec![
+            profile.as_str(),
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
