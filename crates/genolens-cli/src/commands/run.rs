@@ -39,9 +39,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
     }
     let pipeline = Pipeline::from_toml_file(&args.config)?;
     let study = pipeline.run(&progress::Bars::default())?;
-    if let Some(g) = &study.gwas {
-        for w in &g.warnings {
-            eprintln!("genolens: warning: {w}");
+    let warnings = [
+        study.prior.as_ref().map(|o| ("prior", &o.warnings)),
+        study.qc.as_ref().map(|o| ("qc", &o.warnings)),
+        study.pca.as_ref().map(|o| ("pca", &o.warnings)),
+        study.gwas.as_ref().map(|o| ("gwas", &o.warnings)),
+        study.explain.as_ref().map(|o| ("explain", &o.warnings)),
+    ];
+    for (step, list) in warnings.into_iter().flatten() {
+        for w in list {
+            eprintln!("genolens: {step}: warning: {w}");
+        }
+    }
+    for model in study.predict.iter().flat_map(|p| &p.models) {
+        for w in &model.warnings {
+            eprintln!("genolens: predict {}: warning: {w}", model.model);
         }
     }
     eprintln!("genolens: report {}", study.report.display());
