@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use genolens::features::split::Folds;
 use genolens::io::vcf::{MultiAllelic, VcfOptions};
 use genolens::io::GenotypeSource;
 use genolens::study::predict::FoldSpec;
@@ -143,10 +142,5 @@ impl FoldArgs {
             },
             None => FoldSpec::Seeded(self.folds.unwrap_or(5)),
         }
-    }
-
-    /// The folds of `source`'s samples (seeded K folds, default 5).
-    pub fn resolve(&self, source: &dyn GenotypeSource, seed: u64) -> Result<Folds, CliError> {
-        Ok(self.spec().resolve(source, seed)?)
     }
 }

@@ -40,6 +40,14 @@ impl Progress for Bars {
             }
         }
     }
+
+    fn message(&self, text: &str) {
+        if let Ok(slot) = self.bar.lock() {
+            if let Some(bar) = slot.as_ref() {
+                bar.set_message(text.to_string());
+            }
+        }
+    }
 }
 
 /// A bar over `total` variants on stderr; it hides itself when stderr is not a

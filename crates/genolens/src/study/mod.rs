@@ -18,6 +18,7 @@ pub mod predict;
 pub mod prior;
 pub mod progress;
 pub mod qc;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 

@@ -10,6 +10,8 @@ pub trait Progress: Sync {
     fn set(&self, done: usize);
     /// The current stage is over.
     fn finish(&self);
+    /// A note on what the current stage is doing now (e.g. an epoch's loss).
+    fn message(&self, _text: &str) {}
 }
 
 /// Progress nobody watches.
