@@ -546,10 +546,11 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
 }
 
 /// A case/control study: logistic GWAS with Firth fallback, logistic
-/// prediction with AUC, ROC and calibration, and per-person calibrated
-/// probabilities, on regenie's example (500 samples × 1,000 variants).
+/// prediction and a small transformer on the same folds with AUC, ROC and
+/// calibration, and per-person calibrated probabilities, on regenie's
+/// example (500 samples × 1,000 variants).
 #[test]
-fn a_case_control_study_reports_auc_roc_and_calibrated_probabilities() {
+fn a_case_control_study_reports_auc_the_transformer_and_calibrated_probabilities() {
     let dir = tempfile::tempdir().unwrap();
     let regenie = data("regenie_example");
     let config = dir.path().join("cc.toml");
@@ -569,6 +570,12 @@ clump_p1 = 0.01
 models = ["logistic"]
 folds = 3
 inner_folds = 3
+[transformer]
+epochs = 2
+patience = 2
+layers = 1
+d_model = 16
+max_variants = 32
 [explain]
 people = 4
 "#,
@@ -599,6 +606,45 @@ people = 4
         .unwrap();
     assert!((shown - auc).abs() < 5e-5, "page AUC {shown}, cv.tsv {auc}");
     assert!(prediction.contains("<th>AUC</th>") && prediction.contains("Calibration"));
+    // The transformer sits in the same table, on the same folds, with the AUC
+    // of its own cv table.
+    let tf_auc = cv_mean(&out.join("transformer/cv.tsv"), "auc");
+    let row = &prediction[prediction.find("<tr><td>transformer</td><td>").unwrap()..];
+    let shown: f64 = row["<tr><td>transformer</td><td>".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (shown - tf_auc).abs() < 5e-5,
+        "page {shown}, cv.tsv {tf_auc}"
+    );
+    let folds = |path: &str| -> Vec<String> {
+        std::fs::read_to_string(out.join(path))
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split('\t').collect();
+                format!("{} {}", f[1], f[2])
+            })
+            .collect()
+    };
+    // Fold of every person: the same in both steps' prediction tables.
+    let mut linear = folds("predict/logistic.pred.tsv");
+    let mut transformer = folds("transformer/pred.tsv");
+    linear.sort();
+    transformer.sort();
+    assert_eq!(linear, transformer, "the transformer ran on other folds");
+    // A rerun keeps the trained transformer (its model directory counts as
+    // written output).
+    let again = genolens(&["run", s(&config)]);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        err.contains("transformer: inputs, options and version unchanged"),
+        "{err}"
+    );
     // Per person: both ends of the score, each with a calibrated probability
     // whose bin holds people.
     let risk = section("risk");

@@ -20,7 +20,9 @@ use crate::study::predict::{FoldSpec, PredictOptions};
 use crate::study::prior::{PriorEmbedding, PriorFrom, PriorStepOptions};
 use crate::study::prior::{PriorInput, WeightingOptions};
 use crate::study::qc::QcOptions;
+use crate::study::train::TrainOptions;
 use crate::study::GenotypeInput;
+use crate::transformer::device::ComputeDevice;
 use crate::{Error, Result};
 
 /// A whole study: what to read, which steps to run, where to write.
@@ -48,6 +50,10 @@ pub struct StudyConfig {
     /// Cross-validated prediction (omit the table to skip the step).
     #[serde(default)]
     pub predict: Option<PredictConfig>,
+    /// The genotype transformer, cross-validated on the prediction step's
+    /// folds (omit the table to skip the step).
+    #[serde(default)]
+    pub transformer: Option<TransformerStepConfig>,
     /// Explanations of a prediction model (omit the table to skip the step;
     /// needs `[predict]`).
     #[serde(default)]
@@ -55,6 +61,42 @@ pub struct StudyConfig {
     /// The report.
     #[serde(default)]
     pub report: ReportConfig,
+}
+
+/// Options of the transformer step (as `genolens train`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformerStepConfig {
+    /// Most fine-tuning epochs.
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Stop after this many epochs without a better validation loss.
+    #[serde(default = "default_patience")]
+    pub patience: usize,
+    /// Masked-genotype pretraining epochs first.
+    #[serde(default)]
+    pub pretrain_epochs: usize,
+    /// Encoder layers.
+    #[serde(default = "default_layers")]
+    pub layers: usize,
+    /// Token width.
+    #[serde(default = "default_d_model")]
+    pub d_model: usize,
+    /// Attention heads.
+    #[serde(default = "default_heads")]
+    pub heads: usize,
+    /// AdamW learning rate.
+    #[serde(default = "default_lr")]
+    pub lr: f64,
+    /// Most variants (tokens), chosen per fold by GWAS-driven LD clumping.
+    #[serde(default = "default_max_variants")]
+    pub max_variants: usize,
+    /// `cpu`, or `wgpu` / `cuda` in builds with those features.
+    #[serde(default = "default_device")]
+    pub device: String,
+    /// Gene-token fusion: each token carries its gene's `[prior]` score.
+    #[serde(default)]
+    pub prior: bool,
 }
 
 /// Options of the explanation step: one model of `[predict]` explained for
@@ -309,6 +351,30 @@ impl Default for ReportConfig {
     }
 }
 
+fn default_epochs() -> usize {
+    20
+}
+fn default_patience() -> usize {
+    8
+}
+fn default_layers() -> usize {
+    2
+}
+fn default_d_model() -> usize {
+    32
+}
+fn default_heads() -> usize {
+    4
+}
+fn default_lr() -> f64 {
+    1e-3
+}
+fn default_max_variants() -> usize {
+    256
+}
+fn default_device() -> String {
+    "cpu".into()
+}
 fn default_evidence() -> usize {
     5
 }
@@ -460,6 +526,17 @@ inner_folds = 5               # hyperparameters chosen in inner folds
 seed = 1
 # pheno_name = "PHENO"        # default: the first phenotype
 # prior = true                # prior-informed penalties with [prior]
+
+# The genotype transformer (as genolens train), cross-validated on the
+# [predict] folds and listed beside the other models (omit to skip).
+# [transformer]
+# epochs = 20
+# patience = 8
+# layers = 2
+# d_model = 32
+# max_variants = 256          # tokens per fold, by GWAS-driven LD clumping
+# device = "cpu"              # or "wgpu" / "cuda" in builds with them
+# prior = true                # gene-token fusion with [prior]
 
 # Explanations of one prediction model: the variants and genes it leans on,
 # for the cohort and for the people at both ends of its score, with the
@@ -749,6 +826,27 @@ impl StudyConfig {
                 return Err(fail("predict.prior = true needs a [prior] table".into()));
             }
         }
+        if let Some(t) = &self.transformer {
+            if let Err(e) = t.device.parse::<ComputeDevice>() {
+                return Err(fail(format!("transformer.device = {:?}: {e}", t.device)));
+            }
+            if t.prior && self.prior.is_none() {
+                return Err(fail(
+                    "transformer.prior = true needs a [prior] table".into(),
+                ));
+            }
+            if t.epochs == 0 || t.max_variants == 0 || t.layers == 0 {
+                return Err(fail(
+                    "transformer.epochs, max_variants and layers must be at least 1".into(),
+                ));
+            }
+            if t.heads == 0 || t.d_model % t.heads != 0 {
+                return Err(fail(format!(
+                    "transformer.d_model = {} must be a multiple of transformer.heads = {}",
+                    t.d_model, t.heads
+                )));
+            }
+        }
         if let Some(e) = &self.explain {
             let Some(p) = &self.predict else {
                 return Err(fail(
@@ -1009,6 +1107,69 @@ impl QcConfig {
     pub fn pairwise(&self) -> Option<IndepPairwise> {
         self.indep_pairwise
             .map(|(window, step, r2)| IndepPairwise { window, step, r2 })
+    }
+}
+
+impl StudyConfig {
+    /// The transformer step's options, writing into `dir`.
+    pub fn transformer_options(&self, dir: PathBuf) -> Option<TrainOptions> {
+        let t = self.transformer.as_ref()?;
+        let predict = self.predict.as_ref();
+        Some(TrainOptions {
+            input: self.genotype_input(),
+            pheno: self.input.pheno.clone(),
+            pheno_name: predict
+                .and_then(|p| p.pheno_name.clone())
+                .or_else(|| self.input.pheno_name.first().cloned())
+                .into_iter()
+                .collect(),
+            covar: self.input.covar.clone(),
+            covar_name: self.input.covar_name.clone(),
+            case_control_01: self.input.case_control_01,
+            pretrain_epochs: t.pretrain_epochs,
+            epochs: t.epochs,
+            patience: t.patience,
+            lora_rank: None,
+            lora_alpha: None,
+            lr: t.lr,
+            batch_size: 32,
+            layers: t.layers,
+            d_model: t.d_model,
+            heads: t.heads,
+            dropout: 0.1,
+            max_variants: t.max_variants,
+            variants: None,
+            valid_fraction: 0.15,
+            search: false,
+            search_lr: Vec::new(),
+            search_layers: Vec::new(),
+            search_lora_rank: Vec::new(),
+            device: t.device.parse().unwrap_or(ComputeDevice::Cpu),
+            // The prediction step's folds, so the models compare fold by fold.
+            folds: match predict {
+                Some(PredictConfig {
+                    fold_file: Some(path),
+                    fold_id_col,
+                    fold_col,
+                    ..
+                }) => FoldSpec::File {
+                    path: path.clone(),
+                    id_col: fold_id_col.clone(),
+                    fold_col: fold_col.clone(),
+                },
+                Some(p) => FoldSpec::Seeded(p.folds),
+                None => FoldSpec::Seeded(5),
+            },
+            seed: predict.map_or(1, |p| p.seed),
+            resume: false,
+            prior: if t.prior {
+                self.prior_input().map(|(input, _)| input)
+            } else {
+                None
+            },
+            prior_embeddings: None,
+            out: dir,
+        })
     }
 }
 

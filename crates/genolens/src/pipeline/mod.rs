@@ -30,6 +30,7 @@ use crate::study::pca::{run_pca, PcaOutcome};
 use crate::study::predict::{run_predict, PredictOutcome};
 use crate::study::prior::{load_prior, run_prior, PriorOutcome};
 use crate::study::qc::{run_qc, QcOutcome};
+use crate::study::train::{run_train, TrainOutcome};
 use crate::study::{with_suffix, GenotypeFiles, GenotypeInput, Progress};
 use crate::{Error, Result};
 use report::{best_model, extremes, read_scores};
@@ -136,6 +137,8 @@ pub struct StudyReport {
     pub gwas: Option<GwasOutcome>,
     /// The prediction step's outcome, if it is configured.
     pub predict: Option<PredictStep>,
+    /// The transformer step's outcome, if it is configured.
+    pub transformer: Option<TrainOutcome>,
     /// The explanation step's outcome, if it is configured.
     pub explain: Option<ExplainOutcome>,
     /// The rendered report.
@@ -338,6 +341,36 @@ impl Pipeline {
             Some(outcome)
         };
 
+        let transformer = match self.config.transformer_options(out.join("transformer")) {
+            None => None,
+            Some(options) => {
+                let fold_file = self
+                    .config
+                    .predict
+                    .as_ref()
+                    .and_then(|p| p.fold_file.clone());
+                let inputs = step_inputs(
+                    &options.input,
+                    self.table_inputs(options.prior.as_ref())
+                        .into_iter()
+                        .chain(fold_file),
+                );
+                let section = serde_json::json!({
+                    "input": &self.config.input,
+                    "transformer": &self.config.transformer,
+                    "folds": self.config.predict.as_ref().map(|p| (p.folds, p.seed, &p.fold_file)),
+                    "prior": if options.prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+                });
+                let (outcome, record) =
+                    run_step(out, "transformer", section, &inputs, progress, |p| {
+                        create_dir(&options.out)?;
+                        run_train(&options, p)
+                    })?;
+                steps.push(record);
+                Some(outcome)
+            }
+        };
+
         let explain = match (&self.config.explain, &predict) {
             (Some(config), Some(predict)) => {
                 let (outcome, record) = self.explain_step(config, predict, progress)?;
@@ -366,6 +399,7 @@ impl Pipeline {
             pca,
             gwas,
             predict,
+            transformer,
             explain,
             report,
         })
@@ -519,6 +553,12 @@ impl StepOutcome for PredictStep {
     }
 }
 
+impl StepOutcome for TrainOutcome {
+    fn written(&self) -> &[PathBuf] {
+        &self.written
+    }
+}
+
 impl StepOutcome for ExplainOutcome {
     fn written(&self) -> &[PathBuf] {
         &self.written
@@ -574,7 +614,7 @@ fn run_step<T: StepOutcome>(
     };
     let manifest_path = manifest_path(out, name);
     if let Some(old) = read_manifest::<T>(&manifest_path) {
-        if old.fingerprint == fingerprint && old.outcome.written().iter().all(|p| p.is_file()) {
+        if old.fingerprint == fingerprint && old.outcome.written().iter().all(|p| p.exists()) {
             progress.step_done(name, StepStatus::Skipped, old.wall_s);
             let record = StepRecord {
                 name: name.into(),

@@ -24,6 +24,7 @@ use crate::study::pca::PcaOutcome;
 use crate::study::predict::PredictOutcome;
 use crate::study::prior::{load_prior, PriorOutcome};
 use crate::study::qc::QcOutcome;
+use crate::study::train::TrainOutcome;
 use crate::{Error, Result};
 
 /// The report's sections, in order: (anchor, heading).
@@ -50,6 +51,8 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
         finished(out, "predict", study.config.predict.is_some())?;
     let explain: Option<Manifest<ExplainOutcome>> =
         finished(out, "explain", study.config.explain.is_some())?;
+    let transformer: Option<Manifest<TrainOutcome>> =
+        finished(out, "transformer", study.config.transformer.is_some())?;
     let genes = match &study.config.input.gene_map {
         Some(p) => Some(GeneMap::read(p)?),
         None => None,
@@ -69,6 +72,7 @@ pub fn render_report(out: &Path) -> Result<PathBuf> {
         gwas: gwas.as_ref(),
         predict: predict.as_ref(),
         explain: explain.as_ref(),
+        transformer: transformer.as_ref(),
         genes: genes.as_ref(),
         priors: priors.as_ref(),
     }
@@ -109,6 +113,7 @@ struct Page<'a> {
     gwas: Option<&'a Manifest<GwasOutcome>>,
     predict: Option<&'a Manifest<PredictStep>>,
     explain: Option<&'a Manifest<ExplainOutcome>>,
+    transformer: Option<&'a Manifest<TrainOutcome>>,
     genes: Option<&'a GeneMap>,
     priors: Option<&'a GenePriors>,
 }
@@ -550,7 +555,7 @@ impl Page<'_> {
         let mut header = vec!["model"];
         header.extend(first.metric_names.iter().map(|m| metric_label(m)));
         header.push("final model");
-        let rows: Vec<Vec<String>> = p
+        let mut rows: Vec<Vec<String>> = p
             .outcome
             .models
             .iter()
@@ -572,7 +577,60 @@ impl Page<'_> {
                 row
             })
             .collect();
+        let transformer = self.transformer.map(|t| &t.outcome);
+        if let Some(t) = transformer {
+            // The transformer's metrics on the same folds (its first output).
+            let mut row = vec!["transformer".to_string()];
+            // Under the table's metric columns; a metric it lacks is a dash.
+            row.extend(first.metric_names.iter().map(|name| {
+                match t.metric_names.iter().position(|m| m == name) {
+                    Some(j) if j < t.mean.len() => {
+                        format!("{:.4} ± {:.4}", t.mean[j], t.sd[j])
+                    }
+                    _ => "—".into(),
+                }
+            }));
+            row.push(escape(&format!(
+                "{} layers, d {}, best of {} epochs",
+                self.study
+                    .config
+                    .transformer
+                    .as_ref()
+                    .map_or(0, |c| c.layers),
+                self.study
+                    .config
+                    .transformer
+                    .as_ref()
+                    .map_or(0, |c| c.d_model),
+                self.study
+                    .config
+                    .transformer
+                    .as_ref()
+                    .map_or(0, |c| c.epochs)
+            )));
+            rows.push(row);
+        }
         table(h, &header, &rows);
+        if let Some(t) = transformer {
+            let _ = writeln!(h, "<h3>transformer</h3>");
+            let mut header = vec!["fold", "n"];
+            header.extend(t.metric_names.iter().map(|n| metric_label(n)));
+            let rows: Vec<Vec<String>> = t
+                .folds
+                .iter()
+                .map(|f| {
+                    let mut row = vec![num(f.fold), num(f.n)];
+                    row.extend(f.values.iter().map(|v| format!("{v:.4}")));
+                    row
+                })
+                .collect();
+            table(h, &header, &rows);
+            image(
+                h,
+                &t.loss_plot,
+                "transformer: training (solid) and validation (dashed) loss per round",
+            )?;
+        }
         for m in &p.outcome.models {
             let _ = writeln!(h, "<h3>{}</h3>", escape(&m.model));
             let mut header = vec!["fold", "n"];
@@ -735,6 +793,7 @@ impl Page<'_> {
             self.pca.map(StepView::of),
             self.gwas.map(StepView::of),
             self.predict.map(StepView::of),
+            self.transformer.map(StepView::of),
             self.explain.map(StepView::of),
         ]
         .into_iter()
@@ -807,6 +866,10 @@ impl Page<'_> {
             "Explanations: exact SHAP values of linear models (Lundberg &amp; Lee 2017; the \
              model at the cohort's average genotype as baseline), or permutation importance; \
              variant values summed into genes within the gene window.",
+            "Transformer: a pre-norm encoder over one token per variant (genotype class, \
+             variant identity, standardised dosage; the gene prior's score with gene-token \
+             fusion), variants chosen per fold by GWAS-driven LD clumping on the training \
+             samples, early stopping on a seeded validation split.",
             "Prior-weighted tests: weighted Benjamini–Hochberg (Genovese, Roeder &amp; \
              Wasserman 2006) with cross-fitted adaptive weights (as IHW, Ignatiadis et al. 2016).",
         ] {

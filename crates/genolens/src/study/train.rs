@@ -28,7 +28,7 @@ use crate::io::report::{format_g, read_id_list, write_tsv};
 use crate::io::table::{ColumnKind, SampleTable, TableOptions};
 use crate::io::{AtomicFile, GenotypeSource, SampleId, Variant};
 use crate::plot::{LinePlot, LineStyle};
-use crate::study::predict::FoldSpec;
+use crate::study::predict::{FoldMetrics, FoldSpec};
 use crate::study::prior::PriorInput;
 use crate::study::progress::Progress;
 use crate::study::{GenotypeInput, RunLog};
@@ -124,6 +124,25 @@ pub struct TrainOutcome {
     pub rounds: Vec<String>,
     /// The outputs (phenotypes) of the model.
     pub outputs: Vec<String>,
+    /// `true` when the first output is case/control.
+    pub binary: bool,
+    /// The cross-validation metrics' names (first output): `r`, `r2`, `mse`
+    /// or `auc`.
+    pub metric_names: Vec<String>,
+    /// Per outer fold, the first output's metrics.
+    pub folds: Vec<FoldMetrics>,
+    /// Mean over folds, per metric.
+    pub mean: Vec<f64>,
+    /// Standard deviation over folds, per metric.
+    pub sd: Vec<f64>,
+    /// `OUT/cv.tsv`.
+    pub cv_table: PathBuf,
+    /// `OUT/pred.tsv`: held-out predictions.
+    pub predictions: PathBuf,
+    /// `OUT/loss.png`.
+    pub loss_plot: PathBuf,
+    /// `OUT/model/`, the final model.
+    pub model_dir: PathBuf,
     /// Every file or directory written, the log last.
     pub written: Vec<PathBuf>,
     /// Warnings for the user (also in the log).
@@ -801,6 +820,8 @@ fn write_outputs(
     let binary = inputs.kinds[0] == OutputKind::Binary;
     let mut cv_rows = Vec::new();
     let mut per_fold = Vec::new();
+    let mut fold_metrics = Vec::new();
+    let (mut cv_mean, mut cv_sd) = (Vec::new(), Vec::new());
     for (f, (test, r)) in tests.iter().zip(results).enumerate() {
         let (mut y, mut p) = (Vec::new(), Vec::new());
         for (k, &i) in test.iter().enumerate() {
@@ -821,6 +842,11 @@ fn write_outputs(
         let mut row = vec![(f + 1).to_string(), y.len().to_string()];
         row.extend(values.iter().map(|v| format_g(*v, 6)));
         cv_rows.push(row);
+        fold_metrics.push(FoldMetrics {
+            fold: f + 1,
+            n: y.len(),
+            values: values.clone(),
+        });
         per_fold.push(values);
     }
     if !per_fold.is_empty() {
@@ -844,6 +870,8 @@ fn write_outputs(
             row.extend(values.iter().map(|v| format_g(*v, 6)));
             cv_rows.push(row);
         }
+        cv_mean.clone_from(&mean);
+        cv_sd.clone_from(&sd);
         let _ = writeln!(
             log,
             "cross-validation ({}): {}",
@@ -855,14 +883,14 @@ fn write_outputs(
             }
         );
     }
-    let path = out.join("cv.tsv");
+    let cv_table = out.join("cv.tsv");
     let cv_header: &[&str] = if binary {
         &["fold", "n", "auc"]
     } else {
         &["fold", "n", "r", "r2", "mse"]
     };
-    write_tsv(&path, cv_header, cv_rows)?;
-    written.push(path);
+    write_tsv(&cv_table, cv_header, cv_rows)?;
+    written.push(cv_table.clone());
 
     if args.search {
         let path = out.join("search.tsv");
@@ -937,6 +965,15 @@ fn write_outputs(
     Ok(TrainOutcome {
         rounds: labels.to_vec(),
         outputs: inputs.names.clone(),
+        binary,
+        metric_names: cv_header[2..].iter().map(|h| h.to_string()).collect(),
+        folds: fold_metrics,
+        mean: cv_mean,
+        sd: cv_sd,
+        cv_table,
+        predictions: out.join("pred.tsv"),
+        loss_plot: out.join("loss.png"),
+        model_dir: out.join("model"),
         written,
         warnings,
     })
