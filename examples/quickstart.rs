@@ -4,8 +4,8 @@
 //! variants on chromosomes 17–22, with a simulated trait and covariates). The
 //! study mines a gene prior from BioRED's abstracts, runs QC (plink2's filters, LD pruning), population structure (PCA
 //! on the pruned variants), a GWAS with PCs and covariates,
-//! clumped lead loci named by their genes, ridge and lasso prediction
-//! cross-validated on the same folds, and exact SHAP explanations of the
+//! clumped lead loci named by their genes, ridge, lasso and the genotype
+//! transformer cross-validated on the same folds, and exact SHAP explanations of the
 //! better model down to genes and people, then writes `OUT/report.html`: one
 //! self-contained page with every table and picture. A rerun skips the steps
 //! whose inputs and options are unchanged.
@@ -88,6 +88,10 @@ models = ["ridge", "lasso"]
 folds = 5
 seed = 1
 
+[transformer]
+epochs = 10
+max_variants = 128
+
 [explain]
 people = 5
 
@@ -150,6 +154,14 @@ title = "genolens quick start: 1000 Genomes EUR, chromosomes 17-22"
                 m.folds.len()
             );
         }
+    }
+    if let Some(t) = &study.transformer {
+        println!(
+            "prediction transformer: mean Pearson r {:.3} ± {:.3} over {} folds",
+            t.mean.first().copied().unwrap_or(f64::NAN),
+            t.sd.first().copied().unwrap_or(f64::NAN),
+            t.folds.len()
+        );
     }
     if let Some(explain) = &study.explain {
         let genes: Vec<&str> = explain
