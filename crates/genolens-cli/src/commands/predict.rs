@@ -1,22 +1,14 @@
 //! `genolens predict` (cross-validated prediction, and a final model) and
 //! `genolens score` (a saved model applied to new genotypes).
 
-use genolens::study::RunLog;
-use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::Instant;
 
-use genolens::assoc::predict::prs::{polygenic_score, PrsOptions};
-use genolens::assoc::predict::{LinearPredictor, ModelKind};
-use genolens::io::report::{format_g, read_text, write_tsv};
-use genolens::io::scorefile::{read_score_file, write_sscore, SscoreRow};
-use genolens::io::{GenotypeSource, SampleId};
-use genolens::study::input::read_model_covariates;
+use genolens::assoc::predict::ModelKind;
 use genolens::study::predict::{run_predict, PredictOptions};
+use genolens::study::score::{run_score, ScoreOptions, ScoreWith, WeightTable};
 
-use crate::commands::freq::with_suffix;
 use crate::commands::prior::PriorArgs;
-use crate::commands::runlog::{announce, finish, log_header};
+use crate::commands::runlog::announce;
 use crate::error::CliError;
 use crate::input::{FoldArgs, InputArgs};
 
@@ -144,131 +136,25 @@ pub struct ScoreArgs {
     out: PathBuf,
 }
 
-/// Applies a saved model, or a weight table, to genotypes.
+/// Applies a saved model or a weight table to genotypes.
 pub fn score(args: ScoreArgs) -> Result<(), CliError> {
-    let started = Instant::now();
-    let source = args.input.open()?;
-    let mut log = log_header("score", source.as_ref());
-    let Some(model_path) = args.model.clone() else {
-        return weight_table(&args, source.as_ref(), log, started);
-    };
-    let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
-    let is_transformer = model_path.is_dir();
-    let (model, covariate_names) = if is_transformer {
-        let text = read_text(model_path.join("model.json"))?;
-        let saved = genolens::transformer::saved::SavedTransformer::from_json(&text)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
-        (None, saved.covariates)
-    } else {
-        let model = LinearPredictor::from_json(&read_text(&model_path)?)
-            .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
-        let names = model.covariates.iter().map(|c| c.name.clone()).collect();
-        (Some(model), names)
-    };
-    let covariates = match (&args.covar, covariate_names.is_empty()) {
-        (_, true) => None,
-        (None, false) => {
-            return Err(CliError::Usage(format!(
-                "{}: the model needs covariates ({}); give --covar",
-                model_path.display(),
-                covariate_names.join(", ")
-            )))
-        }
-        (Some(path), false) => Some(read_model_covariates(path, &covariate_names, &ids)?),
-    };
-    let (outputs, predictions) = match model {
-        None => crate::commands::train::score_transformer(
-            &model_path,
-            source.as_ref(),
-            covariates.as_ref(),
-            &mut log,
-        )?,
-        Some(model) => {
-            let predictions = model
-                .predict(source.as_ref(), covariates.as_ref().map(|c| c.view()))
-                .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?;
-            let _ = writeln!(
-                log,
-                "--model {}: {} on {} variants, {} samples scored",
-                model_path.display(),
-                model.kind.name(),
-                model.variants.len(),
-                predictions.len()
-            );
-            let n = predictions.len();
-            (
-                vec!["pred".to_string()],
-                predictions
-                    .into_shape_with_order((n, 1))
-                    .map_err(|e| CliError::Usage(format!("{}: {e}", model_path.display())))?,
-            )
-        }
-    };
-    let mut header = vec!["FID".to_string(), "IID".to_string()];
-    if outputs.len() == 1 {
-        header.push("pred".into());
-    } else {
-        header.extend(outputs.iter().map(|o| format!("pred_{o}")));
-    }
-    let path = with_suffix(&args.out, "pred.tsv");
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
-    write_tsv(
-        &path,
-        &header,
-        ids.iter().zip(predictions.rows()).map(|(id, p)| {
-            let mut row = vec![id.fid.clone(), id.iid.clone()];
-            row.extend(p.iter().map(|v| format_g(*v, 6)));
-            row
-        }),
-    )?;
-    finish(log, vec![path], &args.out, started)
-}
-
-/// `--score`: PLINK 2's linear scoring from a weight table.
-fn weight_table(
-    args: &ScoreArgs,
-    source: &dyn GenotypeSource,
-    mut log: RunLog,
-    started: Instant,
-) -> Result<(), CliError> {
-    let path = args
-        .score
-        .as_ref()
-        .expect("clap requires --model or --score");
-    let cols = [args.score_cols[0], args.score_cols[1], args.score_cols[2]];
-    let weights = read_score_file(path, cols, args.score_header)?;
-    let scores = polygenic_score(
-        source,
-        &weights,
-        &PrsOptions {
+    let with = match (args.model, args.score) {
+        (Some(model), _) => ScoreWith::Model(model),
+        (None, Some(path)) => ScoreWith::Weights(WeightTable {
+            path,
+            columns: [args.score_cols[0], args.score_cols[1], args.score_cols[2]],
+            header: args.score_header,
             mean_imputation: !args.no_mean_imputation,
-        },
-    )?;
-    let _ = writeln!(
-        log,
-        "--score {}: {} weights, {} used, {} variant IDs absent, {} allele codes not in the \
-         variant, {} strand-ambiguous (A/T, C/G) variants scored as given",
-        path.display(),
-        weights.len(),
-        scores.used,
-        scores.absent,
-        scores.allele_mismatch.len(),
-        scores.ambiguous
-    );
-    if scores.ambiguous > 0 {
-        eprintln!(
-            "genolens: warning: {} strand-ambiguous (A/T, C/G) variants scored as given",
-            scores.ambiguous
-        );
-    }
-    let rows: Vec<SscoreRow> = (0..source.n_samples())
-        .map(|i| SscoreRow {
-            allele_ct: scores.allele_ct[i],
-            dosage_sum: scores.dosage_sum[i],
-            score_avg: scores.score_avg[i],
-        })
-        .collect();
-    let out = with_suffix(&args.out, "sscore");
-    write_sscore(&out, source.samples(), &rows)?;
-    finish(log, vec![out], &args.out, started)
+        }),
+        (None, None) => return Err(CliError::Usage("give --model or --score".into())),
+    };
+    let options = ScoreOptions {
+        input: args.input.to_input()?,
+        with,
+        covar: args.covar,
+        out: args.out,
+    };
+    let outcome = run_score(&options)?;
+    announce(&outcome.warnings, &outcome.written);
+    Ok(())
 }

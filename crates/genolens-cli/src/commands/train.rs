@@ -7,22 +7,10 @@
 //! full or LoRA fine-tuning (optionally after a hyperparameter search on the
 //! same validation split), then predictions for the held-out fold.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use genolens::explain::attribution::{
-    match_model_variants, read_dosages, Explainable, TransformerArtifact,
-};
-use genolens::io::report::read_text;
-use genolens::io::GenotypeSource;
 use genolens::study::train::{run_train, TrainOptions};
-use genolens::study::RunLog;
 use genolens::transformer::device::ComputeDevice;
-use genolens::transformer::finetune::{predict, TaskData};
-use genolens::transformer::saved::SavedTransformer;
-use genolens::transformer::tokens::GenotypeTokens;
-use genolens::transformer::CpuInference;
-use ndarray::Array2;
-use std::fmt::Write as _;
 
 use crate::commands::prior::PriorArgs;
 use crate::commands::runlog::announce;
@@ -175,49 +163,4 @@ pub fn run(args: TrainArgs) -> Result<(), CliError> {
     let outcome = run_train(&options, &crate::progress::Bars::default())?;
     announce(&outcome.warnings, &outcome.written);
     Ok(())
-}
-
-/// `genolens score --model DIR` for a transformer directory: predictions
-/// `FID IID pred` (or `pred_<name>` per output).
-pub fn score_transformer(
-    model_dir: &Path,
-    source: &dyn GenotypeSource,
-    covariates: Option<&Array2<f64>>,
-    log: &mut RunLog,
-) -> Result<(Vec<String>, Array2<f64>), CliError> {
-    let bad =
-        |e: genolens::transformer::Error| CliError::Usage(format!("{}: {e}", model_dir.display()));
-    let saved =
-        SavedTransformer::from_json(&read_text(model_dir.join("model.json"))?).map_err(bad)?;
-    let weights = std::fs::read(model_dir.join("weights.mpk")).map_err(|e| {
-        CliError::Usage(format!("{}: {e}", model_dir.join("weights.mpk").display()))
-    })?;
-    let artifact = Explainable::Transformer(TransformerArtifact {
-        saved: saved.clone(),
-        weights: weights.clone(),
-    });
-    let order = match_model_variants(&artifact, source)
-        .map_err(|e| CliError::Usage(format!("{}: {e}", model_dir.display())))?;
-    let all: Vec<usize> = (0..source.n_samples()).collect();
-    let dosages = read_dosages(source, &order, &all)?;
-    let tokens = GenotypeTokens::from_dosages(dosages.view()).map_err(bad)?;
-    let device = Default::default();
-    let model = saved.load::<CpuInference>(&weights, &device).map_err(bad)?;
-    let cov32 = covariates.map(|c| c.mapv(|v| v as f32));
-    let dummy = Array2::<f32>::zeros((source.n_samples(), saved.outputs.len()));
-    let data = TaskData {
-        tokens: &tokens,
-        covariates: cov32.as_ref().map(|c| c.view()),
-        targets: dummy.view(),
-    };
-    let predictions = predict(&model, &saved.preprocessing, &data, 256, &device).map_err(bad)?;
-    let _ = writeln!(
-        log,
-        "--model {}: transformer on {} variants ({} layers), {} samples scored",
-        model_dir.display(),
-        saved.variants.len(),
-        saved.config.n_layers,
-        source.n_samples()
-    );
-    Ok((saved.outputs.clone(), predictions))
 }

@@ -8,6 +8,7 @@
 //! prints, and reports progress through the [`Progress`] it is given.
 
 pub mod clump;
+pub mod epistasis;
 pub mod explain;
 pub mod gwas;
 pub mod input;
@@ -18,6 +19,7 @@ pub mod predict;
 pub mod prior;
 pub mod progress;
 pub mod qc;
+pub mod score;
 pub mod train;
 
 use std::path::{Path, PathBuf};
