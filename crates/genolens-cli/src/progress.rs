@@ -107,15 +107,6 @@ pub fn over_items<T>(
     result
 }
 
-/// Runs `work` under a ticking spinner with elapsed time (for steps without a
-/// natural count), and clears it when it returns.
-pub fn spinner<T>(what: &str, work: impl FnOnce() -> T) -> T {
-    let bar = ticking(what);
-    let result = work();
-    bar.finish_and_clear();
-    result
-}
-
 /// A spinner with elapsed time on stderr (hidden when stderr is not a terminal).
 fn ticking(what: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());

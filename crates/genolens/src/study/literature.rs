@@ -1,14 +1,30 @@
-//! Reading a corpus and building the mention dictionaries, as the literature
-//! steps (the gene prior, explanations' evidence) share them.
+//! The literature step (`genolens literature`: mentions, gene profiles,
+//! retrieval, embeddings), and the corpus reading and mention dictionaries
+//! the literature steps (the gene prior, explanations' evidence) share.
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
 
 use crate::io::corpus::{Corpus, MentionCheck};
-use crate::io::genes::{GeneAliases, GeneName};
-use crate::text::embed::TextEmbedder;
+use crate::io::genes::{read_gene_names, GeneAliases, GeneName};
+use crate::study::prior::PriorEmbedding;
+use crate::study::progress::{stage, Progress};
+use crate::study::{with_suffix, RunLog};
+use crate::text::embed::{TextEmbedder, TfIdfEmbedder};
 use crate::text::mention::{
     disease_dictionary, gene_dictionary, tune_gene_dictionary, GeneRules, MentionExtractor,
+    MentionKind,
 };
+use crate::text::profile::{gene_profiles, profile_embeddings, AnnotatedCorpus, TraitQuery};
+use crate::text::report::{
+    genes_tsv, hits_tsv, mentions_tsv, npy_bytes, summary_markdown, write_all_or_none, HitSource,
+    RankedText,
+};
+use crate::text::retrieval::{Bm25Index, DenseIndex};
 use crate::Result;
 
 /// A corpus's format.
@@ -103,4 +119,256 @@ pub fn bert_embedder(dir: &Path) -> Result<Box<dyn TextEmbedder>> {
          `--features rust-bert`, see the README)",
         dir.display()
     )))
+}
+
+/// Options of the literature step (`genolens literature`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiteratureOptions {
+    /// The abstracts.
+    pub corpus: PathBuf,
+    /// Their format (default: by extension).
+    pub format: Option<CorpusFormat>,
+    /// A trait to profile genes against and to retrieve abstracts and
+    /// sentences for.
+    pub query: Option<String>,
+    /// Gene nomenclature table.
+    pub gene_names: PathBuf,
+    /// Gene alias table.
+    pub gene_aliases: PathBuf,
+    /// An annotated corpus whose disease names form the disease dictionary.
+    pub disease_corpus: Option<PathBuf>,
+    /// An annotated corpus to tune the gene dictionary on.
+    pub tune_genes: Option<PathBuf>,
+    /// Gene embeddings and dense sentence hits (`OUT.gene_embeddings.npy`).
+    pub embedding: PriorEmbedding,
+    /// Evidence sentences kept per gene.
+    pub evidence: usize,
+    /// Hits kept per retrieval method.
+    pub hits: usize,
+    /// Output prefix.
+    pub out: PathBuf,
+}
+
+/// What the literature step did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiteratureOutcome {
+    /// Documents read.
+    pub documents: usize,
+    /// Genes mentioned.
+    pub genes: usize,
+    /// Genes co-mentioned with the query.
+    pub co_mentioned: usize,
+    /// Every file written, the log last.
+    pub written: Vec<PathBuf>,
+}
+
+/// Mentions, gene profiles for a trait, retrieval hits and embeddings from a
+/// corpus: writes `OUT.mentions.tsv`, `OUT.genes.tsv`, `OUT.hits.tsv`,
+/// `OUT.summary.md`, `OUT.log` (and `OUT.gene_embeddings.npy`), all or none.
+/// Runs the literature pipeline.
+pub fn run_literature(
+    args: &LiteratureOptions,
+    progress: &dyn Progress,
+) -> Result<LiteratureOutcome> {
+    let started = Instant::now();
+    let mut log = RunLog::new();
+    let corpus = read_corpus(&args.corpus, args.format)?;
+    let _ = writeln!(
+        log,
+        "genolens literature: {} documents from {}",
+        corpus.len(),
+        args.corpus.display()
+    );
+
+    let names = read_gene_names(&args.gene_names)?;
+    progress.start("building dictionaries", None, "");
+    let extractor = build_extractor(
+        &DictionaryFiles {
+            gene_aliases: &args.gene_aliases,
+            tune_genes: args.tune_genes.as_deref(),
+            disease_corpus: args.disease_corpus.as_deref(),
+        },
+        &names,
+        &mut log,
+    );
+    progress.finish();
+    let extractor = extractor?;
+    let annotated = stage(
+        progress,
+        "finding mentions",
+        corpus.len(),
+        "abstracts",
+        |tick| AnnotatedCorpus::with_progress(&corpus, &extractor, tick),
+    )?;
+    for kind in [
+        MentionKind::Gene,
+        MentionKind::Disease,
+        MentionKind::Variant,
+    ] {
+        let n: usize = annotated
+            .mentions
+            .iter()
+            .map(|ms| ms.iter().filter(|m| m.kind == kind).count())
+            .sum();
+        let _ = writeln!(log, "{kind} mentions: {n}");
+    }
+    let _ = writeln!(log, "sentences: {}", annotated.sentences.len());
+
+    let query = args
+        .query
+        .as_deref()
+        .map(|q| TraitQuery::new(q, &extractor))
+        .transpose()?;
+    if let Some(q) = &query {
+        let _ = writeln!(
+            log,
+            "query {:?}: disease ids [{}]{}",
+            q.text,
+            q.disease_ids.join(", "),
+            if q.disease_ids.is_empty() {
+                " (matched by its words)"
+            } else {
+                ""
+            }
+        );
+    }
+    let symbols: HashMap<String, String> = names
+        .into_iter()
+        .map(|g| (g.entrez_id.to_string(), g.symbol))
+        .collect();
+    let profiles = gene_profiles(&annotated, query.as_ref(), &symbols, args.evidence);
+    let _ = writeln!(
+        log,
+        "genes: {} mentioned, {} co-mentioned with the query",
+        profiles.len(),
+        profiles.iter().filter(|p| p.co_mentions > 0).count()
+    );
+
+    let embedder: Option<Box<dyn TextEmbedder>> = match &args.embedding {
+        PriorEmbedding::None => None,
+        PriorEmbedding::Model(dir) => Some(bert_embedder(dir)?),
+        PriorEmbedding::TfIdf(dim) => {
+            let texts: Vec<&str> = annotated.texts.iter().map(String::as_str).collect();
+            Some(Box::new(TfIdfEmbedder::fit(&texts, *dim)?))
+        }
+    };
+    let mut hits = Vec::new();
+    if let Some(q) = &query {
+        let abstracts = Bm25Index::build(&annotated.texts);
+        push_hits(
+            &mut hits,
+            HitSource::Bm25Abstract,
+            abstracts.search(&q.text, args.hits)?,
+            |i| {
+                (
+                    annotated.pmids[i].clone(),
+                    corpus.documents[i].title.clone(),
+                )
+            },
+        );
+        let sentence_texts: Vec<&str> = (0..annotated.sentences.len())
+            .map(|i| annotated.sentence_text(i))
+            .collect();
+        let sentences = Bm25Index::build(&sentence_texts);
+        let sentence_of = |i: usize| {
+            (
+                annotated.pmids[annotated.sentences[i].doc].clone(),
+                sentence_texts[i].to_string(),
+            )
+        };
+        push_hits(
+            &mut hits,
+            HitSource::Bm25Sentence,
+            sentences.search(&q.text, args.hits)?,
+            sentence_of,
+        );
+        if let Some(e) = &embedder {
+            progress.start("embedding sentences", None, "");
+            let all = e.embed(&sentence_texts);
+            progress.finish();
+            let all = all?;
+            let qv = e.embed(&[q.text.as_str()])?;
+            let dense = DenseIndex::new(&all);
+            push_hits(
+                &mut hits,
+                HitSource::DenseSentence,
+                dense.search(qv.row(0), args.hits)?,
+                sentence_of,
+            );
+        }
+    }
+
+    let mut files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (
+            with_suffix(&args.out, "mentions.tsv"),
+            mentions_tsv(&annotated).into_bytes(),
+        ),
+        (
+            with_suffix(&args.out, "genes.tsv"),
+            genes_tsv(&profiles).into_bytes(),
+        ),
+        (
+            with_suffix(&args.out, "hits.tsv"),
+            hits_tsv(&hits).into_bytes(),
+        ),
+        (
+            with_suffix(&args.out, "summary.md"),
+            summary_markdown(args.query.as_deref(), annotated.len(), &profiles, &hits, 20)
+                .into_bytes(),
+        ),
+    ];
+    if let Some(e) = &embedder {
+        progress.start("embedding gene sentences", None, "");
+        let m = profile_embeddings(&annotated, &profiles, e.as_ref());
+        progress.finish();
+        let m = m?;
+        let _ = writeln!(
+            log,
+            "gene embeddings: {} x {} ({})",
+            m.nrows(),
+            m.ncols(),
+            e.describe()
+        );
+        files.push((
+            with_suffix(&args.out, "gene_embeddings.npy"),
+            npy_bytes(&m)?,
+        ));
+    }
+    let _ = writeln!(log, "time: {:.3} s", started.elapsed().as_secs_f64());
+    for (p, _) in &files {
+        let _ = writeln!(log, "wrote {}", p.display());
+    }
+    files.push((
+        with_suffix(&args.out, "log"),
+        log.text().as_bytes().to_vec(),
+    ));
+    let refs: Vec<(&Path, &[u8])> = files
+        .iter()
+        .map(|(p, b)| (p.as_path(), b.as_slice()))
+        .collect();
+    write_all_or_none(&refs)?;
+    Ok(LiteratureOutcome {
+        documents: annotated.len(),
+        genes: profiles.len(),
+        co_mentioned: profiles.iter().filter(|p| p.co_mentions > 0).count(),
+        written: files.into_iter().map(|(p, _)| p).collect(),
+    })
+}
+
+fn push_hits(
+    out: &mut Vec<RankedText>,
+    source: HitSource,
+    found: Vec<crate::text::retrieval::Hit>,
+    describe: impl Fn(usize) -> (String, String),
+) {
+    for (r, h) in found.into_iter().enumerate() {
+        let (pmid, text) = describe(h.index);
+        out.push(RankedText {
+            source,
+            rank: r + 1,
+            pmid,
+            score: h.score,
+            text,
+        });
+    }
 }
