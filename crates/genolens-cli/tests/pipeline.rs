@@ -307,6 +307,8 @@ fn bad_configurations_fail_before_any_work() {
         ("\"lasso\"]", "\"lasso\", \"ridgge\"]", "ridgge"),
         ("people = 3", "people = 3\nmodel = \"svm\"", "explain.model"),
         ("pca = 2", "pca = 5", "gwas.pca = 5"),
+        // A literature step without the trait it mines for.
+        ("query = \"breast cancer\"", "", "prior.query"),
     ] {
         let text = std::fs::read_to_string(&study.config).unwrap();
         let text = text.replace(from, to);
