@@ -547,47 +547,26 @@ pub struct PredictStep {
     pub written: Vec<PathBuf>,
 }
 
-impl StepOutcome for PredictStep {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
+/// Every step outcome keeps the list of what it wrote in `written`.
+macro_rules! step_outcomes {
+    ($($outcome:ty),*) => {$(
+        impl StepOutcome for $outcome {
+            fn written(&self) -> &[PathBuf] {
+                &self.written
+            }
+        }
+    )*};
 }
 
-impl StepOutcome for TrainOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
-
-impl StepOutcome for ExplainOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
-
-impl StepOutcome for PriorOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
-
-impl StepOutcome for QcOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
-
-impl StepOutcome for PcaOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
-
-impl StepOutcome for GwasOutcome {
-    fn written(&self) -> &[PathBuf] {
-        &self.written
-    }
-}
+step_outcomes!(
+    PredictStep,
+    TrainOutcome,
+    ExplainOutcome,
+    PriorOutcome,
+    QcOutcome,
+    PcaOutcome,
+    GwasOutcome
+);
 
 /// Runs one step unless its manifest matches; returns its outcome.
 fn run_step<T: StepOutcome>(

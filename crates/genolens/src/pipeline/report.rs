@@ -21,7 +21,7 @@ use crate::pipeline::{
 use crate::study::explain::{ExplainOutcome, PersonSummary};
 use crate::study::gwas::{GwasOutcome, PhenotypeScan};
 use crate::study::pca::PcaOutcome;
-use crate::study::predict::PredictOutcome;
+use crate::study::predict::{FoldMetrics, PredictOutcome};
 use crate::study::prior::{load_prior, PriorOutcome};
 use crate::study::qc::QcOutcome;
 use crate::study::train::TrainOutcome;
@@ -613,18 +613,7 @@ impl Page<'_> {
         table(h, &header, &rows);
         if let Some(t) = transformer {
             let _ = writeln!(h, "<h3>transformer</h3>");
-            let mut header = vec!["fold", "n"];
-            header.extend(t.metric_names.iter().map(|n| metric_label(n)));
-            let rows: Vec<Vec<String>> = t
-                .folds
-                .iter()
-                .map(|f| {
-                    let mut row = vec![num(f.fold), num(f.n)];
-                    row.extend(f.values.iter().map(|v| format!("{v:.4}")));
-                    row
-                })
-                .collect();
-            table(h, &header, &rows);
+            fold_table(h, &t.metric_names, &t.folds);
             image(
                 h,
                 &t.loss_plot,
@@ -633,18 +622,7 @@ impl Page<'_> {
         }
         for m in &p.outcome.models {
             let _ = writeln!(h, "<h3>{}</h3>", escape(&m.model));
-            let mut header = vec!["fold", "n"];
-            header.extend(m.metric_names.iter().map(|n| metric_label(n)));
-            let rows: Vec<Vec<String>> = m
-                .folds
-                .iter()
-                .map(|f| {
-                    let mut row = vec![num(f.fold), num(f.n)];
-                    row.extend(f.values.iter().map(|v| format!("{v:.4}")));
-                    row
-                })
-                .collect();
-            table(h, &header, &rows);
+            fold_table(h, &m.metric_names, &m.folds);
             let what = if m.binary {
                 "ROC curve of the out-of-fold predictions"
             } else {
@@ -1043,6 +1021,21 @@ pub(crate) fn best_model(models: &[PredictOutcome]) -> Option<&PredictOutcome> {
         .iter()
         .filter(|m| m.mean.first().is_some_and(|v| v.is_finite()))
         .max_by(|a, b| a.mean[0].total_cmp(&b.mean[0]))
+}
+
+/// One model's metrics per outer fold.
+fn fold_table(h: &mut String, metric_names: &[String], folds: &[FoldMetrics]) {
+    let mut header = vec!["fold", "n"];
+    header.extend(metric_names.iter().map(|n| metric_label(n)));
+    let rows: Vec<Vec<String>> = folds
+        .iter()
+        .map(|f| {
+            let mut row = vec![num(f.fold), num(f.n)];
+            row.extend(f.values.iter().map(|v| format!("{v:.4}")));
+            row
+        })
+        .collect();
+    table(h, &header, &rows);
 }
 
 /// Gene symbols for a table cell (a dash when there are none).
