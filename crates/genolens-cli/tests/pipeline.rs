@@ -332,6 +332,14 @@ fn bad_configurations_fail_before_any_work() {
     assert!(!genolens(&["run", "--init", s(&init)]).status.success());
 }
 
+/// The mean the page's model table shows for `model` (its first metric,
+/// printed as `mean ± sd`).
+fn shown_mean(html: &str, model: &str) -> f64 {
+    let cell = format!("<tr><td>{model}</td><td>");
+    let row = &html[html.find(&cell).expect(model) + cell.len()..];
+    row.split(' ').next().unwrap().parse().unwrap()
+}
+
 /// The numbers of one `mean` row of a `.cv.tsv`, by column name.
 fn cv_mean(path: &Path, column: &str) -> f64 {
     let text = std::fs::read_to_string(path).unwrap();
@@ -392,16 +400,7 @@ fn the_report_renders_in_chromium_with_the_steps_numbers() {
     );
     for model in ["ridge", "lasso"] {
         let r = cv_mean(&out.join(format!("predict/{model}.cv.tsv")), "r");
-        let row = html
-            .find(&format!("<tr><td>{model}</td><td>"))
-            .map(|i| &html[i..])
-            .unwrap();
-        let shown: f64 = row["<tr><td>".len() + model.len() + "</td><td>".len()..]
-            .split(' ')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let shown = shown_mean(&html, model);
         assert!(
             (shown - r).abs() < 5e-5,
             "{model}: page {shown}, cv.tsv {r}"
@@ -599,25 +598,13 @@ people = 4
     // Prediction: AUC from the step's table, and the calibration table.
     let prediction = section("prediction");
     let auc = cv_mean(&out.join("predict/logistic.cv.tsv"), "auc");
-    let row = &prediction[prediction.find("<tr><td>logistic</td><td>").unwrap()..];
-    let shown: f64 = row["<tr><td>logistic</td><td>".len()..]
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let shown = shown_mean(&prediction, "logistic");
     assert!((shown - auc).abs() < 5e-5, "page AUC {shown}, cv.tsv {auc}");
     assert!(prediction.contains("<th>AUC</th>") && prediction.contains("Calibration"));
     // The transformer sits in the same table, on the same folds, with the AUC
     // of its own cv table.
     let tf_auc = cv_mean(&out.join("transformer/cv.tsv"), "auc");
-    let row = &prediction[prediction.find("<tr><td>transformer</td><td>").unwrap()..];
-    let shown: f64 = row["<tr><td>transformer</td><td>".len()..]
-        .split(' ')
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let shown = shown_mean(&prediction, "transformer");
     assert!(
         (shown - tf_auc).abs() < 5e-5,
         "page {shown}, cv.tsv {tf_auc}"

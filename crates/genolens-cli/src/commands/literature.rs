@@ -97,11 +97,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         gene_aliases: args.gene_aliases,
         disease_corpus: args.disease_corpus,
         tune_genes: args.tune_genes,
-        embedding: match (args.embed, args.model) {
-            (true, Some(dir)) => PriorEmbedding::Model(dir),
-            (true, None) => PriorEmbedding::TfIdf(args.tfidf_dim),
-            (false, _) => PriorEmbedding::None,
-        },
+        embedding: PriorEmbedding::chosen(args.embed, args.model, args.tfidf_dim),
         evidence: args.evidence,
         hits: args.hits,
         out: args.out,

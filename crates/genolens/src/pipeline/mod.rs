@@ -238,11 +238,10 @@ impl Pipeline {
                     })
                     .unwrap_or_default();
                 let section = serde_json::json!({ "prior": p });
-                let (outcome, record) = run_step(out, "prior", section, &inputs, progress, |p| {
-                    create_dir(&out.join("prior"))?;
-                    run_prior(&options, p)
-                })?;
-                steps.push(record);
+                let outcome =
+                    run_step(out, "prior", section, &inputs, progress, &mut steps, |p| {
+                        run_prior(&options, p)
+                    })?;
                 Some(outcome)
             }
         };
@@ -255,11 +254,9 @@ impl Pipeline {
                     "input": self.genotype_section(),
                     "qc": &self.config.qc,
                 });
-                let (outcome, record) = run_step(out, "qc", section, &inputs, progress, |p| {
-                    create_dir(&out.join("qc"))?;
+                let outcome = run_step(out, "qc", section, &inputs, progress, &mut steps, |p| {
                     run_qc(&options, p)
                 })?;
-                steps.push(record);
                 Some(outcome)
             }
         };
@@ -276,11 +273,9 @@ impl Pipeline {
                     "qc": &self.config.qc,
                     "pca": &self.config.pca,
                 });
-                let (outcome, record) = run_step(out, "pca", section, &inputs, progress, |p| {
-                    create_dir(&out.join("pca"))?;
+                let outcome = run_step(out, "pca", section, &inputs, progress, &mut steps, |p| {
                     run_pca(&options, p)
                 })?;
-                steps.push(record);
                 Some(outcome)
             }
         };
@@ -297,13 +292,11 @@ impl Pipeline {
                 let section = serde_json::json!({
                     "input": &self.config.input,
                     "gwas": &self.config.gwas,
-                    "prior": if options.prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+                    "prior": self.prior_section(options.prior.is_some()),
                 });
-                let (outcome, record) = run_step(out, "gwas", section, &inputs, progress, |p| {
-                    create_dir(&out.join("gwas"))?;
+                let outcome = run_step(out, "gwas", section, &inputs, progress, &mut steps, |p| {
                     run_gwas(&options, p)
                 })?;
-                steps.push(record);
                 Some(outcome)
             }
         };
@@ -326,18 +319,24 @@ impl Pipeline {
             let section = serde_json::json!({
                 "input": &self.config.input,
                 "predict": &self.config.predict,
-                "prior": if runs[0].prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+                "prior": self.prior_section(runs[0].prior.is_some()),
             });
-            let (outcome, record) = run_step(out, "predict", section, &inputs, progress, |p| {
-                create_dir(&out.join("predict"))?;
-                let models = runs
-                    .iter()
-                    .map(|options| run_predict(options, p))
-                    .collect::<Result<Vec<_>>>()?;
-                let written = models.iter().flat_map(|m| m.written.clone()).collect();
-                Ok(PredictStep { models, written })
-            })?;
-            steps.push(record);
+            let outcome = run_step(
+                out,
+                "predict",
+                section,
+                &inputs,
+                progress,
+                &mut steps,
+                |p| {
+                    let models = runs
+                        .iter()
+                        .map(|options| run_predict(options, p))
+                        .collect::<Result<Vec<_>>>()?;
+                    let written = models.iter().flat_map(|m| m.written.clone()).collect();
+                    Ok(PredictStep { models, written })
+                },
+            )?;
             Some(outcome)
         };
 
@@ -359,23 +358,24 @@ impl Pipeline {
                     "input": &self.config.input,
                     "transformer": &self.config.transformer,
                     "folds": self.config.predict.as_ref().map(|p| (p.folds, p.seed, &p.fold_file)),
-                    "prior": if options.prior.is_some() { serde_json::to_value(&self.config.prior).ok() } else { None },
+                    "prior": self.prior_section(options.prior.is_some()),
                 });
-                let (outcome, record) =
-                    run_step(out, "transformer", section, &inputs, progress, |p| {
-                        create_dir(&options.out)?;
-                        run_train(&options, p)
-                    })?;
-                steps.push(record);
+                let outcome = run_step(
+                    out,
+                    "transformer",
+                    section,
+                    &inputs,
+                    progress,
+                    &mut steps,
+                    |p| run_train(&options, p),
+                )?;
                 Some(outcome)
             }
         };
 
         let explain = match (&self.config.explain, &predict) {
             (Some(config), Some(predict)) => {
-                let (outcome, record) = self.explain_step(config, predict, progress)?;
-                steps.push(record);
-                Some(outcome)
+                Some(self.explain_step(config, predict, progress, &mut steps)?)
             }
             _ => None,
         };
@@ -417,6 +417,15 @@ impl Pipeline {
         })
     }
 
+    /// The `[prior]` section for a step's fingerprint, when the step uses it.
+    fn prior_section(&self, used: bool) -> serde_json::Value {
+        if used {
+            serde_json::to_value(&self.config.prior).unwrap_or_default()
+        } else {
+            serde_json::Value::Null
+        }
+    }
+
     /// The phenotype and covariate tables, and a prior's table and gene map.
     fn table_inputs(&self, prior: Option<&crate::study::prior::PriorInput>) -> Vec<PathBuf> {
         let i = &self.config.input;
@@ -437,7 +446,8 @@ impl Pipeline {
         config: &ExplainConfig,
         predict: &PredictStep,
         progress: &dyn PipelineProgress,
-    ) -> Result<(ExplainOutcome, StepRecord)> {
+        steps: &mut Vec<StepRecord>,
+    ) -> Result<ExplainOutcome> {
         let out = &self.config.out;
         let model = match &config.model {
             Some(name) => predict.models.iter().find(|m| &m.model == name),
@@ -514,7 +524,7 @@ impl Pipeline {
             "prior": &self.config.prior,
             "gene_map": &self.config.input.gene_map,
         });
-        run_step(out, "explain", section, &inputs, progress, |p| {
+        run_step(out, "explain", section, &inputs, progress, steps, |p| {
             run_explain(&options, p)
         })
     }
@@ -568,15 +578,17 @@ step_outcomes!(
     GwasOutcome
 );
 
-/// Runs one step unless its manifest matches; returns its outcome.
+/// Runs one step in `OUT/<name>/` unless its manifest matches, records it in
+/// `steps`, and returns its outcome.
 fn run_step<T: StepOutcome>(
     out: &Path,
     name: &str,
     options: serde_json::Value,
     inputs: &[PathBuf],
     progress: &dyn PipelineProgress,
+    steps: &mut Vec<StepRecord>,
     work: impl FnOnce(&dyn Progress) -> Result<T>,
-) -> Result<(T, StepRecord)> {
+) -> Result<T> {
     let digests = inputs
         .iter()
         .map(|p| InputDigest::of(p))
@@ -595,12 +607,12 @@ fn run_step<T: StepOutcome>(
     if let Some(old) = read_manifest::<T>(&manifest_path) {
         if old.fingerprint == fingerprint && old.outcome.written().iter().all(|p| p.exists()) {
             progress.step_done(name, StepStatus::Skipped, old.wall_s);
-            let record = StepRecord {
+            steps.push(StepRecord {
                 name: name.into(),
                 status: StepStatus::Skipped,
                 wall_s: old.wall_s,
-            };
-            return Ok((old.outcome, record));
+            });
+            return Ok(old.outcome);
         }
     }
     // A killed step must not leave a manifest that vouches for its outputs.
@@ -610,6 +622,7 @@ fn run_step<T: StepOutcome>(
             source,
         })?;
     }
+    create_dir(&out.join(name))?;
     let started = Instant::now();
     let outcome = work(progress)?;
     let wall_s = started.elapsed().as_secs_f64();
@@ -624,14 +637,12 @@ fn run_step<T: StepOutcome>(
     };
     write_json(&manifest_path, &manifest)?;
     progress.step_done(name, StepStatus::Ran, wall_s);
-    Ok((
-        manifest.outcome,
-        StepRecord {
-            name: name.into(),
-            status: StepStatus::Ran,
-            wall_s,
-        },
-    ))
+    steps.push(StepRecord {
+        name: name.into(),
+        status: StepStatus::Ran,
+        wall_s,
+    });
+    Ok(manifest.outcome)
 }
 
 /// `OUT/<step>/manifest.json`.

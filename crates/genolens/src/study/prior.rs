@@ -329,6 +329,18 @@ pub enum PriorEmbedding {
     Model(PathBuf),
 }
 
+impl PriorEmbedding {
+    /// No embedding unless `embed`; then the model when one is named, else
+    /// TF-IDF vectors of width `tfidf_dim`.
+    pub fn chosen(embed: bool, model: Option<PathBuf>, tfidf_dim: usize) -> Self {
+        match (embed, model) {
+            (true, Some(dir)) => PriorEmbedding::Model(dir),
+            (true, None) => PriorEmbedding::TfIdf(tfidf_dim),
+            (false, _) => PriorEmbedding::None,
+        }
+    }
+}
+
 /// Options of the gene-prior step.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorStepOptions {
