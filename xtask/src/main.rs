@@ -84,6 +84,14 @@ fn cargo() -> Command {
     c
 }
 
+/// Cargo for the CI run: a clean clone builds everything once, so the
+/// incremental caches would only take disk (several GiB on this workspace).
+fn ci_cargo() -> Command {
+    let mut c = cargo();
+    c.env("CARGO_INCREMENTAL", "0");
+    c
+}
+
 /// Runs a command, printing its wall time.
 fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("xtask: == {name}");
@@ -148,10 +156,10 @@ fn apt_install(packages: &[&str], what: &str) -> Result<(), String> {
 fn ci() -> Result<(), String> {
     let t = Instant::now();
     install_tools()?;
-    let mut fmt = cargo();
+    let mut fmt = ci_cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     step("cargo fmt --check", fmt)?;
-    let mut clippy = cargo();
+    let mut clippy = ci_cargo();
     clippy.args([
         "clippy",
         "--workspace",
@@ -161,10 +169,10 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]);
     step("cargo clippy", clippy)?;
-    let mut test = cargo();
+    let mut test = ci_cargo();
     test.args(["test", "--workspace"]);
     let (passed, failed) = test_step(test)?;
-    let mut doc = cargo();
+    let mut doc = ci_cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
     step("cargo doc", doc)?;
@@ -172,7 +180,7 @@ fn ci() -> Result<(), String> {
     // The rust-bert feature: libtorch and the model from the cache, then
     // clippy and the tests of the crates that have the feature.
     let env = text_env(false)?;
-    let mut clippy = cargo();
+    let mut clippy = ci_cargo();
     clippy
         .args([
             "clippy",
@@ -189,7 +197,7 @@ fn ci() -> Result<(), String> {
         ])
         .envs(env.vars.iter().cloned());
     step("cargo clippy --features rust-bert", clippy)?;
-    let mut test = cargo();
+    let mut test = ci_cargo();
     test.args(["test", "-p", "genolens-text", "--features", "rust-bert"])
         .envs(env.vars.iter().cloned())
         // libtorch's own thread pool fights the parallel test threads.
@@ -200,7 +208,7 @@ fn ci() -> Result<(), String> {
     // build), CUDA's missing driver is a typed error, and WGPU trains on
     // lavapipe (Mesa's software Vulkan).
     ensure_lavapipe()?;
-    let mut clippy = cargo();
+    let mut clippy = ci_cargo();
     clippy.args([
         "clippy",
         "-p",
@@ -216,7 +224,7 @@ fn ci() -> Result<(), String> {
         "cargo clippy -p genolens-transformer --features wgpu,cuda",
         clippy,
     )?;
-    let mut test = cargo();
+    let mut test = ci_cargo();
     test.args([
         "test",
         "-p",
