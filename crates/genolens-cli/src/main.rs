@@ -43,6 +43,9 @@ enum Command {
     /// Principal components (exact or --approx), PLINK 2's .eigenvec/.eigenval, and
     /// a PC1/PC2 plot.
     Pca(commands::pca::Args),
+    /// Relatedness: KING-robust kinship (--make-king-table), the unrelated set of
+    /// --king-cutoff, and the relationship matrix (--make-grm), as PLINK 2.
+    Relatedness(commands::relatedness::Args),
     /// Per-variant association as plink2 --glm: linear for quantitative traits,
     /// logistic (Firth fallback) or the score test for case/control traits.
     Gwas(commands::gwas::Args),
@@ -100,6 +103,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Convert(a) => commands::convert::run(a),
         Command::Qc(a) => commands::qc::run(a),
         Command::Pca(a) => commands::pca::run(a),
+        Command::Relatedness(a) => commands::relatedness::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Report(a) => commands::run::report(a),
         Command::Simulate(a) => commands::simulate::run(a),

@@ -401,3 +401,143 @@ fn pca_on_ld_pruned_variants_matches_plink2_extract() {
     ]));
     assert_eq!(read(&with(&k, "eigenvec")).lines().count(), 101);
 }
+
+#[test]
+fn king_table_and_cutoff_are_identical_to_plink2() {
+    let dir = tempfile::tempdir().unwrap();
+    let lct_vcf = data("1000g_lct_region_gaston/LCT.vcf.gz");
+    let mut inputs: Vec<(Vec<String>, Vec<String>)> = FILESETS
+        .iter()
+        .map(|fs| {
+            let prefix = data(fs);
+            let ours = vec!["--bfile".to_string(), s(&prefix).to_string()];
+            (ours.clone(), ours)
+        })
+        .collect();
+    // VCF input: no family IDs, `#IID1 IID2` as in plink2.
+    let vcf = vec!["--vcf".to_string(), s(&lct_vcf).to_string()];
+    inputs.push((vcf.clone(), vcf));
+    for (ours, theirs) in &inputs {
+        let ours: Vec<&str> = ours.iter().map(String::as_str).collect();
+        let theirs: Vec<&str> = theirs.iter().map(String::as_str).collect();
+        let flags = ["--make-king-table", "--king-cutoff", "0.0884"];
+        let Some((g, p)) = run_both(
+            dir.path(),
+            &[&["relatedness"], &ours[..], &flags[..]].concat(),
+            &[&theirs[..], &flags[..]].concat(),
+        ) else {
+            return;
+        };
+        let what = ours[1];
+        assert_same_text(&with(&g, "kin0"), &with(&p, "kin0"), what);
+        for list in ["king.cutoff.in.id", "king.cutoff.out.id"] {
+            assert_same_text(&with(&g, list), &with(&p, list), list);
+        }
+        // Kept and removed partition the samples.
+        let rows = |ext: &str| read(&with(&g, ext)).lines().count() - 1;
+        let n = (1.0 + (1.0 + 8.0 * rows("kin0") as f64).sqrt()) / 2.0;
+        assert_eq!(
+            rows("king.cutoff.in.id") + rows("king.cutoff.out.id"),
+            n.round() as usize
+        );
+    }
+    // HapMap has trios: the parent-offspring pairs are found and the plot drawn.
+    let hapmap = data("hapmap_snprelate_60x5000/plinkhapmap");
+    let out = dir.path().join("h");
+    ok(genolens(&[
+        "relatedness",
+        "--bfile",
+        s(&hapmap),
+        "--make-king-table",
+        "--plot",
+        "--out",
+        s(&out),
+    ]));
+    let first_degree = read(&with(&out, "kin0"))
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            let k: f64 = l.rsplit('\t').next().unwrap().parse().unwrap();
+            (0.177..0.354).contains(&k)
+        })
+        .count();
+    assert!(first_degree >= 4, "{first_degree} first-degree pairs");
+    assert!(std::fs::metadata(with(&out, "king.png")).unwrap().len() > 10_000);
+}
+
+#[test]
+fn grm_is_identical_to_plink2_make_grm_bin() {
+    let dir = tempfile::tempdir().unwrap();
+    for fs in FILESETS {
+        let prefix = data(fs);
+        // plink2 2.00a3.5 counts non-zero padding bits as calls (see
+        // reference.rs), which changes LCT's frequencies: give it zeroed bytes.
+        let input = zero_padding_copy(&prefix, dir.path());
+        for (ours, theirs) in [
+            (vec![], vec![]),
+            (vec!["--grm-cov"], vec!["cov"]),
+            (vec!["--grm-meanimpute"], vec!["meanimpute"]),
+        ] {
+            let Some((g, p)) = run_both(
+                dir.path(),
+                &[
+                    &["relatedness", "--bfile", s(&prefix), "--make-grm"],
+                    &ours[..],
+                ]
+                .concat(),
+                &[&["--bfile", s(&input), "--make-grm-bin"], &theirs[..]].concat(),
+            ) else {
+                return;
+            };
+            for ext in ["grm.bin", "grm.N.bin"] {
+                let a = std::fs::read(with(&g, ext)).unwrap();
+                let b = std::fs::read(with(&p, ext)).unwrap();
+                assert_eq!(a.len(), b.len(), "{fs} {theirs:?} {ext}: size");
+                // Equal as f32 values (the bytes may differ only in the sign of zero).
+                let differ = a
+                    .chunks_exact(4)
+                    .zip(b.chunks_exact(4))
+                    .filter(|(x, y)| {
+                        let f = |c: &[u8]| f32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+                        f(x) != f(y)
+                    })
+                    .count();
+                assert_eq!(differ, 0, "{fs} {theirs:?} {ext}: {differ} entries differ");
+            }
+            assert_same_text(&with(&g, "grm.id"), &with(&p, "grm.id"), "grm.id");
+        }
+    }
+    // The matrix reads back with its IDs, and a foreign ID file is refused.
+    let g = dir.path().join("g");
+    let paths = genolens::io::relatedness::GrmPaths::new(&g);
+    let m = genolens::io::relatedness::read_grm_bin(&paths).unwrap();
+    // A standardised GRM's diagonal averages about 1 (1 + inbreeding).
+    let n = m.ids.len();
+    let mean_diag = (0..n).map(|i| f64::from(m.get(i, i))).sum::<f64>() / n as f64;
+    assert!((0.9..1.2).contains(&mean_diag), "{mean_diag}");
+    std::fs::write(&paths.id, "a\ta\nb\tb\n").unwrap();
+    assert!(genolens::io::relatedness::read_grm_bin(&paths).is_err());
+}
+
+#[test]
+fn relatedness_refuses_bad_requests_without_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let eur = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let out = dir.path().join("r");
+    for (args, says) in [
+        (vec!["--king-cutoff", "0.7"], "below 0.5"),
+        (vec![], "--make-king-table, --king-cutoff or --make-grm"),
+    ] {
+        let o = genolens(
+            &[
+                &["relatedness", "--bfile", s(&eur), "--out", s(&out)],
+                &args[..],
+            ]
+            .concat(),
+        );
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -14,6 +14,7 @@
 //! | [`ld`] | LD pruning identical to `plink2 --indep-pairwise` |
 //! | [`haplotype`] | two-locus haplotype frequencies (EM) and phased r², as PLINK 1.9's `--clump` measures LD |
 //! | [`pca`] | exact and randomized (streaming) PCA, loadings, projection of new samples |
+//! | [`relate`] | KING-robust kinship and `--king-cutoff` as PLINK 2 computes them; the genomic relationship matrix (GCTA's, as `plink2 --make-grm-bin`) |
 //! | [`encode`] | model encodings: additive, dominant/recessive, one-hot, transformer tokens, SNP→gene groups |
 //! | [`split`] | seeded train/validation/test splits and folds, or folds from a file |
 //! | [`metrics`] | evaluation metrics: Pearson r, R², MSE, AUC, log-loss, ROC and calibration |
@@ -25,6 +26,7 @@ pub mod ld;
 pub mod metrics;
 pub mod pca;
 pub mod qc;
+pub mod relate;
 pub mod scale;
 pub mod simulate;
 pub mod split;

@@ -162,7 +162,7 @@ impl Pca {
     }
 }
 
-fn par() -> Par {
+pub(crate) fn par() -> Par {
     match std::num::NonZeroUsize::new(rayon::current_num_threads()) {
         Some(n) if n.get() > 1 => Par::Rayon(n),
         _ => Par::Seq,
@@ -245,7 +245,7 @@ fn included(v: &Variant, which: PcaVariants) -> bool {
 
 /// Streams the `used` variants in blocks, hands each standardised block
 /// (`n_samples × block`) to `f` in order.
-fn stream_standardized<S, F>(
+pub(crate) fn stream_standardized<S, F>(
     source: &S,
     standardizer: &Standardizer,
     used: &[usize],

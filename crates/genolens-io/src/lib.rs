@@ -12,6 +12,7 @@
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`epistasis`] | PLINK 1.9 `--epistasis` reports: `.epi.qt` and `.epi.qt.summary` |
 //! | [`prior`] | gene prior tables (`gene_prior.tsv`, user `gene score` tables), evidence sentences, p-value tables of any association tool |
+//! | [`relatedness`] | PLINK 2's KING table (`.kin0`) and GCTA's binary relationship matrix (`.grm.bin`, `.grm.N.bin`, `.grm.id`) |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
 //! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
 //! | [`scorefile`] | `plink2 --score` weight files and the `.sscore` report |
@@ -36,6 +37,7 @@ pub mod hardcall;
 pub mod plink;
 pub mod prior;
 mod record;
+pub mod relatedness;
 pub mod report;
 pub mod scorefile;
 pub mod sumstats;

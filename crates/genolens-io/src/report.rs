@@ -8,6 +8,160 @@ use crate::atomic::AtomicFile;
 use crate::error::Result;
 use crate::record::{Sample, Variant};
 
+/// Appends `x` exactly as PLINK 2's own `dtoa_g` prints it (six significant
+/// digits, `%g`'s notation), which differs from C's `%g` in one way: a value
+/// within about 5e-9 of a tie in its last digit is rounded half to even, as
+/// if it were the exact decimal PLINK 2's arithmetic meant (0.001796875 →
+/// `0.00179688`, 0.1578125 → `0.157812`), where C rounds the binary double.
+/// The KING table uses it; its coefficients are ratios of small integers, so
+/// such ties are common there.
+pub fn push_plink2_g(out: &mut String, x: f64) {
+    if x.is_nan() {
+        out.push_str("nan");
+        return;
+    }
+    let mut x = x;
+    if x < 0.0 {
+        out.push('-');
+        x = -x;
+    }
+    if x < 9.9999949999999e-5 {
+        if x == 0.0 {
+            out.push('0');
+            return;
+        }
+        let mut xp10 = 0u32;
+        if x < 9.9999949999999e-16 {
+            if x < 9.9999949999999e-128 {
+                if x < 9.9999949999999e-256 {
+                    x *= 1.0e256;
+                    xp10 |= 256;
+                } else {
+                    x *= 1.0e128;
+                    xp10 |= 128;
+                }
+            }
+            for (limit, factor, bit) in [
+                (9.9999949999999e-64, 1.0e64, 64),
+                (9.9999949999999e-32, 1.0e32, 32),
+                (9.9999949999999e-16, 1.0e16, 16),
+            ] {
+                if x < limit {
+                    x *= factor;
+                    xp10 |= bit;
+                }
+            }
+        }
+        for (limit, factor, bit) in [
+            (9.9999949999999e-8, 100_000_000.0, 8),
+            (9.9999949999999e-4, 10_000.0, 4),
+            (9.9999949999999e-2, 100.0, 2),
+            (9.9999949999999e-1, 10.0, 1),
+        ] {
+            if x < limit {
+                x *= factor;
+                xp10 |= bit;
+            }
+        }
+        push_significand(out, banker_round(x * 100_000.0), 1);
+        let _ = write!(out, "e-{xp10:02}");
+        return;
+    }
+    if x >= 999_999.499_999_99 {
+        if x > f64::MAX {
+            out.push_str("inf");
+            return;
+        }
+        let mut xp10 = 0u32;
+        if x >= 9.9999949999999e15 {
+            if x >= 9.9999949999999e127 {
+                if x >= 9.9999949999999e255 {
+                    x *= 1.0e-256;
+                    xp10 |= 256;
+                } else {
+                    x *= 1.0e-128;
+                    xp10 |= 128;
+                }
+            }
+            for (limit, factor, bit) in [
+                (9.9999949999999e63, 1.0e-64, 64),
+                (9.9999949999999e31, 1.0e-32, 32),
+                (9.9999949999999e15, 1.0e-16, 16),
+            ] {
+                if x >= limit {
+                    x *= factor;
+                    xp10 |= bit;
+                }
+            }
+        }
+        for (limit, factor, bit) in [
+            (9.9999949999999e7, 1.0e-8, 8),
+            (9.9999949999999e3, 1.0e-4, 4),
+            (9.9999949999999e1, 1.0e-2, 2),
+            (9.9999949999999e0, 1.0e-1, 1),
+        ] {
+            if x >= limit {
+                x *= factor;
+                xp10 |= bit;
+            }
+        }
+        push_significand(out, banker_round(x * 100_000.0), 1);
+        let _ = write!(out, "e+{xp10:02}");
+        return;
+    }
+    if x >= 0.999_999_499_999_99 {
+        // Six significant digits with 1 to 6 before the point, each case
+        // scaled by one multiplication as PLINK 2 does.
+        let (scaled, int_digits) = if x < 9.9999949999999 {
+            (x * 100_000.0, 1)
+        } else if x < 99.999949999999 {
+            (x * 10_000.0, 2)
+        } else if x < 999.99949999999 {
+            (x * 1_000.0, 3)
+        } else if x < 9999.9949999999 {
+            (x * 100.0, 4)
+        } else if x < 99999.949999999 {
+            (x * 10.0, 5)
+        } else {
+            (x, 6)
+        };
+        push_significand(out, banker_round(scaled), int_digits);
+        return;
+    }
+    out.push_str("0.");
+    if x < 9.9999949999999e-3 {
+        x *= 100.0;
+        out.push_str("00");
+    }
+    if x < 9.9999949999999e-2 {
+        x *= 10.0;
+        out.push('0');
+    }
+    let digits = format!("{:06}", banker_round(x * 1_000_000.0));
+    out.push_str(digits.trim_end_matches('0'));
+}
+
+/// PLINK 2's `BankerRoundD` with its 8-digit tolerance: round to nearest,
+/// near-ties (within 5e-9) to even.
+fn banker_round(x: f64) -> u64 {
+    let r = x as i64;
+    let bias = if r & 1 == 1 { 0.500000005 } else { 0.499999995 };
+    (r + ((x - r as f64) + bias) as i64) as u64
+}
+
+/// Six significant digits `r` with `int_digits` before the point, the
+/// fraction's trailing zeros (and a bare point) removed.
+fn push_significand(out: &mut String, r: u64, int_digits: u32) {
+    let unit = 10u64.pow(6 - int_digits);
+    let _ = write!(out, "{}", r / unit);
+    let frac = r % unit;
+    if frac != 0 {
+        let digits = format!("{:0width$}", frac, width = (6 - int_digits) as usize);
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+}
+
 /// Formats `x` like C's `printf("%.{sig}g")`, which is how PLINK 2 prints
 /// statistics (`sig` = 6 by default): `sig` significant digits, trailing zeros
 /// removed, scientific notation when the exponent is below -4 or at least `sig`.
@@ -540,7 +694,43 @@ pub fn read_text(path: impl AsRef<Path>) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::format_g;
+    use super::{format_g, push_plink2_g};
+
+    fn plink2_g(x: f64) -> String {
+        let mut s = String::new();
+        push_plink2_g(&mut s, x);
+        s
+    }
+
+    #[test]
+    fn plink2_g_rounds_near_ties_to_even_and_otherwise_equals_c() {
+        // Printed by plink2 --make-king-table on the bundled filesets.
+        assert_eq!(plink2_g(0.5 - 0.498203125), "0.00179688");
+        assert_eq!(plink2_g(0.1578125), "0.157812");
+        assert_eq!(plink2_g(-0.1890625), "-0.189062");
+        assert_eq!(plink2_g(f64::NEG_INFINITY), "-inf");
+        assert_eq!(plink2_g(f64::NAN), "nan");
+        assert_eq!(plink2_g(-0.0), "0");
+        // Away from ties it is C's %g, in every notation.
+        let mut state = 0x9e3779b97f4a7c15u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mantissa = (state >> 11) as f64 / (1u64 << 53) as f64;
+            let exp = (state % 41) as i32 - 20;
+            let x = (mantissa - 0.5) * 10f64.powi(exp);
+            if x == 0.0 {
+                continue;
+            }
+            // Skip values within 1e-7 of a tie in the seventh digit.
+            let scaled = x.abs() / 10f64.powf(x.abs().log10().floor() - 5.0);
+            if ((scaled - scaled.floor()) - 0.5).abs() < 1e-7 {
+                continue;
+            }
+            assert_eq!(plink2_g(x), format_g(x, 6), "{x:e}");
+        }
+    }
 
     #[test]
     fn prints_like_c_percent_g() {

@@ -13,6 +13,7 @@ pub mod pca;
 pub mod predict;
 pub mod prior;
 pub mod qc;
+pub mod relatedness;
 pub mod run;
 pub mod runlog;
 pub mod simulate;

@@ -19,6 +19,7 @@ pub mod predict;
 pub mod prior;
 pub mod progress;
 pub mod qc;
+pub mod relatedness;
 pub mod score;
 pub mod train;
 
