@@ -17,6 +17,7 @@
 pub mod clump;
 pub mod epistasis;
 pub mod linear;
+pub mod lmm;
 pub mod logistic;
 pub mod predict;
 pub mod stats;

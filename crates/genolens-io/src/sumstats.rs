@@ -30,6 +30,9 @@ pub enum GlmKind {
     /// `.glm.logistic`, the odds ratio being the one-step estimate. Read back, it
     /// is indistinguishable from [`GlmKind::Logistic`].
     LogisticScore,
+    /// `.glm.lmm` (genolens' exact mixed model, `gwas --lmm`): the columns of
+    /// `.glm.linear`, `TEST` naming the mixed-model test (`LMM_WALD`, ...).
+    Lmm,
 }
 
 impl GlmKind {
@@ -40,12 +43,13 @@ impl GlmKind {
             GlmKind::Logistic => "glm.logistic",
             GlmKind::LogisticHybrid => "glm.logistic.hybrid",
             GlmKind::LogisticScore => "glm.logistic.score",
+            GlmKind::Lmm => "glm.lmm",
         }
     }
 
     fn effect_columns(self) -> [&'static str; 3] {
         match self {
-            GlmKind::Linear => ["BETA", "SE", "T_STAT"],
+            GlmKind::Linear | GlmKind::Lmm => ["BETA", "SE", "T_STAT"],
             _ => ["OR", "LOG(OR)_SE", "Z_STAT"],
         }
     }

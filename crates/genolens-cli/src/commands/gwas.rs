@@ -6,8 +6,10 @@
 
 use std::path::PathBuf;
 
+use genolens::assoc::lmm::LmmTests;
 use genolens::assoc::logistic::{FirthMode, LogisticMethod};
 use genolens::study::gwas::{run_gwas, GwasOptions};
+use genolens::study::lmm::LmmRequest;
 
 use crate::commands::clump::ClumpArgs;
 use crate::commands::fdr::WeightingArgs;
@@ -68,6 +70,20 @@ pub struct Args {
     clump: bool,
     #[command(flatten)]
     clump_thresholds: ClumpArgs,
+    /// Test with GEMMA's exact linear mixed model instead of `--glm`, for
+    /// related samples: `wald` (gemma -lmm 1, λ by REML per variant), `lrt`
+    /// (-lmm 2), `score` (-lmm 3) or `all` (-lmm 4). Writes
+    /// `OUT.NAME.glm.lmm` and GEMMA's layout `OUT.NAME.lmm.assoc.txt`; the log
+    /// has the variance components and the SNP heritability with its SE.
+    #[arg(long, value_name = "TEST", num_args = 0..=1, default_missing_value = "wald",
+          value_parser = ["wald", "lrt", "score", "all"],
+          conflicts_with_all = ["firth", "no_firth", "score_test", "firth_fallback"])]
+    lmm: Option<String>,
+    /// With --lmm: the relationship matrix, a GCTA binary GRM prefix
+    /// (`PREFIX.grm.bin`, `PREFIX.grm.id`; e.g. from `genolens relatedness
+    /// --make-grm`), instead of the centred GRM of the tested samples.
+    #[arg(long, value_name = "PREFIX", requires = "lmm")]
+    grm: Option<PathBuf>,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -106,6 +122,18 @@ pub fn run(args: Args) -> Result<(), CliError> {
         gene_map: args.prior.gene_map.clone(),
         prior: args.prior.input(),
         weighting: args.weighting.options(),
+        lmm: args.lmm.as_deref().map(|t| {
+            let tests = match t {
+                "lrt" => LmmTests::Lrt,
+                "score" => LmmTests::Score,
+                "all" => LmmTests::All,
+                _ => LmmTests::Wald,
+            };
+            LmmRequest {
+                grm: args.grm.clone(),
+                ..LmmRequest::new(tests)
+            }
+        }),
         out: args.out,
     };
     let outcome = run_gwas(&options, &progress::Bars::default())?;

@@ -1017,6 +1017,7 @@ impl StudyConfig {
             gene_map: self.input.gene_map.clone(),
             prior,
             weighting,
+            lmm: None,
             out: prefix,
         })
     }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::assoc::clump::ClumpOptions;
 use crate::assoc::linear::{linear_scan, Covariates, Phenotype};
+use crate::assoc::lmm::LmmTests;
 use crate::assoc::logistic::{logistic_scan, FirthMode, LogisticMethod};
 use crate::assoc::stats::neg_log10;
 use crate::assoc::summary::{
@@ -27,6 +28,7 @@ use crate::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
 use crate::io::{GenotypeSource, SampleId};
 use crate::plot::{LineStyle, ScatterPlot};
 use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
+use crate::study::lmm::{gemma_path, scan_trait, write_gemma_assoc, LmmRequest};
 use crate::study::prior::{prior_weighted, PriorInput, WeightedCounts, WeightingOptions};
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, GenotypeInput, RunLog};
@@ -66,6 +68,9 @@ pub struct GwasOptions {
     pub prior: Option<PriorInput>,
     /// How the prior's weights enter the tests.
     pub weighting: WeightingOptions,
+    /// Test every trait with GEMMA's exact mixed model instead of `--glm`
+    /// (case/control traits as quantitative 0/1, as GEMMA does).
+    pub lmm: Option<LmmRequest>,
     /// Output prefix.
     pub out: PathBuf,
 }
@@ -89,6 +94,7 @@ impl GwasOptions {
             gene_map: None,
             prior: None,
             weighting: WeightingOptions::default(),
+            lmm: None,
             out: out.into(),
         }
     }
@@ -124,6 +130,10 @@ pub struct PhenotypeScan {
     /// Discoveries with and without the prior's weights (at the weighting's
     /// level), if a prior was given.
     pub weighted: Option<WeightedCounts>,
+    /// The mixed model's proportion of variance explained by the relationship
+    /// matrix and its standard error (`gwas --lmm` only).
+    #[serde(default)]
+    pub pve: Option<(f64, f64)>,
 }
 
 /// What the association step did.
@@ -260,11 +270,63 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             .map(|((name, values), _)| Phenotype { name, values })
             .collect()
     };
-    let (quantitative, binary) = (pick(false), pick(true));
+    let (quantitative, binary) = match options.lmm {
+        // The mixed model takes every trait as quantitative.
+        Some(_) => (
+            pick(false).into_iter().chain(pick(true)).collect(),
+            Vec::new(),
+        ),
+        None => (pick(false), pick(true)),
+    };
     let mut results: Vec<Scanned> = Vec::new();
     let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
+    let mut gemma_files = Vec::new();
     let n_variants = source.n_variants();
-    if !quantitative.is_empty() {
+    if let Some(request) = &options.lmm {
+        for ph in &quantitative {
+            let scan = scan_trait(
+                source.as_ref(),
+                ph.name,
+                ph.values,
+                &covariates.values,
+                request,
+                progress,
+                &mut log,
+            )?;
+            let gemma = gemma_path(&options.out, ph.name);
+            write_gemma_assoc(&gemma, source.as_ref(), &scan, request.tests)?;
+            gemma_files.push(gemma);
+            let obs_ct = scan.samples.len() as u32;
+            let rows = scan
+                .variants
+                .iter()
+                .map(|v| {
+                    let t = &v.test;
+                    // The p-value of the first test asked for: Wald, else LRT, else score.
+                    let p = [t.p_wald, t.p_lrt, t.p_score]
+                        .into_iter()
+                        .find(|p| !p.is_nan())
+                        .unwrap_or(f64::NAN);
+                    Row {
+                        obs_ct,
+                        beta: t.beta,
+                        se: t.se,
+                        stat: t.beta / t.se,
+                        ln_p: p.ln(),
+                        firth: None,
+                        error: p.is_nan().then_some("CONST_OMITTED_ALLELE"),
+                    }
+                })
+                .collect();
+            results.push(Scanned {
+                name: ph.name.to_string(),
+                kind: GlmKind::Lmm,
+                rows,
+                cases_controls: None,
+                pve: Some((scan.null.pve, scan.null.pve_se)),
+            });
+        }
+    } else if !quantitative.is_empty() {
         let scan = stage(progress, "linear scan", n_variants, "variants", |p| {
             linear_scan(source.as_ref(), &quantitative, &covariates, 256, p)
         })?;
@@ -291,6 +353,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                 kind: GlmKind::Linear,
                 rows,
                 cases_controls: None,
+                pve: None,
             });
         }
     }
@@ -353,6 +416,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                 kind,
                 rows,
                 cases_controls: Some((cases, controls)),
+                pve: None,
             });
         }
     }
@@ -381,7 +445,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     };
     let maf: Vec<f64> = alt_freq.iter().map(|p| p.min(1.0 - p)).collect();
 
-    let mut written = Vec::new();
+    let mut written = gemma_files;
     let mut scans = Vec::new();
     for scanned in &results {
         let (name, kind, tests) = (&scanned.name, scanned.kind, &scanned.rows);
@@ -406,10 +470,15 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     alt: v.allele1.clone(),
                     a1: a1.clone(),
                     firth: t.firth,
-                    test: "ADD".into(),
+                    test: match (kind, options.lmm.as_ref().map(|r| r.tests)) {
+                        (GlmKind::Lmm, Some(LmmTests::Lrt)) => "LMM_LRT".into(),
+                        (GlmKind::Lmm, Some(LmmTests::Score)) => "LMM_SCORE".into(),
+                        (GlmKind::Lmm, _) => "LMM_WALD".into(),
+                        _ => "ADD".into(),
+                    },
                     obs_ct: u64::from(t.obs_ct),
                     // Logistic files print the odds ratio.
-                    effect: if kind == GlmKind::Linear {
+                    effect: if matches!(kind, GlmKind::Linear | GlmKind::Lmm) {
                         beta
                     } else {
                         beta.exp()
@@ -516,6 +585,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             qq,
             prior_table,
             weighted,
+            pve: scanned.pve,
         });
     }
     let warnings = log.warnings().to_vec();
@@ -734,6 +804,7 @@ struct Scanned {
     kind: GlmKind,
     rows: Vec<Row>,
     cases_controls: Option<(usize, usize)>,
+    pve: Option<(f64, f64)>,
 }
 
 /// One variant's result, whichever model produced it.

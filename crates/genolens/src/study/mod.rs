@@ -13,6 +13,7 @@ pub mod explain;
 pub mod gwas;
 pub mod input;
 pub mod literature;
+pub mod lmm;
 pub mod log;
 pub mod pca;
 pub mod predict;

@@ -1,0 +1,295 @@
+//! The exact mixed-model branch of the GWAS step (`genolens gwas --lmm`):
+//! per trait, the samples with a phenotype and every covariate, their
+//! centred relationship matrix (GEMMA's `-gk 1`) or a GCTA GRM read from
+//! disk, one eigendecomposition, the null model, and every variant tested as
+//! `gemma -lmm 1..4`. Results go back to the GWAS step as `.glm.lmm` rows;
+//! GEMMA's own `.assoc.txt` layout is written beside them.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::assoc::lmm::{lmm_scan, KinshipEigen, LambdaSearch, LmmTests, LmmVariant, NullModel};
+use crate::features::qc::{count_calls, DEFAULT_BLOCK_SIZE};
+use crate::features::relate::{grm, GrmOptions};
+use crate::io::relatedness::{read_grm_bin, GrmPaths};
+use crate::io::{AtomicFile, GenotypeSource, Subset};
+use crate::study::progress::{stage, Progress};
+use crate::study::{with_suffix, RunLog};
+use crate::{Error, Result};
+
+/// How `gwas --lmm` models relatedness.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LmmRequest {
+    /// The tests (`gemma -lmm 1`, `2`, `3` or `4`).
+    pub tests: LmmTests,
+    /// A relationship matrix in GCTA's binary layout (`PREFIX.grm.bin`,
+    /// `.grm.id`) instead of the centred GRM genolens computes; its IDs must
+    /// cover every analysed sample.
+    pub grm: Option<PathBuf>,
+    /// Variants kept for the computed GRM: minor allele frequency at least
+    /// this among the analysed samples (GEMMA's `-maf`, 0.01).
+    pub grm_min_maf: f64,
+    /// ... and missing calls at most this fraction (GEMMA's `-miss`, 0.05);
+    /// variants with a single genotype class are left out too, as GEMMA does.
+    pub grm_max_missing: f64,
+}
+
+impl LmmRequest {
+    /// GEMMA's defaults: the Wald test, the centred GRM of variants with MAF
+    /// ≥ 0.01 and ≤ 5 % missing calls.
+    pub fn new(tests: LmmTests) -> Self {
+        Self {
+            tests,
+            grm: None,
+            grm_min_maf: 0.01,
+            grm_max_missing: 0.05,
+        }
+    }
+}
+
+/// One trait's mixed-model scan.
+pub(crate) struct LmmTrait {
+    /// The analysed samples (indices into the genotype source).
+    pub samples: Vec<usize>,
+    /// Per variant of the source.
+    pub variants: Vec<LmmVariant>,
+    /// The null model.
+    pub null: NullModel,
+}
+
+/// Runs the mixed model for one trait: `y` and `covariates` (`n × c`, NaN
+/// for missing) over every sample of `source`.
+pub(crate) fn scan_trait(
+    source: &dyn GenotypeSource,
+    name: &str,
+    y: &[f64],
+    covariates: &ndarray::ArrayView2<'_, f64>,
+    request: &LmmRequest,
+    progress: &dyn Progress,
+    log: &mut RunLog,
+) -> Result<LmmTrait> {
+    let samples: Vec<usize> = (0..source.n_samples())
+        .filter(|&i| !y[i].is_nan() && covariates.row(i).iter().all(|v| !v.is_nan()))
+        .collect();
+    let n = samples.len();
+    let c = covariates.ncols() + 1;
+    if n <= c + 1 {
+        return Err(Error::Invalid(format!(
+            "--lmm {name}: {n} samples with the phenotype and every covariate cannot fit \
+             {c} covariates (intercept included) and a variant"
+        )));
+    }
+    let analysed = Subset::new(source, Some(samples.clone()), None)?;
+    let k = match &request.grm {
+        Some(prefix) => grm_from_file(prefix, &analysed)?,
+        None => {
+            let calls = count_calls(&analysed, DEFAULT_BLOCK_SIZE, &|_| {})?;
+            let keep: Vec<usize> = calls
+                .variants
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| {
+                    let p = v.allele1_freq();
+                    let maf = p.min(1.0 - p);
+                    let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
+                    // GEMMA also drops variants with one genotype class (all
+                    // heterozygous, say), which MAF alone lets through.
+                    let d = &v.diploid;
+                    let classes = [d.hom_allele1, d.het, d.hom_allele2]
+                        .iter()
+                        .filter(|&&c| c > 0)
+                        .count();
+                    maf >= request.grm_min_maf && missing <= request.grm_max_missing && classes > 1
+                })
+                .map(|(j, _)| j)
+                .collect();
+            if keep.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "--lmm {name}: no variant passes MAF >= {} and missingness <= {} for the \
+                     relationship matrix",
+                    request.grm_min_maf, request.grm_max_missing
+                )));
+            }
+            let used = Subset::new(&analysed, None, Some(keep))?;
+            let g = stage(
+                progress,
+                "relationship matrix",
+                used.n_variants(),
+                "variants",
+                |p| {
+                    grm(
+                        &used,
+                        &GrmOptions {
+                            standardize: false,
+                            pairwise_missing: false,
+                            ..GrmOptions::default()
+                        },
+                        p,
+                    )
+                },
+            )?;
+            let _ = writeln!(
+                log,
+                "--lmm {name}: centred relationship matrix (GEMMA -gk 1) of {n} samples x {} \
+                 variants (MAF >= {}, missing <= {})",
+                g.variants, request.grm_min_maf, request.grm_max_missing
+            );
+            g.to_dense()
+        }
+    };
+    let eigen = KinshipEigen::new(&k, n)?;
+    let y_an: Vec<f64> = samples.iter().map(|&i| y[i]).collect();
+    let mut w = vec![vec![1.0; n]];
+    for j in 0..covariates.ncols() {
+        w.push(samples.iter().map(|&i| covariates[(i, j)]).collect());
+    }
+    let search = LambdaSearch::default();
+    let null = NullModel::fit(&eigen, &w, &y_an, &search)?;
+    let _ = writeln!(
+        log,
+        "--lmm {name}: {n} samples, {c} covariates (intercept included); REML lambda {:.6}, \
+         logL {:.3}; ML lambda {:.6}, logL {:.3}; PVE (SNP heritability) {:.4} (SE {:.4}); \
+         Vg {:.6}, Ve {:.6}",
+        null.lambda_remle,
+        null.logl_remle,
+        null.lambda_mle,
+        null.logl_mle,
+        null.pve,
+        null.pve_se,
+        null.vg,
+        null.ve
+    );
+    let variants = stage(
+        progress,
+        &format!("mixed model {name}"),
+        analysed.n_variants(),
+        "variants",
+        |p| lmm_scan(&analysed, &eigen, &null, request.tests, &search, 256, p),
+    )?;
+    Ok(LmmTrait {
+        samples,
+        variants,
+        null,
+    })
+}
+
+/// The analysed samples' block of a GCTA GRM, matched by FID and IID.
+fn grm_from_file(prefix: &Path, analysed: &dyn GenotypeSource) -> Result<Vec<f64>> {
+    let paths = GrmPaths::new(prefix);
+    let file = read_grm_bin(&paths)?;
+    let index: HashMap<(&str, &str), usize> = file
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| ((id.fid.as_str(), id.iid.as_str()), k))
+        .collect();
+    let mut rows = Vec::with_capacity(analysed.n_samples());
+    let mut missing = Vec::new();
+    for s in analysed.samples() {
+        match index.get(&(s.id.fid.as_str(), s.id.iid.as_str())) {
+            Some(&k) => rows.push(k),
+            None => missing.push(format!("{} {}", s.id.fid, s.id.iid)),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: {} of the {} analysed samples are not in the relationship matrix (first: {})",
+            paths.id.display(),
+            missing.len(),
+            analysed.n_samples(),
+            missing[..missing.len().min(3)].join(", ")
+        )));
+    }
+    let n = rows.len();
+    let mut k = vec![0.0; n * n];
+    for (a, &ra) in rows.iter().enumerate() {
+        for (b, &rb) in rows.iter().enumerate() {
+            k[a * n + b] = f64::from(file.get(ra, rb));
+        }
+    }
+    Ok(k)
+}
+
+/// Writes GEMMA's `.assoc.txt` columns for one trait (`chr rs ps n_miss
+/// allele1 allele0 af` then the tests' columns, as `gemma -lmm N` prints
+/// them), atomically.
+pub(crate) fn write_gemma_assoc(
+    path: &Path,
+    source: &dyn GenotypeSource,
+    scan: &LmmTrait,
+    tests: LmmTests,
+) -> Result<()> {
+    let mut text = String::from("chr\trs\tps\tn_miss\tallele1\tallele0\taf");
+    text.push_str(match tests {
+        LmmTests::Wald => "\tbeta\tse\tlogl_H1\tl_remle\tp_wald\n",
+        LmmTests::Lrt => "\tl_mle\tp_lrt\n",
+        LmmTests::Score => "\tbeta\tse\tp_score\n",
+        LmmTests::All => "\tbeta\tse\tlogl_H1\tl_remle\tl_mle\tp_wald\tp_lrt\tp_score\n",
+    });
+    let e = c_exp;
+    for (v, r) in source.variants().iter().zip(&scan.variants) {
+        let t = &r.test;
+        let _ = write!(
+            text,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:.3}",
+            v.plink_chrom(),
+            v.id,
+            v.pos,
+            r.n_miss,
+            v.allele1,
+            v.allele2,
+            r.af
+        );
+        let cols: Vec<f64> = match tests {
+            LmmTests::Wald => vec![t.beta, t.se, t.logl_h1, t.lambda_remle, t.p_wald],
+            LmmTests::Lrt => vec![t.lambda_mle, t.p_lrt],
+            LmmTests::Score => vec![t.beta, t.se, t.p_score],
+            LmmTests::All => vec![
+                t.beta,
+                t.se,
+                t.logl_h1,
+                t.lambda_remle,
+                t.lambda_mle,
+                t.p_wald,
+                t.p_lrt,
+                t.p_score,
+            ],
+        };
+        for x in cols {
+            text.push('\t');
+            text.push_str(&e(x));
+        }
+        text.push('\n');
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.commit()?;
+    Ok(())
+}
+
+/// C's `%.6e` (GEMMA's output): `4.908454e-02`, `nan`, `inf`.
+fn c_exp(x: f64) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let s = format!("{x:.6e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => s,
+    }
+}
+
+/// `OUT.NAME.lmm.assoc.txt`.
+pub(crate) fn gemma_path(out: &Path, name: &str) -> PathBuf {
+    with_suffix(out, &format!("{name}.lmm.assoc.txt"))
+}
