@@ -410,11 +410,16 @@ impl Problem<'_> {
             let c = 0.5 * n * (n.ln() - (2.0 * std::f64::consts::PI).ln() - 1.0);
             return c - 0.5 * logdet_h - 0.5 * n * p_yy.ln();
         }
-        let mut logdet_hiw = 0.0;
-        for i in 0..self.projected {
-            let k = pair(i, i, self.cols);
-            logdet_hiw += p[i][k].ln() - self.unit[i][k].ln();
-        }
+        let logdet_hiw: f64 = p
+            .iter()
+            .zip(&self.unit)
+            .take(self.projected)
+            .enumerate()
+            .map(|(i, (level, unit))| {
+                let k = pair(i, i, self.cols);
+                level[k].ln() - unit[k].ln()
+            })
+            .sum();
         let df = self.df();
         let c = 0.5 * df * (df.ln() - (2.0 * std::f64::consts::PI).ln() - 1.0);
         c - 0.5 * logdet_h - 0.5 * logdet_hiw - 0.5 * df * p_yy.ln()
@@ -742,10 +747,14 @@ impl NullModel {
         let stride = pairs.div_ceil(LANES) * LANES;
         let n = self.n();
         let mut products = Vec::with_capacity(n * stride);
+        let mut row = vec![0.0; k];
         for i in 0..n {
+            for (r, col) in row.iter_mut().zip(&cols) {
+                *r = col[i];
+            }
             for a in 0..k {
                 for b in a..k {
-                    products.push(cols[a][i] * cols[b][i]);
+                    products.push(row[a] * row[b]);
                 }
             }
             products.resize(products.len() + stride - pairs, 0.0);

@@ -1298,3 +1298,353 @@ fn outputs_follow_the_umask() {
         }
     }
 }
+
+/// Runs `gemma ARGS` in `dir` (GEMMA writes to `./output/`); `None` when the
+/// run opted out of reference tools.
+fn gemma(dir: &Path, args: &[&str]) -> Option<()> {
+    match std::process::Command::new("gemma")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "gemma {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+            Some(())
+        }
+        Err(e) if std::env::var_os("GENOLENS_SKIP_REFERENCE").is_some() => {
+            eprintln!("skipping: gemma unavailable ({e})");
+            None
+        }
+        Err(e) => panic!("gemma is needed for this test ({e}); run `cargo xtask ci`"),
+    }
+}
+
+/// A `.assoc.txt` as `rs → column → value`.
+fn gemma_table(path: &Path) -> (Vec<String>, std::collections::HashMap<String, Vec<String>>) {
+    let text = read(path);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split('\t')
+        .map(String::from)
+        .collect();
+    let rows = lines
+        .map(|l| {
+            let f: Vec<String> = l.split('\t').map(String::from).collect();
+            (f[1].clone(), f)
+        })
+        .collect();
+    (header, rows)
+}
+
+/// Every variant GEMMA tested is in ours with the same allele frequency and
+/// statistics: p-values, SE and λ within `tol` relative, β within `tol` of
+/// max(|β|, SE). Returns how many were compared.
+fn assert_same_as_gemma(ours: &Path, theirs: &Path, tol: f64) -> usize {
+    let (header, gemma) = gemma_table(theirs);
+    let (our_header, mine) = gemma_table(ours);
+    assert_eq!(our_header, header, "{}: columns", ours.display());
+    let col = |name: &str| header.iter().position(|h| h == name);
+    for (rs, g) in &gemma {
+        let m = mine
+            .get(rs)
+            .unwrap_or_else(|| panic!("{rs} tested by GEMMA is not in ours"));
+        assert_eq!(m[..7], g[..7], "{rs}: chr, position, alleles, n_miss, af");
+        let num = |row: &[String], c: usize| row[c].parse::<f64>().unwrap();
+        let se = col("se").map(|c| num(g, c));
+        for name in [
+            "beta", "se", "l_remle", "p_wald", "p_lrt", "p_score", "logl_H1",
+        ] {
+            let Some(c) = col(name) else { continue };
+            let (a, b) = (num(m, c), num(g, c));
+            let scale = if name == "beta" {
+                b.abs().max(se.unwrap_or(0.0))
+            } else {
+                b.abs()
+            };
+            assert!(
+                (a - b).abs() <= tol * scale,
+                "{rs} {name}: ours {a}, gemma {b}"
+            );
+        }
+    }
+    gemma.len()
+}
+
+/// The number after `key` in a log line (`… key 0.1989 …`).
+fn number_after(text: &str, key: &str) -> f64 {
+    let at = text
+        .find(key)
+        .unwrap_or_else(|| panic!("no {key:?} in the log"))
+        + key.len();
+    text[at..]
+        .split(|c: char| c.is_whitespace() || c == ';' || c == ',')
+        .find(|s| !s.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn lmm_equals_gemma_on_regenie_and_eur() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // GEMMA reads the phenotype from the .fam and covariates (intercept
+    // included) from a table; its relationship matrix is computed on the samples
+    // with a phenotype, so those are exactly the samples with every covariate.
+    struct Case {
+        name: &'static str,
+        bfile: &'static str,
+        pheno: &'static str,
+        pheno_name: &'static str,
+        covar: &'static str,
+        covars: &'static [&'static str],
+        tests: &'static str,
+        gemma_mode: &'static str,
+    }
+    let cases = [
+        Case {
+            name: "reg",
+            bfile: "regenie_example/example",
+            pheno: "regenie_example/phenotype.txt",
+            pheno_name: "Y1",
+            covar: "regenie_example/covariates.txt",
+            covars: &["V1", "V2", "V3"],
+            tests: "all",
+            gemma_mode: "4",
+        },
+        Case {
+            name: "eur",
+            bfile: "bolt_lmm_eur_subset_1000g/EUR_subset",
+            pheno: "bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars",
+            pheno_name: "PHENO",
+            covar: "bolt_lmm_eur_subset_1000g/EUR_subset.pheno.covars",
+            covars: &["QCOV1", "QCOV2"],
+            tests: "wald",
+            gemma_mode: "1",
+        },
+    ];
+    for case in &cases {
+        let bfile = data(case.bfile);
+        let pheno = read(&data(case.pheno));
+        let covar = read(&data(case.covar));
+        let table =
+            |text: &str, names: &[&str]| -> std::collections::HashMap<String, Vec<String>> {
+                let mut lines = text.lines();
+                let header: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+                let idx: Vec<usize> = names
+                    .iter()
+                    .map(|n| header.iter().position(|h| h == n).unwrap())
+                    .collect();
+                lines
+                    .map(|l| {
+                        let f: Vec<&str> = l.split_whitespace().collect();
+                        (
+                            format!("{} {}", f[0], f[1]),
+                            idx.iter().map(|&i| f[i].to_string()).collect(),
+                        )
+                    })
+                    .collect()
+            };
+        let y = table(&pheno, &[case.pheno_name]);
+        let w = table(&covar, case.covars);
+        let fam = read(&with(&bfile, "fam"));
+        let (mut fam_out, mut cov_out) = (String::new(), String::new());
+        for line in fam.lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let key = format!("{} {}", f[0], f[1]);
+            let yv = y.get(&key).map(|v| v[0].clone());
+            let wv = w.get(&key);
+            let complete = yv.as_deref().is_some_and(|v| v != "NA")
+                && wv.is_some_and(|v| v.iter().all(|x| x != "NA"));
+            let yv = if complete { yv.unwrap() } else { "NA".into() };
+            fam_out.push_str(&format!(
+                "{} {} {} {} {} {yv}\n",
+                f[0], f[1], f[2], f[3], f[4]
+            ));
+            match wv {
+                Some(v) if complete => cov_out.push_str(&format!("1 {}\n", v.join(" "))),
+                _ => cov_out.push_str(&format!("1 {}\n", vec!["NA"; case.covars.len()].join(" "))),
+            }
+        }
+        let prefix = d.join(case.name);
+        for ext in ["bed", "bim"] {
+            std::fs::copy(with(&bfile, ext), with(&prefix, ext)).unwrap();
+        }
+        std::fs::write(with(&prefix, "fam"), fam_out).unwrap();
+        std::fs::write(d.join(format!("{}.cov", case.name)), cov_out).unwrap();
+        let kin = format!("{}_k", case.name);
+        if gemma(d, &["-bfile", case.name, "-gk", "1", "-o", &kin]).is_none() {
+            return;
+        }
+        let assoc = format!("{}_lmm", case.name);
+        let cov = format!("{}.cov", case.name);
+        let k = format!("output/{kin}.cXX.txt");
+        gemma(
+            d,
+            &[
+                "-bfile",
+                case.name,
+                "-k",
+                &k,
+                "-c",
+                &cov,
+                "-lmm",
+                case.gemma_mode,
+                "-o",
+                &assoc,
+            ],
+        );
+        let out = d.join(format!("g_{}", case.name));
+        ok(genolens(&[
+            "gwas",
+            "--bfile",
+            s(&bfile),
+            "--pheno",
+            s(&data(case.pheno)),
+            "--pheno-name",
+            case.pheno_name,
+            "--covar",
+            s(&data(case.covar)),
+            "--covar-name",
+            &case.covars.join(","),
+            &format!("--lmm={}", case.tests),
+            "--out",
+            s(&out),
+        ]));
+        let ours = with(&out, &format!("{}.lmm.assoc.txt", case.pheno_name));
+        let theirs = d.join(format!("output/{assoc}.assoc.txt"));
+        let n = assert_same_as_gemma(&ours, &theirs, 1e-4);
+        assert!(n > 900, "{}: {n} variants compared", case.name);
+        // Null model: the variance components to GEMMA's printed digits.
+        let log = read(&with(&out, "log"));
+        let glog = read(&d.join(format!("output/{assoc}.log.txt")));
+        for (ours_key, gemma_key) in [
+            ("Vg ", "## vg estimate in the null model = "),
+            ("Ve ", "## ve estimate in the null model = "),
+        ] {
+            let (a, b) = (number_after(&log, ours_key), number_after(&glog, gemma_key));
+            assert!(
+                (a - b).abs() <= 1e-5 * b.abs().max(1e-6) + 1e-6,
+                "{}: {ours_key} {a} vs {b}",
+                case.name
+            );
+        }
+        let (a, b) = (
+            number_after(&log, "PVE (SNP heritability) "),
+            number_after(&glog, "pve estimate in the null model = "),
+        );
+        assert!((a - b).abs() < 5e-4, "{}: PVE {a} vs {b}", case.name);
+        // The .glm.lmm rows carry the Wald p-values of the GEMMA file.
+        let glm = read(&with(&out, &format!("{}.glm.lmm", case.pheno_name)));
+        assert!(glm.lines().nth(1).unwrap().contains("LMM_WALD"));
+    }
+    // The relationship matrix itself: GEMMA's -gk 1 on the regenie example (all
+    // 500 samples phenotyped, every variant passing its filters) against ours.
+    let ours = d.join("k_reg");
+    ok(genolens(&[
+        "relatedness",
+        "--bfile",
+        s(&data("regenie_example/example")),
+        "--make-grm",
+        "--grm-cov",
+        "--grm-meanimpute",
+        "--out",
+        s(&ours),
+    ]));
+    let k =
+        genolens::io::relatedness::read_grm_bin(&genolens::io::relatedness::GrmPaths::new(&ours))
+            .unwrap();
+    let gk = read(&d.join("output/reg_k.cXX.txt"));
+    let mut worst = 0.0f64;
+    for (i, line) in gk.lines().enumerate() {
+        for (j, v) in line.split_whitespace().enumerate() {
+            let g: f64 = v.parse().unwrap();
+            worst = worst.max((f64::from(k.get(i, j)) - g).abs());
+        }
+    }
+    assert!(worst < 1e-6, "GRM differs from GEMMA's -gk 1 by {worst}");
+}
+
+#[test]
+fn lmm_bad_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reg = data("regenie_example/example");
+    let pheno = data("regenie_example/phenotype.txt");
+    // A GRM of other samples (the EUR subset's).
+    let other = d.join("eur");
+    ok(genolens(&[
+        "relatedness",
+        "--bfile",
+        s(&data("bolt_lmm_eur_subset_1000g/EUR_subset")),
+        "--make-grm",
+        "--out",
+        s(&other),
+    ]));
+    // A trait without variance.
+    let flat = d.join("flat.txt");
+    let fam = read(&with(&reg, "fam"));
+    let mut text = String::from("FID IID Y\n");
+    for l in fam.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        text.push_str(&format!("{} {} 1.5\n", f[0], f[1]));
+    }
+    std::fs::write(&flat, text).unwrap();
+    // More covariates than samples with a phenotype: 3 phenotyped samples.
+    let few = d.join("few.txt");
+    let mut text = String::from("FID IID Y\n");
+    for (k, l) in fam.lines().enumerate().take(3) {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        text.push_str(&format!("{} {} {}\n", f[0], f[1], k));
+    }
+    std::fs::write(&few, text).unwrap();
+    let out = d.join("o");
+    for (extra, pheno, says) in [
+        (
+            vec!["--grm", s(&other)],
+            s(&pheno),
+            "not in the relationship matrix",
+        ),
+        (vec![], s(&flat), "no variance"),
+        (vec!["--covar", "COVAR"], s(&few), "cannot fit"),
+    ] {
+        let covar = data("regenie_example/covariates.txt");
+        let extra: Vec<&str> = extra
+            .iter()
+            .map(|a| if *a == "COVAR" { s(&covar) } else { a })
+            .collect();
+        let o = genolens(
+            &[
+                &[
+                    "gwas",
+                    "--bfile",
+                    s(&reg),
+                    "--pheno",
+                    pheno,
+                    "--lmm",
+                    "--out",
+                    s(&out),
+                ],
+                &extra[..],
+            ]
+            .concat(),
+        );
+        assert!(!o.status.success(), "{extra:?} should fail");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert!(
+            std::fs::read_dir(d).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("o.")),
+            "{extra:?} left output"
+        );
+    }
+}

@@ -395,7 +395,7 @@ pub fn grm<S: GenotypeSource + ?Sized>(
     options: &GrmOptions,
     progress: Progress<'_>,
 ) -> Result<Grm> {
-    use faer::linalg::matmul::matmul;
+    use faer::linalg::matmul::triangular::{self, BlockStructure};
     use faer::{Accum, Mat};
 
     let n = source.n_samples();
@@ -437,12 +437,16 @@ pub fn grm<S: GenotypeSource + ?Sized>(
             &used,
             options.block_size,
             progress,
+            // The lower triangle only: half the flops of the full product.
             |x| {
-                matmul(
+                triangular::matmul(
                     a.as_mut(),
+                    BlockStructure::TriangularLower,
                     Accum::Add,
                     x,
+                    BlockStructure::Rectangular,
                     x.transpose(),
+                    BlockStructure::Rectangular,
                     1.0,
                     crate::pca::par(),
                 )
