@@ -123,6 +123,37 @@ impl SimulatedCohort {
         key[8..16].copy_from_slice(&(variant as u64).to_le_bytes());
         ChaCha8Rng::from_seed(key)
     }
+
+    /// The calls of `variant` with calls missing at `missing_rate`; the
+    /// genotypes do not depend on the rate (every sample draws its missing
+    /// flag either way).
+    fn fill(&self, variant: usize, out: &mut [f32], missing_rate: f64) {
+        if variant >= self.variants.len() || out.len() != self.samples.len() {
+            // Callers go through the trait's checked paths; this guards direct use.
+            out.fill(f32::NAN);
+            return;
+        }
+        let mut rng = self.rng(variant);
+        let p = 0.05 + 0.9 * uniform(&mut rng);
+        let n_pop = self.spec.populations as f64;
+        let freqs: Vec<f64> = (0..self.spec.populations)
+            .map(|k| {
+                let fst = self.spec.fst * (k as f64 + 1.0) / n_pop;
+                let sd = (fst * p * (1.0 - p)).sqrt();
+                // Box–Muller normal.
+                let u1 = 1.0 - uniform(&mut rng);
+                let u2 = uniform(&mut rng);
+                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                (p + sd * z).clamp(0.001, 0.999)
+            })
+            .collect();
+        for (i, o) in out.iter_mut().enumerate() {
+            let pk = freqs[self.population(i)];
+            let a = u8::from(uniform(&mut rng) < pk) + u8::from(uniform(&mut rng) < pk);
+            let missing = uniform(&mut rng) < missing_rate;
+            *o = if missing { f32::NAN } else { f32::from(a) };
+        }
+    }
 }
 
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {
@@ -143,30 +174,133 @@ impl GenotypeSource for SimulatedCohort {
     }
 
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> genolens_io::Result<()> {
-        if variant >= self.variants.len() || out.len() != self.samples.len() {
-            // Callers go through the trait's checked paths; this guards direct use.
+        self.fill(variant, out, self.spec.missing_rate);
+        Ok(())
+    }
+
+    fn hardcalls_exact(&self) -> bool {
+        true
+    }
+}
+
+/// Families added to a simulated cohort: founders paired as parents, each
+/// pair with children whose genotypes follow Mendel (each parent passes on
+/// one of its two alleles, drawn per variant: variants segregate
+/// independently, as unlinked loci do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FamilySpec {
+    /// Parent pairs, taken from consecutive founders (samples `2k`, `2k + 1`)
+    /// within a population.
+    pub families: usize,
+    /// Children per pair.
+    pub children: usize,
+    /// Seed of the transmissions.
+    pub seed: u64,
+}
+
+/// A [`SimulatedCohort`] of founders plus the children of
+/// [`FamilySpec::families`] parent pairs: full siblings (kinship 1/4) and
+/// parent–offspring pairs (1/4), the relatedness a mixed model accounts for.
+/// Children come after the founders, in family order; FID `famK`, IID
+/// `cK_J`, with their parents in the `.fam` columns.
+#[derive(Debug, Clone)]
+pub struct FamilyCohort {
+    founders: SimulatedCohort,
+    spec: FamilySpec,
+    samples: Vec<Sample>,
+    /// Founder indices of each family's parents.
+    parents: Vec<(usize, usize)>,
+}
+
+impl FamilyCohort {
+    /// Pairs founders `2k` and `2k + 1` (the same population whenever the
+    /// population sizes allow) for `k < families`.
+    pub fn new(founders: SimulatedCohort, spec: FamilySpec) -> Result<Self> {
+        if 2 * spec.families > founders.n_samples() || spec.children == 0 {
+            return Err(Error::Invalid(format!(
+                "{} families of {} children need {} founders and at least one child; \
+                 the cohort has {} samples",
+                spec.families,
+                spec.children,
+                2 * spec.families,
+                founders.n_samples()
+            )));
+        }
+        let parents: Vec<(usize, usize)> = (0..spec.families).map(|k| (2 * k, 2 * k + 1)).collect();
+        let mut samples = founders.samples().to_vec();
+        for (k, &(f, m)) in parents.iter().enumerate() {
+            for j in 0..spec.children {
+                let mut child = Sample::new(SampleId::new(
+                    format!("fam{}", k + 1),
+                    format!("c{}_{}", k + 1, j + 1),
+                ));
+                child.father = samples[f].id.iid.clone();
+                child.mother = samples[m].id.iid.clone();
+                samples.push(child);
+            }
+        }
+        Ok(Self {
+            founders,
+            spec,
+            samples,
+            parents,
+        })
+    }
+
+    /// The founders' cohort.
+    pub fn founders(&self) -> &SimulatedCohort {
+        &self.founders
+    }
+
+    /// Population (0-based) of sample `i` (a child's is its father's).
+    pub fn population(&self, i: usize) -> usize {
+        let n = self.founders.n_samples();
+        if i < n {
+            self.founders.population(i)
+        } else {
+            self.founders
+                .population(self.parents[(i - n) / self.spec.children].0)
+        }
+    }
+}
+
+impl GenotypeSource for FamilyCohort {
+    fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+
+    fn variants(&self) -> &[Variant] {
+        self.founders.variants()
+    }
+
+    fn origin(&self) -> &Path {
+        self.founders.origin()
+    }
+
+    fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> genolens_io::Result<()> {
+        let n = self.founders.n_samples();
+        if out.len() != self.samples.len() {
             out.fill(f32::NAN);
             return Ok(());
         }
-        let mut rng = self.rng(variant);
-        let p = 0.05 + 0.9 * uniform(&mut rng);
-        let n_pop = self.spec.populations as f64;
-        let freqs: Vec<f64> = (0..self.spec.populations)
-            .map(|k| {
-                let fst = self.spec.fst * (k as f64 + 1.0) / n_pop;
-                let sd = (fst * p * (1.0 - p)).sqrt();
-                // Box–Muller normal.
-                let u1 = 1.0 - uniform(&mut rng);
-                let u2 = uniform(&mut rng);
-                let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-                (p + sd * z).clamp(0.001, 0.999)
-            })
-            .collect();
-        for (i, o) in out.iter_mut().enumerate() {
-            let pk = freqs[self.population(i)];
-            let a = u8::from(uniform(&mut rng) < pk) + u8::from(uniform(&mut rng) < pk);
-            let missing = uniform(&mut rng) < self.spec.missing_rate;
-            *o = if missing { f32::NAN } else { f32::from(a) };
+        // The founders' calls without missingness decide what parents pass on;
+        // the children's own calls then go missing at the cohort's rate.
+        let (head, tail) = out.split_at_mut(n);
+        self.founders.read_variant_into(variant, head)?;
+        let mut full = vec![0.0f32; n];
+        self.founders.fill(variant, &mut full, 0.0);
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&self.spec.seed.to_le_bytes());
+        key[8..16].copy_from_slice(&(variant as u64).to_le_bytes());
+        key[16] = 0x46; // 'F': a stream apart from the founders'
+        let mut rng = ChaCha8Rng::from_seed(key);
+        let pass = |g: f32, rng: &mut ChaCha8Rng| u8::from(uniform(rng) < f64::from(g) / 2.0);
+        for (k, &(f, m)) in self.parents.iter().enumerate() {
+            for j in 0..self.spec.children {
+                let a = pass(full[f], &mut rng) + pass(full[m], &mut rng);
+                let missing = uniform(&mut rng) < self.founders.spec.missing_rate;
+                tail[k * self.spec.children + j] = if missing { f32::NAN } else { f32::from(a) };
+            }
         }
         Ok(())
     }
