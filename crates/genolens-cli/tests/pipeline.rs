@@ -307,6 +307,7 @@ fn bad_configurations_fail_before_any_work() {
         ("\"lasso\"]", "\"lasso\", \"ridgge\"]", "ridgge"),
         ("people = 3", "people = 3\nmodel = \"svm\"", "explain.model"),
         ("pca = 2", "pca = 5", "gwas.pca = 5"),
+        ("pca = 2", "pca = 2\nlmm = \"reml\"", "gwas.lmm = \"reml\""),
         // A literature step without the trait it mines for.
         ("query = \"breast cancer\"", "", "prior.query"),
     ] {

@@ -463,6 +463,52 @@ fn king_table_and_cutoff_are_identical_to_plink2() {
         .count();
     assert!(first_degree >= 4, "{first_degree} first-degree pairs");
     assert!(std::fs::metadata(with(&out, "king.png")).unwrap().len() > 10_000);
+
+    // Simulated families (sibships and their parents): the same table and kept
+    // set as plink2, every sibling and parent–offspring pair first degree, and
+    // the cutoff leaves no pair of relatives.
+    let fam = dir.path().join("fam");
+    ok(genolens(&[
+        "simulate",
+        "--samples",
+        "120",
+        "--variants",
+        "4000",
+        "--populations",
+        "1",
+        "--families",
+        "30",
+        "--children",
+        "2",
+        "--out",
+        s(&fam),
+    ]));
+    let flags = ["--make-king-table", "--king-cutoff", "0.177"];
+    let Some((g, p)) = run_both(
+        dir.path(),
+        &[&["relatedness", "--bfile", s(&fam)], &flags[..]].concat(),
+        &[&["--bfile", s(&fam)], &flags[..]].concat(),
+    ) else {
+        return;
+    };
+    assert_same_text(&with(&g, "kin0"), &with(&p, "kin0"), "families");
+    assert_same_text(
+        &with(&g, "king.cutoff.in.id"),
+        &with(&p, "king.cutoff.in.id"),
+        "families: kept",
+    );
+    let table = read(&with(&g, "kin0"));
+    let first: Vec<&str> = table
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            (0.177..0.354).contains(&l.rsplit('\t').next().unwrap().parse::<f64>().unwrap())
+        })
+        .collect();
+    // Per family: 1 sibling pair and 4 parent-offspring pairs.
+    assert_eq!(first.len(), 30 * 5, "first-degree pairs");
+    let removed = read(&with(&g, "king.cutoff.out.id")).lines().count() - 1;
+    assert!(removed >= 30, "{removed} removed");
 }
 
 #[test]

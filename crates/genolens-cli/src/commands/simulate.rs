@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use genolens::features::simulate::{CohortSpec, SimulatedCohort};
+use genolens::features::simulate::{CohortSpec, FamilyCohort, FamilySpec, SimulatedCohort};
 use genolens::io::plink::write_bed_fileset;
 use genolens::io::{AtomicFile, GenotypeSource};
 
@@ -34,6 +34,14 @@ pub struct Args {
     /// Seed: the same seed writes the same bytes.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Add relatives: pair the first 2·K samples as parents (within their
+    /// population) and give each pair --children children (full siblings;
+    /// parents in the .fam), written after the founders.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    families: usize,
+    /// Children per family, with --families.
+    #[arg(long, default_value_t = 2)]
+    children: usize,
     /// Output prefix: OUT.bed/.bim/.fam and OUT.pop.tsv.
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
@@ -49,18 +57,28 @@ pub fn run(args: Args) -> Result<(), CliError> {
         missing_rate: args.missing_rate,
         seed: args.seed,
     })?;
-    progress::over_variants(cohort.n_variants(), "simulating", |_| {
-        write_bed_fileset(&cohort, &args.out, 1024)
+    let families = (args.families > 0)
+        .then(|| {
+            FamilyCohort::new(
+                cohort.clone(),
+                FamilySpec {
+                    families: args.families,
+                    children: args.children,
+                    seed: args.seed,
+                },
+            )
+        })
+        .transpose()?;
+    let (source, population): (&dyn GenotypeSource, Box<dyn Fn(usize) -> usize>) = match &families {
+        Some(f) => (f, Box::new(|i| f.population(i))),
+        None => (&cohort, Box::new(|i| cohort.population(i))),
+    };
+    progress::over_variants(source.n_variants(), "simulating", |_| {
+        write_bed_fileset(source, &args.out, 1024)
     })?;
     let mut text = String::from("FID\tIID\tpopulation\n");
-    for (i, s) in cohort.samples().iter().enumerate() {
-        let _ = writeln!(
-            text,
-            "{}\t{}\tpop{}",
-            s.id.fid,
-            s.id.iid,
-            cohort.population(i) + 1
-        );
+    for (i, s) in source.samples().iter().enumerate() {
+        let _ = writeln!(text, "{}\t{}\tpop{}", s.id.fid, s.id.iid, population(i) + 1);
     }
     let pop = with_suffix(&args.out, "pop.tsv");
     let mut f = AtomicFile::create(&pop)?;
@@ -68,8 +86,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     f.commit()?;
     eprintln!(
         "genolens: wrote {} samples x {} variants to {}.bed/.bim/.fam and {}",
-        cohort.n_samples(),
-        cohort.n_variants(),
+        source.n_samples(),
+        source.n_variants(),
         args.out.display(),
         pop.display()
     );

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::assoc::clump::ClumpOptions;
+use crate::assoc::lmm::LmmTests;
 use crate::assoc::logistic::{FirthMode, LogisticMethod};
 use crate::assoc::predict::ModelKind;
 use crate::explain::mapping::GeneAssignment;
@@ -15,6 +16,7 @@ use crate::features::ld::IndepPairwise;
 use crate::features::qc::QcThresholds;
 use crate::study::gwas::GwasOptions;
 use crate::study::literature::CorpusFormat;
+use crate::study::lmm::LmmRequest;
 use crate::study::pca::{PcaStepOptions, SampleLabels};
 use crate::study::predict::{FoldSpec, PredictOptions};
 use crate::study::prior::{PriorEmbedding, PriorFrom, PriorStepOptions};
@@ -324,6 +326,10 @@ pub struct GwasConfig {
     /// Re-test with the `[prior]` (weighted BH), when one is configured.
     #[serde(default = "yes")]
     pub weighted: bool,
+    /// Test with GEMMA's exact mixed model instead of `--glm`, for related
+    /// samples: `wald`, `lrt`, `score` or `all` (`gemma -lmm 1..4`).
+    #[serde(default)]
+    pub lmm: Option<String>,
 }
 
 /// Options of the report.
@@ -516,6 +522,7 @@ clump = true                  # lead loci, as plink1.9 --clump
 # clump_r2 = 0.5
 # clump_kb = 250.0
 # weighted = true             # weighted BH with [prior], beside the plain tests
+# lmm = "wald"                # related samples: GEMMA's exact mixed model (wald, lrt, score, all)
 
 # Cross-validated prediction: every model on the same folds, side by side
 # (omit this table to skip the step).
@@ -770,6 +777,12 @@ impl StudyConfig {
                     g.test
                 )));
             }
+            if g.lmm.as_deref().is_some_and(|t| lmm_tests(t).is_none()) {
+                return Err(fail(format!(
+                    "gwas.lmm = {:?}: expected wald, lrt, score or all",
+                    g.lmm.as_deref().unwrap_or_default()
+                )));
+            }
             if g.pca == Some(0) {
                 return Err(fail(
                     "gwas.pca = 0: give at least 1 component or omit it".into(),
@@ -1017,7 +1030,7 @@ impl StudyConfig {
             gene_map: self.input.gene_map.clone(),
             prior,
             weighting,
-            lmm: None,
+            lmm: g.lmm.as_deref().and_then(lmm_tests).map(LmmRequest::new),
             out: prefix,
         })
     }
@@ -1172,6 +1185,17 @@ impl StudyConfig {
             out: dir,
         })
     }
+}
+
+/// The mixed-model tests a `gwas.lmm` value names.
+fn lmm_tests(name: &str) -> Option<LmmTests> {
+    Some(match name {
+        "wald" => LmmTests::Wald,
+        "lrt" => LmmTests::Lrt,
+        "score" => LmmTests::Score,
+        "all" => LmmTests::All,
+        _ => return None,
+    })
 }
 
 /// The case/control test a `gwas.test` value names.

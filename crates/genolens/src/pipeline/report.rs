@@ -355,6 +355,27 @@ impl Page<'_> {
             ],
             &rows,
         );
+        // The mixed model's variance components, when the scan used one.
+        let pve: Vec<String> = g
+            .outcome
+            .phenotypes
+            .iter()
+            .filter_map(|s| {
+                s.pve.map(|(pve, se)| {
+                    format!(
+                        "{}: SNP heritability (PVE of the relationship matrix) {pve:.3} ± {se:.3}",
+                        escape(&s.name)
+                    )
+                })
+            })
+            .collect();
+        if !pve.is_empty() {
+            let _ = writeln!(
+                h,
+                "<p>Exact linear mixed model (GEMMA's), which accounts for relatedness. {}.</p>",
+                pve.join("; ")
+            );
+        }
         self.literature(h);
         for scan in &g.outcome.phenotypes {
             let _ = writeln!(h, "<h3 id=\"pheno-{0}\">{0}</h3>", escape(&scan.name));
