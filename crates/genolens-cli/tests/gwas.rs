@@ -1648,3 +1648,101 @@ fn lmm_bad_inputs_are_clear_errors() {
         );
     }
 }
+
+#[test]
+fn loco_lmm_agrees_with_bolt_lmm_inf_on_its_shipped_example() {
+    // BOLT-LMM's example run (example.log): EUR_subset minus .remove, minus the
+    // two .exclude lists, PHENO of pheno2.covars with CAT_COV and QCOV1-2.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let e = |f: &str| data(&format!("bolt_lmm_eur_subset_1000g/{f}"));
+    let removed: std::collections::HashSet<String> = read(&e("EUR_subset.remove"))
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let keep: String = read(&e("EUR_subset.fam"))
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .filter(|id| !removed.contains(id))
+        .map(|id| id + "\n")
+        .collect();
+    let excluded: std::collections::HashSet<String> =
+        [e("EUR_subset.exclude"), e("EUR_subset.exclude2")]
+            .iter()
+            .flat_map(|p| {
+                read(p)
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+    let extract: String = read(&e("EUR_subset.bim"))
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .filter(|id| !excluded.contains(*id))
+        .map(|id| format!("{id}\n"))
+        .collect();
+    std::fs::write(d.join("keep.txt"), keep).unwrap();
+    std::fs::write(d.join("extract.txt"), extract).unwrap();
+    let out = d.join("g");
+    let pheno = e("EUR_subset.pheno2.covars");
+    ok(genolens(&[
+        "gwas",
+        "--bfile",
+        s(&e("EUR_subset")),
+        "--keep",
+        s(&d.join("keep.txt")),
+        "--extract",
+        s(&d.join("extract.txt")),
+        "--pheno",
+        s(&pheno),
+        "--pheno-name",
+        "PHENO",
+        "--covar",
+        s(&pheno),
+        "--covar-name",
+        "CAT_COV,QCOV1,QCOV2",
+        "--lmm",
+        "--loco",
+        "--out",
+        s(&out),
+    ]));
+    let (our_header, ours) = gemma_table(&with(&out, "PHENO.lmm.assoc.txt"));
+    let p_wald = our_header.iter().position(|h| h == "p_wald").unwrap();
+    let stats = read(&e("example.stats"));
+    let mut lines = stats.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (snp, p_inf) = (col("SNP"), col("P_BOLT_LMM_INF"));
+    let mut pairs: Vec<(String, f64, f64)> = Vec::new();
+    for l in lines {
+        let f: Vec<&str> = l.split('\t').collect();
+        if let Some(row) = ours.get(f[snp]) {
+            let p: f64 = row[p_wald].parse().unwrap();
+            // Monomorphic among the kept samples: no test in either tool's sense.
+            if p.is_nan() {
+                continue;
+            }
+            pairs.push((
+                f[snp].to_string(),
+                -f[p_inf].parse::<f64>().unwrap().log10(),
+                -p.log10(),
+            ));
+        }
+    }
+    assert!(pairs.len() > 5000, "{} variants in common", pairs.len());
+    let (a, b): (Vec<f64>, Vec<f64>) = pairs.iter().map(|(_, x, y)| (*x, *y)).unzip();
+    let r = genolens::features::metrics::pearson(&a, &b);
+    let top = |k: usize, by: &dyn Fn(&(String, f64, f64)) -> f64| {
+        let mut v: Vec<&(String, f64, f64)> = pairs.iter().collect();
+        v.sort_by(|x, y| by(y).total_cmp(&by(x)));
+        v.into_iter()
+            .take(k)
+            .map(|x| x.0.clone())
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let overlap = top(10, &|x| x.1).intersection(&top(10, &|x| x.2)).count();
+    eprintln!("-log10 p against BOLT_LMM_INF: r {r:.4}, top-10 overlap {overlap}");
+    assert!(r > 0.95, "r {r}");
+    assert!(overlap >= 8, "top-10 overlap {overlap}");
+}

@@ -84,6 +84,12 @@ pub struct Args {
     /// --make-grm`), instead of the centred GRM of the tested samples.
     #[arg(long, value_name = "PREFIX", requires = "lmm")]
     grm: Option<PathBuf>,
+    /// With --lmm: leave one chromosome out (GEMMA's -loco, BOLT-LMM's
+    /// default): each chromosome is tested with the matrix of the others, so
+    /// the tested variant is not in it. Recommended; one eigendecomposition
+    /// per chromosome.
+    #[arg(long, requires = "lmm", conflicts_with = "grm")]
+    loco: bool,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -131,6 +137,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             };
             LmmRequest {
                 grm: args.grm.clone(),
+                loco: args.loco,
                 ..LmmRequest::new(tests)
             }
         }),

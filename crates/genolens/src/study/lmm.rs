@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::assoc::lmm::{lmm_scan, KinshipEigen, LambdaSearch, LmmTests, LmmVariant, NullModel};
+use crate::assoc::lmm::{
+    lmm_scan, lmm_scan_loco, KinshipEigen, LambdaSearch, LmmTests, LmmVariant, NullModel,
+};
 use crate::features::qc::{count_calls, DEFAULT_BLOCK_SIZE};
 use crate::features::relate::{grm, GrmOptions};
 use crate::io::relatedness::{read_grm_bin, GrmPaths};
@@ -30,6 +32,10 @@ pub struct LmmRequest {
     /// Variants kept for the computed GRM: minor allele frequency at least
     /// this among the analysed samples (GEMMA's `-maf`, 0.01).
     pub grm_min_maf: f64,
+    /// Leave one chromosome out: each chromosome's variants are tested with
+    /// a matrix of the others (GEMMA's `-loco`, BOLT-LMM's default), which
+    /// keeps the tested variant out of the matrix. Not with `grm`.
+    pub loco: bool,
     /// ... and missing calls at most this fraction (GEMMA's `-miss`, 0.05);
     /// variants with a single genotype class are left out too, as GEMMA does.
     pub grm_max_missing: f64,
@@ -42,6 +48,7 @@ impl LmmRequest {
         Self {
             tests,
             grm: None,
+            loco: false,
             grm_min_maf: 0.01,
             grm_max_missing: 0.05,
         }
@@ -81,36 +88,57 @@ pub(crate) fn scan_trait(
         )));
     }
     let analysed = Subset::new(source, Some(samples.clone()), None)?;
+    let y_an: Vec<f64> = samples.iter().map(|&i| y[i]).collect();
+    let mut w = vec![vec![1.0; n]];
+    for j in 0..covariates.ncols() {
+        w.push(samples.iter().map(|&i| covariates[(i, j)]).collect());
+    }
+    let search = LambdaSearch::default();
+    if request.loco {
+        if request.grm.is_some() {
+            return Err(Error::Invalid(
+                "--loco computes a relationship matrix per chromosome; it cannot use --grm".into(),
+            ));
+        }
+        let keep = kinship_variants(&analysed, name, request)?;
+        let m = keep.len();
+        let scan = stage(
+            progress,
+            &format!("mixed model {name}, leave one chromosome out"),
+            analysed.n_variants(),
+            "variants",
+            |p| lmm_scan_loco(&analysed, &keep, &w, &y_an, request.tests, &search, 256, p),
+        )?;
+        let lambdas: Vec<f64> = scan.nulls.iter().map(|(_, m)| m.lambda_remle).collect();
+        let (lo, hi) = lambdas
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                (a.min(x), b.max(x))
+            });
+        let null = scan.whole;
+        let _ = writeln!(
+            log,
+            "--lmm {name} --loco: {n} samples, {c} covariates (intercept included), centred \
+             relationship matrices of {m} variants minus each of {} chromosomes; REML lambda \
+             {lo:.6} to {hi:.6} across them; on all chromosomes: REML lambda {:.6}, PVE (SNP \
+             heritability) {:.4} (SE {:.4}); Vg {:.6}, Ve {:.6}",
+            scan.nulls.len(),
+            null.lambda_remle,
+            null.pve,
+            null.pve_se,
+            null.vg,
+            null.ve
+        );
+        return Ok(LmmTrait {
+            samples,
+            variants: scan.variants,
+            null,
+        });
+    }
     let k = match &request.grm {
         Some(prefix) => grm_from_file(prefix, &analysed)?,
         None => {
-            let calls = count_calls(&analysed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-            let keep: Vec<usize> = calls
-                .variants
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| {
-                    let p = v.allele1_freq();
-                    let maf = p.min(1.0 - p);
-                    let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
-                    // GEMMA also drops variants with one genotype class (all
-                    // heterozygous, say), which MAF alone lets through.
-                    let d = &v.diploid;
-                    let classes = [d.hom_allele1, d.het, d.hom_allele2]
-                        .iter()
-                        .filter(|&&c| c > 0)
-                        .count();
-                    maf >= request.grm_min_maf && missing <= request.grm_max_missing && classes > 1
-                })
-                .map(|(j, _)| j)
-                .collect();
-            if keep.is_empty() {
-                return Err(Error::Invalid(format!(
-                    "--lmm {name}: no variant passes MAF >= {} and missingness <= {} for the \
-                     relationship matrix",
-                    request.grm_min_maf, request.grm_max_missing
-                )));
-            }
+            let keep = kinship_variants(&analysed, name, request)?;
             let used = Subset::new(&analysed, None, Some(keep))?;
             let g = stage(
                 progress,
@@ -139,12 +167,6 @@ pub(crate) fn scan_trait(
         }
     };
     let eigen = KinshipEigen::new(&k, n)?;
-    let y_an: Vec<f64> = samples.iter().map(|&i| y[i]).collect();
-    let mut w = vec![vec![1.0; n]];
-    for j in 0..covariates.ncols() {
-        w.push(samples.iter().map(|&i| covariates[(i, j)]).collect());
-    }
-    let search = LambdaSearch::default();
     let null = NullModel::fit(&eigen, &w, &y_an, &search)?;
     let _ = writeln!(
         log,
@@ -172,6 +194,43 @@ pub(crate) fn scan_trait(
         variants,
         null,
     })
+}
+
+/// The variants of the computed relationship matrix: GEMMA's filters on
+/// the analysed samples.
+fn kinship_variants(
+    analysed: &dyn GenotypeSource,
+    name: &str,
+    request: &LmmRequest,
+) -> Result<Vec<usize>> {
+    let calls = count_calls(analysed, DEFAULT_BLOCK_SIZE, &|_| {})?;
+    let keep: Vec<usize> = calls
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            let p = v.allele1_freq();
+            let maf = p.min(1.0 - p);
+            let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
+            // GEMMA also drops variants with one genotype class (all
+            // heterozygous, say), which MAF alone lets through.
+            let d = &v.diploid;
+            let classes = [d.hom_allele1, d.het, d.hom_allele2]
+                .iter()
+                .filter(|&&c| c > 0)
+                .count();
+            maf >= request.grm_min_maf && missing <= request.grm_max_missing && classes > 1
+        })
+        .map(|(j, _)| j)
+        .collect();
+    if keep.is_empty() {
+        return Err(Error::Invalid(format!(
+            "--lmm {name}: no variant passes MAF >= {} and missingness <= {} for the \
+             relationship matrix",
+            request.grm_min_maf, request.grm_max_missing
+        )));
+    }
+    Ok(keep)
 }
 
 /// The analysed samples' block of a GCTA GRM, matched by FID and IID.
