@@ -330,6 +330,10 @@ pub struct GwasConfig {
     /// samples: `wald`, `lrt`, `score` or `all` (`gemma -lmm 1..4`).
     #[serde(default)]
     pub lmm: Option<String>,
+    /// With `lmm`: leave the tested chromosome out of the relationship
+    /// matrix (recommended).
+    #[serde(default)]
+    pub loco: bool,
 }
 
 /// Options of the report.
@@ -523,6 +527,7 @@ clump = true                  # lead loci, as plink1.9 --clump
 # clump_kb = 250.0
 # weighted = true             # weighted BH with [prior], beside the plain tests
 # lmm = "wald"                # related samples: GEMMA's exact mixed model (wald, lrt, score, all)
+# loco = true                 # ... leaving the tested chromosome out of its matrix
 
 # Cross-validated prediction: every model on the same folds, side by side
 # (omit this table to skip the step).
@@ -783,6 +788,9 @@ impl StudyConfig {
                     g.lmm.as_deref().unwrap_or_default()
                 )));
             }
+            if g.loco && g.lmm.is_none() {
+                return Err(fail("gwas.loco needs gwas.lmm".into()));
+            }
             if g.pca == Some(0) {
                 return Err(fail(
                     "gwas.pca = 0: give at least 1 component or omit it".into(),
@@ -1030,7 +1038,10 @@ impl StudyConfig {
             gene_map: self.input.gene_map.clone(),
             prior,
             weighting,
-            lmm: g.lmm.as_deref().and_then(lmm_tests).map(LmmRequest::new),
+            lmm: g.lmm.as_deref().and_then(lmm_tests).map(|t| LmmRequest {
+                loco: g.loco,
+                ..LmmRequest::new(t)
+            }),
             out: prefix,
         })
     }
