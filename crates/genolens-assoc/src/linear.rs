@@ -395,13 +395,17 @@ pub fn linear_scan<S: GenotypeSource + ?Sized>(
     let done = AtomicUsize::new(0);
     let per_block: Vec<Vec<Vec<LinearTest>>> = starts
         .par_iter()
-        .map(|&start| -> Result<_> {
-            let end = (start + step).min(n_var);
-            let (g, missing) = decode_block(source, start..end)?;
-            let out = models.iter().map(|m| scan_block(m, &g, &missing)).collect();
-            progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
-            Ok(out)
-        })
+        .map_init(
+            || None,
+            |recycled, &start| -> Result<_> {
+                let end = (start + step).min(n_var);
+                let block = decode_block(source, start..end, recycled.take())?;
+                let out = models.iter().map(|m| scan_block(m, &block)).collect();
+                *recycled = Some(block.g);
+                progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
+                Ok(out)
+            },
+        )
         .collect::<Result<_>>()?;
     let mut result: Vec<Vec<LinearTest>> = vec![Vec::with_capacity(n_var); phenotypes.len()];
     for block in per_block {
@@ -416,29 +420,148 @@ pub fn linear_scan<S: GenotypeSource + ?Sized>(
 }
 
 /// A block of genotypes as f64 (`n_samples × block`), missing calls as 0, with each
-/// variant's missing samples listed (they are excluded, never imputed).
+/// variant's missing samples listed (they are excluded, never imputed) and its
+/// Σg² over all samples.
+///
+/// Sources of hard calls are decoded straight from their packed bytes into
+/// the f64 matrix (each element written once, no intermediate f32 block);
+/// their Σg² is exact in any order, being a sum of small integers.
+pub(crate) struct DecodedBlock {
+    /// `n_samples × block` dosages, missing calls 0.
+    pub g: Mat<f64>,
+    /// Per variant, its samples with a missing call.
+    pub missing: Vec<Vec<usize>>,
+    /// Per variant, Σg² over every sample.
+    pub sum_sq: Vec<f64>,
+}
+
+/// What one packed byte (four samples) decodes to.
+struct ByteEntry {
+    values: [f64; 4],
+    sum_sq: u8,
+    /// Bit `k` set when sample slot `k` is missing.
+    missing: u8,
+}
+
+/// The 256 bytes' decodings, computed at compile time.
+const BYTE_TABLE: [ByteEntry; 256] = byte_table();
+
+const fn byte_table() -> [ByteEntry; 256] {
+    let mut table = [const {
+        ByteEntry {
+            values: [0.0; 4],
+            sum_sq: 0,
+            missing: 0,
+        }
+    }; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut slot = 0;
+        while slot < 4 {
+            match (byte >> (2 * slot)) & 3 {
+                0 => {
+                    table[byte].values[slot] = 2.0;
+                    table[byte].sum_sq += 4;
+                }
+                1 => table[byte].missing |= 1 << slot,
+                2 => {
+                    table[byte].values[slot] = 1.0;
+                    table[byte].sum_sq += 1;
+                }
+                _ => {}
+            }
+            slot += 1;
+        }
+        byte += 1;
+    }
+    table
+}
+
+/// `recycled` is an earlier block's matrix to write into (every entry is
+/// overwritten), which spares a fresh allocation's page faults and zeroing.
 pub(crate) fn decode_block<S: GenotypeSource + ?Sized>(
     source: &S,
     range: std::ops::Range<usize>,
-) -> Result<(Mat<f64>, Vec<Vec<usize>>)> {
+    recycled: Option<Mat<f64>>,
+) -> Result<DecodedBlock> {
+    let n = source.n_samples();
+    let b = range.len();
+    let mut g = match recycled {
+        Some(mut m) if m.nrows() == n && m.ncols() >= b => {
+            m.truncate(n, b);
+            m
+        }
+        _ => Mat::<f64>::zeros(n, b),
+    };
+    if source.hardcalls_exact() {
+        let calls = source.read_hardcalls(range)?;
+        let table = &BYTE_TABLE;
+        let mut missing = vec![Vec::new(); b];
+        let mut sum_sq = vec![0.0; b];
+        let full = n / 4;
+        for j in 0..b {
+            let bytes = calls.variant(j);
+            let Some(col) = g.col_mut(j).try_as_col_major_mut() else {
+                continue;
+            };
+            let col = col.as_slice_mut();
+            let mut sq = 0u64;
+            for (k, (&byte, out)) in bytes[..full]
+                .iter()
+                .zip(col.chunks_exact_mut(4))
+                .enumerate()
+            {
+                let entry = &table[usize::from(byte)];
+                out.copy_from_slice(&entry.values);
+                sq += u64::from(entry.sum_sq);
+                if entry.missing != 0 {
+                    for slot in 0..4 {
+                        if entry.missing & (1 << slot) != 0 {
+                            missing[j].push(4 * k + slot);
+                        }
+                    }
+                }
+            }
+            // The last, partial byte (its padding codes are zero).
+            for i in 4 * full..n {
+                let code = (bytes[i / 4] >> (2 * (i % 4))) & 3;
+                col[i] = match code {
+                    0 => 2.0,
+                    2 => 1.0,
+                    _ => 0.0,
+                };
+                match code {
+                    0 => sq += 4,
+                    1 => missing[j].push(i),
+                    2 => sq += 1,
+                    _ => {}
+                }
+            }
+            sum_sq[j] = sq as f64;
+        }
+        return Ok(DecodedBlock { g, missing, sum_sq });
+    }
     let block = source.read_block(range)?;
-    let (n, b) = (block.n_samples(), block.n_variants());
-    let mut g = Mat::<f64>::zeros(n, b);
     let mut missing: Vec<Vec<usize>> = vec![Vec::new(); b];
+    let mut sum_sq = vec![0.0; b];
     for j in 0..b {
         for (i, &d) in block.variant(j).iter().enumerate() {
             if d.is_nan() {
+                g[(i, j)] = 0.0;
                 missing[j].push(i);
             } else {
-                g[(i, j)] = f64::from(d);
+                let x = f64::from(d);
+                g[(i, j)] = x;
+                sum_sq[j] += x * x;
             }
         }
     }
-    Ok((g, missing))
+    Ok(DecodedBlock { g, missing, sum_sq })
 }
 
 /// Tests every column of `g` against one phenotype's null model.
-fn scan_block(m: &NullModel, g: &Mat<f64>, missing: &[Vec<usize>]) -> Vec<LinearTest> {
+fn scan_block(m: &NullModel, block: &DecodedBlock) -> Vec<LinearTest> {
+    let (g, missing) = (&block.g, &block.missing);
     let p = m.predictors;
     let b = g.ncols();
     // [X y]ᵀ g for every variant: (P + 1) × b.
@@ -461,10 +584,14 @@ fn scan_block(m: &NullModel, g: &Mat<f64>, missing: &[Vec<usize>]) -> Vec<Linear
                 return LinearTest::failed(obs_ct, LinearError::SampleCtLePredictorCt);
             }
             // Σg² over the used samples (missing entries are 0).
-            let s: f64 = (0..col.nrows())
-                .filter(|&i| m.valid[i])
-                .map(|i| col[i] * col[i])
-                .sum();
+            let s: f64 = if m.n_valid == col.nrows() {
+                block.sum_sq[j]
+            } else {
+                (0..col.nrows())
+                    .filter(|&i| m.valid[i])
+                    .map(|i| col[i] * col[i])
+                    .sum()
+            };
             let sum_g = xg[(0, j)];
             let var_g = s - sum_g * sum_g / n_used as f64;
             if var_g <= 1e-10 * s.max(f64::MIN_POSITIVE) {

@@ -236,16 +236,20 @@ pub fn logistic_scan<S: GenotypeSource + ?Sized>(
     let done = AtomicUsize::new(0);
     let per_block: Vec<Vec<Vec<LogisticTest>>> = starts
         .par_iter()
-        .map(|&start| -> Result<_> {
-            let end = (start + step).min(n_var);
-            let (g, missing) = decode_block(source, start..end)?;
-            let out = fits
-                .iter()
-                .map(|f| f.test_block(&g, &missing, method))
-                .collect();
-            progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
-            Ok(out)
-        })
+        .map_init(
+            || None,
+            |recycled, &start| -> Result<_> {
+                let end = (start + step).min(n_var);
+                let block = decode_block(source, start..end, recycled.take())?;
+                let out = fits
+                    .iter()
+                    .map(|f| f.test_block(&block.g, &block.missing, method))
+                    .collect();
+                *recycled = Some(block.g);
+                progress(done.fetch_add(end - start, Ordering::Relaxed) + end - start);
+                Ok(out)
+            },
+        )
         .collect::<Result<_>>()?;
     let mut tests: Vec<Vec<LogisticTest>> = vec![Vec::with_capacity(n_var); phenotypes.len()];
     for block in per_block {
