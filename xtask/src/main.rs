@@ -94,6 +94,25 @@ fn ci_cargo() -> Command {
     c
 }
 
+/// Fails unless `OURS.ext` and `THEIRS.ext` have the same bytes for every
+/// extension, naming the command and the reference tool.
+fn require_same(
+    ours: &str,
+    theirs: &str,
+    exts: &[&str],
+    what: &str,
+    reference: &str,
+) -> Result<(), String> {
+    for ext in exts {
+        let a = std::fs::read(format!("{ours}.{ext}")).map_err(|e| e.to_string())?;
+        let b = std::fs::read(format!("{theirs}.{ext}")).map_err(|e| e.to_string())?;
+        if a != b {
+            return Err(format!("{what}: .{ext} differs from {reference}'s"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a command, printing its wall time.
 fn step(name: &str, mut cmd: Command) -> Result<(), String> {
     eprintln!("xtask: == {name}");
@@ -767,13 +786,13 @@ fn relatedness_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
             &out_p,
         ],
     )?;
-    for ext in ["king.cutoff.in.id", "king.cutoff.out.id"] {
-        let a = std::fs::read(format!("{out_g}.{ext}")).map_err(|e| e.to_string())?;
-        let b = std::fs::read(format!("{out_p}.{ext}")).map_err(|e| e.to_string())?;
-        if a != b {
-            return Err(format!("--king-cutoff: .{ext} differs from plink2's"));
-        }
-    }
+    require_same(
+        &out_g,
+        &out_p,
+        &["king.cutoff.in.id", "king.cutoff.out.id"],
+        "--king-cutoff",
+        "plink2",
+    )?;
     let (tgg, rgg) = measure(
         "genolens relatedness --make-grm",
         &[
@@ -980,11 +999,7 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     theirs.extend(["--out", &out_p]);
     let (tc, rc) = measure("genolens clump", &ours)?;
     let (tq, rq) = measure("plink1.9 --clump", &theirs)?;
-    let same = std::fs::read(format!("{out_g}.clumped")).map_err(|e| e.to_string())?
-        == std::fs::read(format!("{out_p}.clumped")).map_err(|e| e.to_string())?;
-    if !same {
-        return Err("clump: .clumped differs from plink1.9's".into());
-    }
+    require_same(&out_g, &out_p, &["clumped"], "clump", "plink1.9")?;
     println!(
         "| genolens clump (p1 0.01, r2 0.1, 500 kb) | {tc:.2} | {:.1} |",
         rc as f64 / 1024.0
@@ -1039,11 +1054,7 @@ fn epistasis_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
     theirs.extend(["--keep-allele-order", "--epistasis", "--out", &out_p]);
     let (tg, rg) = measure("genolens epistasis", &ours)?;
     let (tp, rp) = measure("plink1.9 --epistasis", &theirs)?;
-    let same = std::fs::read(format!("{out_g}.epi.qt.summary")).map_err(|e| e.to_string())?
-        == std::fs::read(format!("{out_p}.epi.qt.summary")).map_err(|e| e.to_string())?;
-    if !same {
-        return Err("epistasis: .epi.qt.summary differs from plink1.9's".into());
-    }
+    require_same(&out_g, &out_p, &["epi.qt.summary"], "epistasis", "plink1.9")?;
     println!(
         "| genolens epistasis (EUR chr22, all pairs) | {tg:.2} | {:.1} |",
         rg as f64 / 1024.0
@@ -1306,13 +1317,13 @@ fn bench() -> Result<(), String> {
     pq.extend(["--out", &out_p]);
     let (t_gq, rss_gq) = median_of(5, "genolens qc", &gq)?;
     let (t_pq, rss_pq) = median_of(5, "plink2 --freq --hardy --missing", &pq)?;
-    for ext in ["afreq", "hardy", "smiss", "vmiss"] {
-        let a = std::fs::read(format!("{out_g}.{ext}")).map_err(|e| e.to_string())?;
-        let b = std::fs::read(format!("{out_p}.{ext}")).map_err(|e| e.to_string())?;
-        if a != b {
-            return Err(format!(".{ext} differs between genolens qc and plink2"));
-        }
-    }
+    require_same(
+        &out_g,
+        &out_p,
+        &["afreq", "hardy", "smiss", "vmiss"],
+        "genolens qc",
+        "plink2",
+    )?;
     let (t_ga, rss_ga) = measure(
         "genolens pca --approx",
         &[
