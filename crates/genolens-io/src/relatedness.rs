@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{commit_all, read_to_string};
-use crate::report::{push_plink2_g, SampleIdColumns};
+use crate::atomic::commit_all;
+use crate::report::{push_plink2_g, read_sample_list, SampleIdColumns};
 use crate::{AtomicFile, Error, Result, Sample, SampleId};
 
 /// Writes PLINK 2's `--make-king-table` report row by row (default columns:
@@ -172,22 +172,11 @@ impl GrmFile {
 /// Reads `PREFIX.grm.id` and `PREFIX.grm.bin` (and `PREFIX.grm.N.bin` if
 /// present), checking that the sizes agree with the number of samples.
 pub fn read_grm_bin(paths: &GrmPaths) -> Result<GrmFile> {
-    let text = read_to_string(&paths.id)?;
-    let mut ids = Vec::new();
-    for line in text.lines() {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        match f.as_slice() {
-            [] => {}
-            [first, ..] if first.starts_with('#') => {}
-            [iid] => ids.push(SampleId::new((*iid).to_string(), (*iid).to_string())),
-            [fid, iid, ..] => ids.push(SampleId::new((*fid).to_string(), (*iid).to_string())),
-        }
-    }
-    if ids.is_empty() {
-        return Err(Error::Empty {
-            path: paths.id.clone(),
-        });
-    }
+    // `FID IID` per line, as a sample list (an IID alone stands for both).
+    let ids: Vec<SampleId> = read_sample_list(&paths.id)?
+        .into_iter()
+        .map(|(fid, iid)| SampleId::new(fid.unwrap_or_else(|| iid.clone()), iid))
+        .collect();
     let cells = ids.len() * (ids.len() + 1) / 2;
     let read_f32 = |path: &Path| -> Result<Vec<f32>> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
