@@ -224,18 +224,30 @@ fn fill_planes(calls: &HardCallBlock, keep: &[bool], n_rows: usize, planes: &mut
         });
 }
 
-/// Adds one chunk's counts to rows `r0..r1`, rows in parallel.
-fn count_rows(planes: &[u64], r0: usize, r1: usize, counts: &mut [KingPair]) {
-    let mut rows = Vec::with_capacity(r1 - r0);
-    let mut rest = counts;
-    for i in r0..r1 {
-        let (row, tail) = rest.split_at_mut(i);
-        rows.push((i, row));
+/// Splits a row-major lower triangle holding rows `rows` into one slice per
+/// row: row `i` has `i` entries, or `i + 1` with the diagonal.
+fn triangle_rows<T>(
+    buf: &mut [T],
+    rows: std::ops::Range<usize>,
+    diagonal: bool,
+) -> Vec<(usize, &mut [T])> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut rest = buf;
+    for i in rows {
+        let (row, tail) = rest.split_at_mut(i + usize::from(diagonal));
+        out.push((i, row));
         rest = tail;
     }
-    rows.into_par_iter().for_each(|(i, row)| {
-        pulp::Arch::new().dispatch(RowPass { planes, i, row });
-    });
+    out
+}
+
+/// Adds one chunk's counts to rows `r0..r1`, rows in parallel.
+fn count_rows(planes: &[u64], r0: usize, r1: usize, counts: &mut [KingPair]) {
+    triangle_rows(counts, r0..r1, false)
+        .into_par_iter()
+        .for_each(|(i, row)| {
+            pulp::Arch::new().dispatch(RowPass { planes, i, row });
+        });
 }
 
 /// One row of [`count_rows`], compiled for the CPU's instruction set: a
@@ -306,6 +318,31 @@ pub fn king_cutoff(n_samples: usize, related: &[(usize, usize)]) -> Vec<bool> {
         removed[prune] = true;
     }
     removed
+}
+
+/// One row of [`missing_counts`]' pairs, compiled for the CPU's instruction
+/// set (a hardware popcount where there is one), as [`RowPass`].
+struct MissingRowPass<'a> {
+    planes: &'a [u64],
+    i: usize,
+    row: &'a mut [u32],
+}
+
+impl pulp::WithSimd for MissingRowPass<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        let a = &self.planes[self.i * CHUNK_WORDS..(self.i + 1) * CHUNK_WORDS];
+        for (j, c) in self.row.iter_mut().enumerate() {
+            let b = &self.planes[j * CHUNK_WORDS..(j + 1) * CHUNK_WORDS];
+            *c += a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| (x & y).count_ones())
+                .sum::<u32>();
+        }
+    }
 }
 
 /// Options of [`grm`].
@@ -521,24 +558,15 @@ fn missing_counts<S: GenotypeSource + ?Sized>(
                 .map(|w| w.count_ones())
                 .sum::<u32>();
         }
-        let mut rows = Vec::with_capacity(n);
-        let mut rest = both.as_mut_slice();
-        for i in 0..n {
-            let (row, tail) = rest.split_at_mut(i + 1);
-            rows.push((i, row));
-            rest = tail;
-        }
-        rows.into_par_iter().for_each(|(i, row)| {
-            let a = &planes[i * CHUNK_WORDS..(i + 1) * CHUNK_WORDS];
-            for (j, c) in row.iter_mut().enumerate() {
-                let b = &planes[j * CHUNK_WORDS..(j + 1) * CHUNK_WORDS];
-                *c += a
-                    .iter()
-                    .zip(b)
-                    .map(|(x, y)| (x & y).count_ones())
-                    .sum::<u32>();
-            }
-        });
+        triangle_rows(&mut both, 0..n, true)
+            .into_par_iter()
+            .for_each(|(i, row)| {
+                pulp::Arch::new().dispatch(MissingRowPass {
+                    planes: &planes,
+                    i,
+                    row,
+                });
+            });
     }
     Ok((missing, both))
 }
