@@ -305,17 +305,7 @@ impl Pipeline {
         let predict = if runs.is_empty() {
             None
         } else {
-            let fold_file = self
-                .config
-                .predict
-                .as_ref()
-                .and_then(|p| p.fold_file.clone());
-            let inputs = step_inputs(
-                &runs[0].input,
-                self.table_inputs(runs[0].prior.as_ref())
-                    .into_iter()
-                    .chain(fold_file),
-            );
+            let inputs = self.model_inputs(&runs[0].input, runs[0].prior.as_ref());
             let section = serde_json::json!({
                 "input": &self.config.input,
                 "predict": &self.config.predict,
@@ -343,17 +333,7 @@ impl Pipeline {
         let transformer = match self.config.transformer_options(out.join("transformer")) {
             None => None,
             Some(options) => {
-                let fold_file = self
-                    .config
-                    .predict
-                    .as_ref()
-                    .and_then(|p| p.fold_file.clone());
-                let inputs = step_inputs(
-                    &options.input,
-                    self.table_inputs(options.prior.as_ref())
-                        .into_iter()
-                        .chain(fold_file),
-                );
+                let inputs = self.model_inputs(&options.input, options.prior.as_ref());
                 let section = serde_json::json!({
                     "input": &self.config.input,
                     "transformer": &self.config.transformer,
@@ -427,6 +407,21 @@ impl Pipeline {
     }
 
     /// The phenotype and covariate tables, and a prior's table and gene map.
+    /// The files a model step (prediction, transformer) reads: the genotypes,
+    /// the tables, the prior and the prediction step's fold file.
+    fn model_inputs(
+        &self,
+        input: &GenotypeInput,
+        prior: Option<&crate::study::prior::PriorInput>,
+    ) -> Vec<PathBuf> {
+        let fold_file = self
+            .config
+            .predict
+            .as_ref()
+            .and_then(|p| p.fold_file.clone());
+        step_inputs(input, self.table_inputs(prior).into_iter().chain(fold_file))
+    }
+
     fn table_inputs(&self, prior: Option<&crate::study::prior::PriorInput>) -> Vec<PathBuf> {
         let i = &self.config.input;
         std::iter::once(i.pheno.clone())
