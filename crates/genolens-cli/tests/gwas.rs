@@ -1299,28 +1299,9 @@ fn outputs_follow_the_umask() {
     }
 }
 
-/// Runs `gemma ARGS` in `dir` (GEMMA writes to `./output/`); `None` when the
-/// run opted out of reference tools.
+/// Runs `gemma ARGS` in `dir`; `None` when the run opted out of reference tools.
 fn gemma(dir: &Path, args: &[&str]) -> Option<()> {
-    match std::process::Command::new("gemma")
-        .args(args)
-        .current_dir(dir)
-        .output()
-    {
-        Ok(out) => {
-            assert!(
-                out.status.success(),
-                "gemma {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-            Some(())
-        }
-        Err(e) if std::env::var_os("GENOLENS_SKIP_REFERENCE").is_some() => {
-            eprintln!("skipping: gemma unavailable ({e})");
-            None
-        }
-        Err(e) => panic!("gemma is needed for this test ({e}); run `cargo xtask ci`"),
-    }
+    reference_in(Some(dir), "gemma", args).map(|_| ())
 }
 
 /// A `.assoc.txt` as `rs → column → value`.

@@ -25,12 +25,24 @@ pub fn genolens(args: &[&str]) -> Output {
 
 /// Runs a reference tool, or returns `None` when the run opted out of them.
 pub fn reference(tool: &str, args: &[&str]) -> Option<Output> {
-    match Command::new(tool).args(args).output() {
+    reference_in(None, tool, args)
+}
+
+/// [`reference`] run in `dir` (GEMMA writes to `./output/`). A failure shows
+/// stdout too, where GEMMA prints its errors.
+pub fn reference_in(dir: Option<&Path>, tool: &str, args: &[&str]) -> Option<Output> {
+    let mut command = Command::new(tool);
+    command.args(args);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    match command.output() {
         Ok(out) => {
             assert!(
                 out.status.success(),
-                "{tool} {args:?} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
+                "{tool} {args:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stderr),
+                String::from_utf8_lossy(&out.stdout)
             );
             Some(out)
         }
