@@ -260,11 +260,9 @@ impl Problem<'_> {
         self.d.len()
     }
 
-    fn weights(&self, lambda: f64, power: i32) -> Vec<f64> {
-        self.d
-            .iter()
-            .map(|&d| (1.0 / (lambda * d + 1.0)).powi(power))
-            .collect()
+    /// `h_i = 1 / (λ d_i + 1)`, the weights of every quadratic form.
+    fn weights(&self, lambda: f64) -> Vec<f64> {
+        self.d.iter().map(|&d| 1.0 / (lambda * d + 1.0)).collect()
     }
 
     /// Level 0: `Σ h_i a_i b_i` for every pair.
@@ -403,7 +401,7 @@ impl Problem<'_> {
     fn logl(&self, lambda: f64, reml: bool) -> f64 {
         let n = self.n() as f64;
         let logdet_h: f64 = self.d.iter().map(|&d| (lambda * d + 1.0).abs().ln()).sum();
-        let h = self.weights(lambda, 1);
+        let h = self.weights(lambda);
         let p = self.p(&h);
         let p_yy = self.p_yy(&p);
         if !reml {
@@ -428,7 +426,7 @@ impl Problem<'_> {
     /// First and second derivatives in λ of [`logl`](Self::logl).
     fn derivatives(&self, lambda: f64, reml: bool, second: bool) -> (f64, f64) {
         let n = self.n() as f64;
-        let h = self.weights(lambda, 1);
+        let h = self.weights(lambda);
         let hh: Vec<f64> = h.iter().map(|x| x * x).collect();
         let trace_hi: f64 = h.iter().sum();
         let trace_hihi: f64 = hh.iter().sum();
@@ -531,7 +529,7 @@ impl Problem<'_> {
         let c = self.cols;
         let n_cvt = self.projected - 1;
         let (x, y) = (n_cvt, c - 1);
-        let h = self.weights(lambda, 1);
+        let h = self.weights(lambda);
         let p = self.p(&h);
         let p_yy = p[n_cvt][pair(y, y, c)];
         let p_xx = p[n_cvt][pair(x, x, c)];
@@ -692,7 +690,7 @@ impl NullModel {
         let pve = trace_g * l_remle / (trace_g * l_remle + 1.0);
         let pve_se = trace_g / ((trace_g * l_remle + 1.0).powi(2)) * se_lambda;
         // Covariate effects and variance components at the REML λ.
-        let h = problem.weights(l_remle, 1);
+        let h = problem.weights(l_remle);
         let c = w.len();
         let whiw = Mat::from_fn(c, c, |a, b| {
             (0..n)
