@@ -71,6 +71,25 @@ pub struct DegreeCounts {
     pub third: usize,
 }
 
+impl DegreeCounts {
+    /// Counts one pair by its kinship (NaN and below third degree: nowhere).
+    fn add(&mut self, kinship: f64) {
+        match KING_DEGREE_THRESHOLDS
+            .iter()
+            .position(|(threshold, _)| kinship > *threshold)
+        {
+            Some(0) => self.duplicates += 1,
+            Some(1) => self.first += 1,
+            Some(2) => self.second += 1,
+            Some(3) => self.third += 1,
+            _ => {}
+        }
+    }
+}
+
+/// The lowest of [`KING_DEGREE_THRESHOLDS`]: pairs above it are drawn.
+const THIRD_DEGREE: f64 = KING_DEGREE_THRESHOLDS[3].0;
+
 /// What the relatedness step did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RelatednessOutcome {
@@ -162,13 +181,7 @@ pub fn run_relatedness(
                     |i, row: &[KingPair]| {
                         for (j, pair) in row.iter().enumerate() {
                             let k = pair.kinship();
-                            match k {
-                                k if k > 0.354 => counts.duplicates += 1,
-                                k if k > 0.177 => counts.first += 1,
-                                k if k > 0.0884 => counts.second += 1,
-                                k if k > 0.0442 => counts.third += 1,
-                                _ => {}
-                            }
+                            counts.add(k);
                             if cutoff.is_some_and(|c| k > c) {
                                 related.push((i, j));
                             }
@@ -182,7 +195,10 @@ pub fn run_relatedness(
                                     k,
                                 )?;
                             }
-                            if options.plot && (k > 0.0442 || seen % stride == 0) && k.is_finite() {
+                            if options.plot
+                                && (k > THIRD_DEGREE || seen % stride == 0)
+                                && k.is_finite()
+                            {
                                 points.push((
                                     f64::from(pair.ibs0) / f64::from(pair.nsnp().max(1)),
                                     k,
