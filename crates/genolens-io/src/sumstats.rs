@@ -474,3 +474,84 @@ mod tests {
         assert!(matches!(err, Error::Parse { line: 3, .. }), "{err}");
     }
 }
+
+/// One row of GEMMA's `.assoc.txt`: the variant columns, then the test
+/// columns the header names.
+#[derive(Debug, Clone, Copy)]
+pub struct GemmaAssocRow<'a> {
+    /// The variant (`chr rs ps allele1 allele0`; allele 1 is the counted one).
+    pub variant: &'a crate::Variant,
+    /// Missing calls (`n_miss`).
+    pub n_miss: u32,
+    /// Frequency of allele 1 (`af`, three decimals).
+    pub af: f64,
+    /// The test columns, in the order of `columns` in [`write_gemma_assoc`].
+    pub values: &'a [f64],
+}
+
+/// Writes GEMMA's `.assoc.txt` layout (`chr rs ps n_miss allele1 allele0 af`
+/// then `columns`, numbers as C's `%.6e`, as `gemma -lmm N` prints them),
+/// atomically.
+pub fn write_gemma_assoc<'a>(
+    path: impl AsRef<Path>,
+    columns: &[&str],
+    rows: impl IntoIterator<Item = GemmaAssocRow<'a>>,
+) -> Result<()> {
+    let mut text = String::from("chr\trs\tps\tn_miss\tallele1\tallele0\taf");
+    for c in columns {
+        text.push('\t');
+        text.push_str(c);
+    }
+    text.push('\n');
+    for row in rows {
+        let v = row.variant;
+        let _ = write!(
+            text,
+            "{}\t{}\t{}\t{}\t{}\t{}\t{:.3}",
+            v.plink_chrom(),
+            v.id,
+            v.pos,
+            row.n_miss,
+            v.allele1,
+            v.allele2,
+            row.af
+        );
+        for &x in row.values {
+            text.push('\t');
+            push_c_exp(&mut text, x);
+        }
+        text.push('\n');
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.commit()
+}
+
+/// Appends C's `%.6e`: `4.908454e-02`, `nan`, `inf`.
+fn push_c_exp(out: &mut String, x: f64) {
+    if x.is_nan() {
+        out.push_str("nan");
+        return;
+    }
+    if x.is_infinite() {
+        out.push_str(if x > 0.0 { "inf" } else { "-inf" });
+        return;
+    }
+    let s = format!("{x:.6e}");
+    match s.split_once('e') {
+        Some((mantissa, exp)) => {
+            let (sign, digits) = match exp.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exp),
+            };
+            out.push_str(mantissa);
+            out.push('e');
+            out.push(sign);
+            if digits.len() < 2 {
+                out.push('0');
+            }
+            out.push_str(digits);
+        }
+        None => out.push_str(&s),
+    }
+}

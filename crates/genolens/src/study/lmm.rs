@@ -15,7 +15,8 @@ use crate::assoc::lmm::{
 use crate::features::qc::{count_calls, DEFAULT_BLOCK_SIZE};
 use crate::features::relate::{grm, GrmOptions};
 use crate::io::relatedness::{read_grm_bin, GrmPaths};
-use crate::io::{AtomicFile, GenotypeSource, Subset};
+use crate::io::sumstats::{write_gemma_assoc as write_gemma_assoc_file, GemmaAssocRow};
+use crate::io::{GenotypeSource, Subset};
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, RunLog};
 use crate::{Error, Result};
@@ -270,82 +271,57 @@ fn grm_from_file(prefix: &Path, analysed: &dyn GenotypeSource) -> Result<Vec<f64
     Ok(k)
 }
 
-/// Writes GEMMA's `.assoc.txt` columns for one trait (`chr rs ps n_miss
-/// allele1 allele0 af` then the tests' columns, as `gemma -lmm N` prints
-/// them), atomically.
+/// Writes GEMMA's `.assoc.txt` for one trait, with the columns `gemma -lmm N`
+/// prints for the tests run.
 pub(crate) fn write_gemma_assoc(
     path: &Path,
     source: &dyn GenotypeSource,
     scan: &LmmTrait,
     tests: LmmTests,
 ) -> Result<()> {
-    let mut text = String::from("chr\trs\tps\tn_miss\tallele1\tallele0\taf");
-    text.push_str(match tests {
-        LmmTests::Wald => "\tbeta\tse\tlogl_H1\tl_remle\tp_wald\n",
-        LmmTests::Lrt => "\tl_mle\tp_lrt\n",
-        LmmTests::Score => "\tbeta\tse\tp_score\n",
-        LmmTests::All => "\tbeta\tse\tlogl_H1\tl_remle\tl_mle\tp_wald\tp_lrt\tp_score\n",
-    });
-    let e = c_exp;
-    for (v, r) in source.variants().iter().zip(&scan.variants) {
-        let t = &r.test;
-        let _ = write!(
-            text,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{:.3}",
-            v.plink_chrom(),
-            v.id,
-            v.pos,
-            r.n_miss,
-            v.allele1,
-            v.allele2,
-            r.af
-        );
-        let cols: Vec<f64> = match tests {
-            LmmTests::Wald => vec![t.beta, t.se, t.logl_h1, t.lambda_remle, t.p_wald],
-            LmmTests::Lrt => vec![t.lambda_mle, t.p_lrt],
-            LmmTests::Score => vec![t.beta, t.se, t.p_score],
-            LmmTests::All => vec![
-                t.beta,
-                t.se,
-                t.logl_h1,
-                t.lambda_remle,
-                t.lambda_mle,
-                t.p_wald,
-                t.p_lrt,
-                t.p_score,
-            ],
-        };
-        for x in cols {
-            text.push('\t');
-            text.push_str(&e(x));
-        }
-        text.push('\n');
-    }
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(text.as_bytes())?;
-    f.commit()?;
+    let columns: &[&str] = match tests {
+        LmmTests::Wald => &["beta", "se", "logl_H1", "l_remle", "p_wald"],
+        LmmTests::Lrt => &["l_mle", "p_lrt"],
+        LmmTests::Score => &["beta", "se", "p_score"],
+        LmmTests::All => &[
+            "beta", "se", "logl_H1", "l_remle", "l_mle", "p_wald", "p_lrt", "p_score",
+        ],
+    };
+    let values: Vec<Vec<f64>> = scan
+        .variants
+        .iter()
+        .map(|r| {
+            let t = &r.test;
+            match tests {
+                LmmTests::Wald => vec![t.beta, t.se, t.logl_h1, t.lambda_remle, t.p_wald],
+                LmmTests::Lrt => vec![t.lambda_mle, t.p_lrt],
+                LmmTests::Score => vec![t.beta, t.se, t.p_score],
+                LmmTests::All => vec![
+                    t.beta,
+                    t.se,
+                    t.logl_h1,
+                    t.lambda_remle,
+                    t.lambda_mle,
+                    t.p_wald,
+                    t.p_lrt,
+                    t.p_score,
+                ],
+            }
+        })
+        .collect();
+    let rows = source
+        .variants()
+        .iter()
+        .zip(&scan.variants)
+        .zip(&values)
+        .map(|((variant, r), values)| GemmaAssocRow {
+            variant,
+            n_miss: r.n_miss,
+            af: r.af,
+            values,
+        });
+    write_gemma_assoc_file(path, columns, rows)?;
     Ok(())
-}
-
-/// C's `%.6e` (GEMMA's output): `4.908454e-02`, `nan`, `inf`.
-fn c_exp(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let s = format!("{x:.6e}");
-    match s.split_once('e') {
-        Some((mantissa, exp)) => {
-            let (sign, digits) = match exp.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exp),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => s,
-    }
 }
 
 /// `OUT.NAME.lmm.assoc.txt`.
