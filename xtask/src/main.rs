@@ -18,13 +18,14 @@ use std::time::Instant;
 
 /// Debian packages the tests compare against, with the binary each provides
 /// (chromium renders the study report in the browser test; gemma checks the
-/// exact mixed model).
-const REFERENCE_TOOLS: [(&str, &str); 5] = [
+/// exact mixed model; bolt the REGENIE-style scan).
+const REFERENCE_TOOLS: [(&str, &str); 6] = [
     ("plink2", "plink2"),
     ("plink1.9", "plink1.9"),
     ("bcftools", "bcftools"),
     ("chromium", "chromium"),
     ("gemma", "gemma"),
+    ("bolt-lmm", "bolt"),
 ];
 
 fn main() -> ExitCode {

@@ -8,6 +8,7 @@
 //! | [`epistasis`] | pairwise interaction scan for a quantitative trait, as PLINK 1.9's `--epistasis` (block matrix products for the per-pair sums) |
 //! | [`clump`] | LD clumping of results into lead variants, as PLINK 1.9's `--clump` |
 //! | [`predict`] | phenotype and risk prediction: ridge/GBLUP, elastic net, lasso, OLS, logistic, linear SVM, gradient descent; cross-validation, metrics, saved models |
+//! | [`wgr`] | REGENIE's two steps: whole-genome ridge regression in blocks giving leave-one-chromosome-out predictions, then score tests (approximate Firth for case/control) with them as offset |
 //! | [`summary`] | genomic control (overall and by MAF), Bonferroni, Benjamini–Hochberg, Manhattan and QQ plot points |
 //!
 //! Still to come (see the project's issues): polygenic scores. This crate
@@ -22,6 +23,7 @@ pub mod logistic;
 pub mod predict;
 pub mod stats;
 pub mod summary;
+pub mod wgr;
 
 mod error;
 

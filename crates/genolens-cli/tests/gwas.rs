@@ -1,6 +1,7 @@
 //! `genolens gwas` (linear) against `plink2 --glm hide-covar` run on the same
 //! files, and its edge cases.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 mod common;
@@ -1630,12 +1631,9 @@ fn lmm_bad_inputs_are_clear_errors() {
     }
 }
 
-#[test]
-fn loco_lmm_agrees_with_bolt_lmm_inf_on_its_shipped_example() {
-    // BOLT-LMM's example run (example.log): EUR_subset minus .remove, minus the
-    // two .exclude lists, PHENO of pheno2.covars with CAT_COV and QCOV1-2.
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// BOLT-LMM's example selection (example.log: EUR_subset minus .remove, minus
+/// the two .exclude lists) as `d/keep.txt` and `d/extract.txt`.
+fn bolt_example_lists(d: &Path) {
     let e = |f: &str| data(&format!("bolt_lmm_eur_subset_1000g/{f}"));
     let removed: std::collections::HashSet<String> = read(&e("EUR_subset.remove"))
         .lines()
@@ -1665,6 +1663,16 @@ fn loco_lmm_agrees_with_bolt_lmm_inf_on_its_shipped_example() {
         .collect();
     std::fs::write(d.join("keep.txt"), keep).unwrap();
     std::fs::write(d.join("extract.txt"), extract).unwrap();
+}
+
+#[test]
+fn loco_lmm_agrees_with_bolt_lmm_inf_on_its_shipped_example() {
+    // BOLT-LMM's example run (example.log): EUR_subset minus .remove, minus the
+    // two .exclude lists, PHENO of pheno2.covars with CAT_COV and QCOV1-2.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let e = |f: &str| data(&format!("bolt_lmm_eur_subset_1000g/{f}"));
+    bolt_example_lists(d);
     let out = d.join("g");
     let pheno = e("EUR_subset.pheno2.covars");
     ok(genolens(&[
@@ -1726,4 +1734,289 @@ fn loco_lmm_agrees_with_bolt_lmm_inf_on_its_shipped_example() {
     eprintln!("-log10 p against BOLT_LMM_INF: r {r:.4}, top-10 overlap {overlap}");
     assert!(r > 0.95, "r {r}");
     assert!(overlap >= 8, "top-10 overlap {overlap}");
+}
+
+/// A whitespace table: header, then rows keyed by column `key`.
+fn keyed_table(path: &Path, key: &str) -> (Vec<String>, HashMap<String, Vec<String>>) {
+    let text = read(path);
+    let mut lines = text.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let k = header.iter().position(|h| h == key).unwrap();
+    let rows = lines
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .map(|f| (f[k].clone(), f))
+        .collect();
+    (header, rows)
+}
+
+/// regenie's example with its 6 samples removed, Y1 case/control: step 2
+/// equals regenie's shipped output to its printed digits. The example has one
+/// chromosome, so its LOCO offset is 0 and the score and approximate-Firth
+/// tests decide every number; `--loco FILE` then reuses the predictions.
+#[test]
+fn wgr_binary_equals_regenie_on_its_example() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reg = |f: &str| data(&format!("regenie_example/{f}"));
+    let removed: std::collections::HashSet<String> = read(&reg("fid_iid_to_remove.txt"))
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let keep: String = read(&reg("example.fam"))
+        .lines()
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .filter(|id| !removed.contains(id))
+        .map(|id| id + "\n")
+        .collect();
+    std::fs::write(d.join("keep.txt"), keep).unwrap();
+    let (bed, keep, pheno, covar) = (
+        reg("example"),
+        d.join("keep.txt"),
+        reg("phenotype_bin.txt"),
+        reg("covariates.txt"),
+    );
+    let run = |out: &Path, extra: &[&str]| {
+        let base = [
+            "gwas",
+            "--bfile",
+            s(&bed),
+            "--keep",
+            s(&keep),
+            "--pheno",
+            s(&pheno),
+            "--pheno-name",
+            "Y1",
+            "--1",
+            "--covar",
+            s(&covar),
+            "--wgr",
+            "--wgr-block-size",
+            "100",
+            "--wgr-firth-p",
+            "0.01",
+            "--out",
+            s(out),
+        ];
+        genolens(&[&base[..], extra].concat())
+    };
+    let out = d.join("o");
+    ok(run(&out, &["--loco-out"]));
+    let (_, theirs) = keyed_table(&reg("test_bin_out_firth_Y1.regenie"), "ID");
+    let (header, ours) = keyed_table(&with(&out, "Y1.regenie"), "ID");
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    assert_eq!(ours.len(), theirs.len());
+    // regenie's columns: ... A1FREQ INFO N TEST BETA SE CHISQ LOG10P EXTRA.
+    let mut firth = 0;
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (id, t) in &theirs {
+        let o = &ours[id];
+        assert_eq!(o[col("A1FREQ")], t[5], "{id} A1FREQ");
+        assert_eq!(o[col("N")], t[7], "{id} N");
+        for (name, k) in [("BETA", 9), ("SE", 10), ("CHISQ", 11), ("LOG10P", 12)] {
+            let (x, y): (f64, f64) = (o[col(name)].parse().unwrap(), t[k].parse().unwrap());
+            // 6 printed digits; regenie stops its Firth iterations earlier.
+            assert!(
+                (x - y).abs() <= 2e-5 * y.abs().max(1e-3),
+                "{id} {name}: ours {x}, regenie {y}"
+            );
+        }
+        let chisq: f64 = t[11].parse().unwrap();
+        let z: f64 = t[9].parse::<f64>().unwrap() / t[10].parse::<f64>().unwrap();
+        firth += usize::from((z * z - chisq).abs() > 1e-3 * chisq.max(1.0));
+        a.push(o[col("LOG10P")].parse::<f64>().unwrap());
+        b.push(t[12].parse::<f64>().unwrap());
+    }
+    let r = genolens::features::metrics::pearson(&a, &b);
+    assert!(r > 0.9999, "r {r}");
+    assert!(
+        firth >= 15,
+        "{firth} Firth-corrected rows in regenie's output"
+    );
+    // Every row whose χ² is not (BETA/SE)² went through Firth here too (a
+    // Firth row may also happen to satisfy it).
+    let glm = read(&with(&out, "Y1.glm.wgr"));
+    let ours_firth = glm.lines().filter(|l| l.contains("\tWGR_FIRTH\t")).count();
+    assert!(
+        (firth..=firth + 2).contains(&ours_firth),
+        "{ours_firth} Firth rows here, {firth} detected in regenie's"
+    );
+    // Step 2 again from the written predictions: the same bytes.
+    let again = d.join("again");
+    ok(run(&again, &["--loco", s(&with(&out, "pred.list"))]));
+    assert_eq!(
+        read(&with(&out, "Y1.regenie")),
+        read(&with(&again, "Y1.regenie"))
+    );
+    assert!(read(&with(&again, "log")).contains("LOCO predictions read from"));
+}
+
+/// The EUR subset with BOLT-LMM's example selection: `--wgr` moves the
+/// linear scan's −log10 p towards BOLT-LMM's infinitesimal LOCO model (run
+/// here, and its shipped example.stats), and λGC drops from linear
+/// regression's.
+#[test]
+fn wgr_quantitative_tracks_bolt_lmm_inf_on_eur() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let e = |f: &str| data(&format!("bolt_lmm_eur_subset_1000g/{f}"));
+    bolt_example_lists(d);
+    let bolt_args: Vec<String> = vec![
+        format!("--bfile={}", s(&e("EUR_subset"))),
+        format!("--remove={}", s(&e("EUR_subset.remove"))),
+        format!("--exclude={}", s(&e("EUR_subset.exclude"))),
+        format!("--exclude={}", s(&e("EUR_subset.exclude2"))),
+        format!("--phenoFile={}", s(&e("EUR_subset.pheno2.covars"))),
+        "--phenoCol=PHENO".into(),
+        format!("--covarFile={}", s(&e("EUR_subset.pheno2.covars"))),
+        "--covarCol=CAT_COV".into(),
+        "--qCovarCol=QCOV{1:2}".into(),
+        "--lmmInfOnly".into(),
+        "--numThreads=2".into(),
+        "--statsFile=bolt.stats".into(),
+    ];
+    let bolt_args: Vec<&str> = bolt_args.iter().map(String::as_str).collect();
+    let Some(_) = reference_in(Some(d), "bolt", &bolt_args) else {
+        return;
+    };
+    let pheno = e("EUR_subset.pheno2.covars");
+    let (bed, keep, extract) = (e("EUR_subset"), d.join("keep.txt"), d.join("extract.txt"));
+    let scan = |out: &Path, extra: &[&str]| {
+        let base = [
+            "gwas",
+            "--bfile",
+            s(&bed),
+            "--keep",
+            s(&keep),
+            "--extract",
+            s(&extract),
+            "--pheno",
+            s(&pheno),
+            "--pheno-name",
+            "PHENO",
+            "--covar",
+            s(&pheno),
+            "--covar-name",
+            "CAT_COV,QCOV1,QCOV2",
+            "--out",
+            s(out),
+        ];
+        ok(genolens(&[&base[..], extra].concat()));
+    };
+    let (wgr, lin) = (d.join("w"), d.join("l"));
+    scan(&wgr, &["--wgr"]);
+    scan(&lin, &[]);
+    let neg_log10 = |path: &Path, key: &str, p: &str| -> HashMap<String, f64> {
+        let (h, rows) = keyed_table(path, key);
+        let c = h.iter().position(|x| x == p).unwrap();
+        rows.into_iter()
+            .filter_map(|(k, f)| f[c].parse::<f64>().ok().map(|p| (k, -p.log10())))
+            .collect()
+    };
+    let bolt_run = neg_log10(&d.join("bolt.stats"), "SNP", "P_BOLT_LMM_INF");
+    let shipped = neg_log10(&e("example.stats"), "SNP", "P_BOLT_LMM_INF");
+    let ours = neg_log10(&with(&wgr, "PHENO.glm.wgr"), "ID", "P");
+    let linear = neg_log10(&with(&lin, "PHENO.glm.linear"), "ID", "P");
+    let r = |x: &HashMap<String, f64>, y: &HashMap<String, f64>| {
+        let (a, b): (Vec<f64>, Vec<f64>) = x
+            .iter()
+            .filter_map(|(k, v)| y.get(k).map(|w| (*v, *w)))
+            .unzip();
+        assert!(a.len() > 5000, "{} variants in common", a.len());
+        genolens::features::metrics::pearson(&a, &b)
+    };
+    let lambda = |x: &HashMap<String, f64>| {
+        let ln_p: Vec<f64> = x.values().map(|l| -l * std::f64::consts::LN_10).collect();
+        genolens::assoc::summary::genomic_control(&ln_p).unwrap()
+    };
+    let (r_run, r_shipped, r_linear) = (
+        r(&ours, &bolt_run),
+        r(&ours, &shipped),
+        r(&linear, &bolt_run),
+    );
+    let (l_wgr, l_lin, l_bolt) = (lambda(&ours), lambda(&linear), lambda(&bolt_run));
+    eprintln!(
+        "-log10 p: WGR vs bolt run r {r_run:.4}, vs shipped {r_shipped:.4}; linear vs bolt run \
+         {r_linear:.4}; lambda GC: WGR {l_wgr:.4}, linear {l_lin:.4}, BOLT-LMM-inf {l_bolt:.4}"
+    );
+    assert!(r_run > 0.9 && r_shipped > 0.9, "r {r_run} {r_shipped}");
+    assert!(r_run > r_linear + 0.01, "WGR {r_run} vs linear {r_linear}");
+    assert!(l_wgr < l_lin - 0.03, "lambda WGR {l_wgr}, linear {l_lin}");
+}
+
+#[test]
+fn wgr_bad_inputs_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let reg = |f: &str| data(&format!("regenie_example/{f}"));
+    let base = |out: &Path| {
+        vec![
+            "gwas".to_string(),
+            "--bfile".into(),
+            s(&reg("example")).into(),
+            "--pheno".into(),
+            s(&reg("phenotype.txt")).into(),
+            "--out".into(),
+            s(out).into(),
+        ]
+    };
+    // Predictions for the first 100 samples and trait Y1 only.
+    let fam = read(&reg("example.fam"));
+    let few: String = fam
+        .lines()
+        .take(100)
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" ") + "\n")
+        .collect();
+    std::fs::write(d.join("few.txt"), few).unwrap();
+    let pred = d.join("p");
+    let few = d.join("few.txt");
+    let mut args = base(&pred);
+    args.extend(
+        [
+            "--keep",
+            s(&few),
+            "--pheno-name",
+            "Y1",
+            "--wgr",
+            "--loco-out",
+        ]
+        .map(String::from),
+    );
+    ok(genolens(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let list = with(&pred, "pred.list");
+    let out = d.join("o");
+    for (extra, says) in [
+        (
+            vec!["--pheno-name", "Y1", "--wgr", "--loco", s(&list)],
+            "other samples",
+        ),
+        (
+            vec!["--pheno-name", "Y2", "--wgr", "--loco", s(&list)],
+            "no LOCO predictions for trait Y2",
+        ),
+        (vec!["--lmm", "--loco", s(&list)], "--loco takes no file"),
+        (vec!["--loco"], "--loco needs --lmm or --wgr"),
+        (vec!["--wgr", "--lmm"], "cannot be used with"),
+    ] {
+        let mut args = base(&out);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let o = genolens(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(!o.status.success(), "{extra:?} should fail");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+        assert!(
+            std::fs::read_dir(d).unwrap().all(|e| !e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("o.")),
+            "{extra:?} left output"
+        );
+    }
 }

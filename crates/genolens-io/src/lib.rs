@@ -12,6 +12,7 @@
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`epistasis`] | PLINK 1.9 `--epistasis` reports: `.epi.qt` and `.epi.qt.summary` |
 //! | [`prior`] | gene prior tables (`gene_prior.tsv`, user `gene score` tables), evidence sentences, p-value tables of any association tool |
+//! | [`loco`] | leave-one-chromosome-out predictions in regenie's `.loco` and `pred.list` files |
 //! | [`relatedness`] | PLINK 2's KING table (`.kin0`) and GCTA's binary relationship matrix (`.grm.bin`, `.grm.N.bin`, `.grm.id`) |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
 //! | [`hardcall`] | hard calls packed two bits per genotype (PLINK's layout) for counting kernels |
@@ -34,6 +35,7 @@ pub mod folds;
 pub mod genes;
 mod genotype;
 pub mod hardcall;
+pub mod loco;
 pub mod plink;
 pub mod prior;
 mod record;

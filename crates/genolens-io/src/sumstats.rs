@@ -33,6 +33,11 @@ pub enum GlmKind {
     /// `.glm.lmm` (genolens' exact mixed model, `gwas --lmm`): the columns of
     /// `.glm.linear`, `TEST` naming the mixed-model test (`LMM_WALD`, ...).
     Lmm,
+    /// `.glm.wgr` (genolens' REGENIE-style whole-genome regression, `gwas
+    /// --wgr`): the columns of `.glm.linear` (BETA in log odds for
+    /// case/control traits), `TEST` naming the test (`WGR`, `WGR_SCORE`,
+    /// `WGR_FIRTH`).
+    Wgr,
 }
 
 impl GlmKind {
@@ -44,12 +49,13 @@ impl GlmKind {
             GlmKind::LogisticHybrid => "glm.logistic.hybrid",
             GlmKind::LogisticScore => "glm.logistic.score",
             GlmKind::Lmm => "glm.lmm",
+            GlmKind::Wgr => "glm.wgr",
         }
     }
 
     fn effect_columns(self) -> [&'static str; 3] {
         match self {
-            GlmKind::Linear | GlmKind::Lmm => ["BETA", "SE", "T_STAT"],
+            GlmKind::Linear | GlmKind::Lmm | GlmKind::Wgr => ["BETA", "SE", "T_STAT"],
             _ => ["OR", "LOG(OR)_SE", "Z_STAT"],
         }
     }
@@ -554,4 +560,65 @@ fn push_c_exp(out: &mut String, x: f64) {
         }
         None => out.push_str(&s),
     }
+}
+
+/// One row of regenie's step-2 output (`.regenie`).
+#[derive(Debug, Clone, Copy)]
+pub struct RegenieRow<'a> {
+    /// The variant; `ALLELE1` (tested) is its counted allele 1.
+    pub variant: &'a crate::Variant,
+    /// Frequency of allele 1 (`A1FREQ`).
+    pub a1_freq: f64,
+    /// Samples (`N`).
+    pub n: u32,
+    /// Effect of allele 1, its standard error and the χ²₁ statistic.
+    pub beta: f64,
+    /// Standard error of `beta`.
+    pub se: f64,
+    /// The χ²₁ statistic (`NaN` prints `NA`).
+    pub chisq: f64,
+    /// `-log10 p` (`NaN` prints `NA`).
+    pub log10_p: f64,
+    /// `EXTRA`: `None` prints `NA`.
+    pub extra: Option<&'a str>,
+}
+
+/// Writes regenie's step-2 layout (`CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ N
+/// TEST BETA SE CHISQ LOG10P EXTRA`, numbers with 6 significant digits as its
+/// C++ streams print them, `TEST` = `ADD`), atomically.
+pub fn write_regenie<'a>(
+    path: impl AsRef<Path>,
+    rows: impl IntoIterator<Item = RegenieRow<'a>>,
+) -> Result<()> {
+    let mut text =
+        String::from("CHROM GENPOS ID ALLELE0 ALLELE1 A1FREQ N TEST BETA SE CHISQ LOG10P EXTRA\n");
+    let num = |x: f64| {
+        if x.is_nan() {
+            "NA".to_string()
+        } else {
+            format_g(x, 6)
+        }
+    };
+    for r in rows {
+        let v = r.variant;
+        let _ = writeln!(
+            text,
+            "{} {} {} {} {} {} {} ADD {} {} {} {} {}",
+            v.plink_chrom(),
+            v.pos,
+            v.id,
+            v.allele2,
+            v.allele1,
+            num(r.a1_freq),
+            r.n,
+            num(r.beta),
+            num(r.se),
+            num(r.chisq),
+            num(r.log10_p),
+            r.extra.unwrap_or("NA")
+        );
+    }
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(text.as_bytes())?;
+    f.commit()
 }

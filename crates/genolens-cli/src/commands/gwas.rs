@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use genolens::assoc::lmm::LmmTests;
 use genolens::assoc::logistic::{FirthMode, LogisticMethod};
+use genolens::assoc::wgr::{Step2Options, WgrOptions};
 use genolens::study::gwas::{run_gwas, GwasOptions};
 use genolens::study::lmm::LmmRequest;
+use genolens::study::wgr::WgrRequest;
 
 use crate::commands::clump::ClumpArgs;
 use crate::commands::fdr::WeightingArgs;
@@ -87,9 +89,30 @@ pub struct Args {
     /// With --lmm: leave one chromosome out (GEMMA's -loco, BOLT-LMM's
     /// default): each chromosome is tested with the matrix of the others, so
     /// the tested variant is not in it. Recommended; one eigendecomposition
-    /// per chromosome.
-    #[arg(long, requires = "lmm", conflicts_with = "grm")]
-    loco: bool,
+    /// per chromosome. With --wgr: `--loco FILE` skips step 1 and reads the
+    /// LOCO predictions from a prediction list (`OUT.pred.list` of
+    /// `--loco-out`, or regenie's own `_pred.list`).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, conflicts_with = "grm")]
+    loco: Option<Option<PathBuf>>,
+    /// Test with REGENIE's two steps instead of `--glm`: whole-genome ridge
+    /// regression in blocks gives each trait leave-one-chromosome-out
+    /// predictions (step 1), which enter the per-variant tests as an offset
+    /// (step 2: score test; case/control traits with the approximate Firth
+    /// test below --wgr-firth-p). Writes `OUT.NAME.glm.wgr` and regenie's
+    /// layout `OUT.NAME.regenie`.
+    #[arg(long, conflicts_with_all = ["lmm", "firth", "no_firth", "score_test", "firth_fallback"])]
+    wgr: bool,
+    /// With --wgr: write the LOCO predictions (`OUT.NAME.loco`, regenie's
+    /// layout, and `OUT.pred.list`) for reuse with `--loco FILE`.
+    #[arg(long, requires = "wgr")]
+    loco_out: bool,
+    /// With --wgr: consecutive variants per step-1 block (regenie's --bsize).
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "wgr")]
+    wgr_block_size: usize,
+    /// With --wgr: case/control variants whose score-test p is below this
+    /// get the approximate Firth test (regenie's --pThresh); 0 turns it off.
+    #[arg(long, value_name = "P", default_value_t = 0.05, requires = "wgr")]
+    wgr_firth_p: f64,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -113,6 +136,29 @@ pub fn run(args: Args) -> Result<(), CliError> {
     } else {
         LogisticMethod::Wald(FirthMode::Fallback)
     };
+    if args.lmm.is_some() && matches!(args.loco, Some(Some(_))) {
+        return Err(CliError::Usage(
+            "--lmm --loco takes no file (it leaves each chromosome out of the matrix); \
+             --loco FILE reuses predictions with --wgr"
+                .into(),
+        ));
+    }
+    if args.loco.is_some() && args.lmm.is_none() && !args.wgr {
+        return Err(CliError::Usage("--loco needs --lmm or --wgr".into()));
+    }
+    let wgr = args.wgr.then(|| WgrRequest {
+        step1: WgrOptions {
+            block_size: args.wgr_block_size,
+            ..WgrOptions::default()
+        },
+        step2: Step2Options {
+            firth_threshold: args.wgr_firth_p,
+            ..Step2Options::default()
+        },
+        loco_out: args.loco_out,
+        loco_in: args.loco.clone().flatten(),
+        ..WgrRequest::default()
+    });
     let options = GwasOptions {
         input: args.input.to_input()?,
         pheno: args.pheno,
@@ -137,10 +183,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
             };
             LmmRequest {
                 grm: args.grm.clone(),
-                loco: args.loco,
+                loco: args.loco.is_some(),
                 ..LmmRequest::new(tests)
             }
         }),
+        wgr,
         out: args.out,
     };
     let outcome = run_gwas(&options, &progress::Bars::default())?;

@@ -23,6 +23,7 @@ use crate::study::prior::{PriorEmbedding, PriorFrom, PriorStepOptions};
 use crate::study::prior::{PriorInput, WeightingOptions};
 use crate::study::qc::QcOptions;
 use crate::study::train::TrainOptions;
+use crate::study::wgr::WgrRequest;
 use crate::study::GenotypeInput;
 use crate::transformer::device::ComputeDevice;
 use crate::{Error, Result};
@@ -334,6 +335,10 @@ pub struct GwasConfig {
     /// matrix (recommended).
     #[serde(default)]
     pub loco: bool,
+    /// Test with REGENIE's two steps (whole-genome ridge regression, LOCO
+    /// offsets) instead of `--glm`.
+    #[serde(default)]
+    pub wgr: bool,
 }
 
 /// Options of the report.
@@ -528,6 +533,7 @@ clump = true                  # lead loci, as plink1.9 --clump
 # weighted = true             # weighted BH with [prior], beside the plain tests
 # lmm = "wald"                # related samples: GEMMA's exact mixed model (wald, lrt, score, all)
 # loco = true                 # ... leaving the tested chromosome out of its matrix
+# wgr = true                  # or REGENIE's two steps: ridge LOCO predictions as offsets
 
 # Cross-validated prediction: every model on the same folds, side by side
 # (omit this table to skip the step).
@@ -791,6 +797,9 @@ impl StudyConfig {
             if g.loco && g.lmm.is_none() {
                 return Err(fail("gwas.loco needs gwas.lmm".into()));
             }
+            if g.wgr && g.lmm.is_some() {
+                return Err(fail("gwas.wgr and gwas.lmm: choose one".into()));
+            }
             if g.pca == Some(0) {
                 return Err(fail(
                     "gwas.pca = 0: give at least 1 component or omit it".into(),
@@ -1042,6 +1051,7 @@ impl StudyConfig {
                 loco: g.loco,
                 ..LmmRequest::new(t)
             }),
+            wgr: g.wgr.then(WgrRequest::default),
             out: prefix,
         })
     }

@@ -31,6 +31,7 @@ use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
 use crate::study::lmm::{gemma_path, scan_trait, write_gemma_assoc, LmmRequest};
 use crate::study::prior::{prior_weighted, PriorInput, WeightedCounts, WeightingOptions};
 use crate::study::progress::{stage, Progress};
+use crate::study::wgr::{run_wgr, WgrInput, WgrRequest};
 use crate::study::{with_suffix, GenotypeInput, RunLog};
 use crate::{Error, Result};
 
@@ -71,6 +72,9 @@ pub struct GwasOptions {
     /// Test every trait with GEMMA's exact mixed model instead of `--glm`
     /// (case/control traits as quantitative 0/1, as GEMMA does).
     pub lmm: Option<LmmRequest>,
+    /// Test every trait with REGENIE's two steps instead of `--glm`: LOCO
+    /// predictions from whole-genome ridge regression as offsets.
+    pub wgr: Option<WgrRequest>,
     /// Output prefix.
     pub out: PathBuf,
 }
@@ -95,6 +99,7 @@ impl GwasOptions {
             prior: None,
             weighting: WeightingOptions::default(),
             lmm: None,
+            wgr: None,
             out: out.into(),
         }
     }
@@ -270,6 +275,11 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             .map(|((name, values), _)| Phenotype { name, values })
             .collect()
     };
+    if options.lmm.is_some() && options.wgr.is_some() {
+        return Err(Error::Invalid(
+            "--lmm and --wgr are two ways to model relatedness; choose one".into(),
+        ));
+    }
     let (quantitative, binary) = match options.lmm {
         // The mixed model takes every trait as quantitative.
         Some(_) => (
@@ -282,7 +292,65 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
     let mut gemma_files = Vec::new();
     let n_variants = source.n_variants();
-    if let Some(request) = &options.lmm {
+    if let Some(request) = &options.wgr {
+        let inputs: Vec<WgrInput<'_>> = quantitative
+            .iter()
+            .map(|p| (p, false))
+            .chain(binary.iter().map(|p| (p, true)))
+            .map(|(p, binary)| WgrInput {
+                name: p.name,
+                values: p.values,
+                binary,
+            })
+            .collect();
+        let scans = run_wgr(
+            source.as_ref(),
+            &inputs,
+            covariates.values,
+            request,
+            &options.out,
+            progress,
+            &mut log,
+            &mut gemma_files,
+        )?;
+        for scan in scans {
+            let rows = scan
+                .tests
+                .iter()
+                .map(|t| Row {
+                    obs_ct: t.n,
+                    beta: t.beta,
+                    se: t.se,
+                    stat: t.chisq.sqrt().copysign(t.beta),
+                    ln_p: t.ln_p,
+                    firth: None,
+                    error: t.skip.map(|s| s.code()),
+                    test: Some(match (scan.binary, t.firth) {
+                        (false, _) => "WGR",
+                        (true, false) => "WGR_SCORE",
+                        (true, true) => "WGR_FIRTH",
+                    }),
+                })
+                .collect();
+            let cases_controls = scan.binary.then(|| {
+                let v = phenos
+                    .names
+                    .iter()
+                    .position(|n| *n == scan.name)
+                    .map(|k| &columns[k]);
+                let cases = v.map_or(0, |v| v.iter().filter(|&&x| x == 1.0).count());
+                let controls = v.map_or(0, |v| v.iter().filter(|&&x| x == 0.0).count());
+                (cases, controls)
+            });
+            results.push(Scanned {
+                name: scan.name,
+                kind: GlmKind::Wgr,
+                rows,
+                cases_controls,
+                pve: None,
+            });
+        }
+    } else if let Some(request) = &options.lmm {
         for ph in &quantitative {
             let scan = scan_trait(
                 source.as_ref(),
@@ -315,6 +383,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                         ln_p: p.ln(),
                         firth: None,
                         error: p.is_nan().then_some("CONST_OMITTED_ALLELE"),
+                        test: None,
                     }
                 })
                 .collect();
@@ -346,6 +415,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     ln_p: t.ln_p,
                     firth: None,
                     error: t.error.map(|e| e.code()),
+                    test: None,
                 })
                 .collect();
             results.push(Scanned {
@@ -357,7 +427,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             });
         }
     }
-    if !binary.is_empty() {
+    if !binary.is_empty() && options.wgr.is_none() {
         let method = options.logistic;
         let scan = stage(progress, "logistic scan", n_variants, "variants", |p| {
             logistic_scan(source.as_ref(), &binary, &covariates, method, 128, p)
@@ -404,6 +474,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                         .error
                         .map(|e| e.code())
                         .or(t.unfinished.then_some("UNFINISHED")),
+                    test: None,
                 })
                 .collect();
             let kind = match method {
@@ -471,6 +542,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     a1: a1.clone(),
                     firth: t.firth,
                     test: match (kind, options.lmm.as_ref().map(|r| r.tests)) {
+                        _ if t.test.is_some() => t.test.unwrap_or("ADD").into(),
                         (GlmKind::Lmm, Some(LmmTests::Lrt)) => "LMM_LRT".into(),
                         (GlmKind::Lmm, Some(LmmTests::Score)) => "LMM_SCORE".into(),
                         (GlmKind::Lmm, _) => "LMM_WALD".into(),
@@ -478,7 +550,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     },
                     obs_ct: u64::from(t.obs_ct),
                     // Logistic files print the odds ratio.
-                    effect: if matches!(kind, GlmKind::Linear | GlmKind::Lmm) {
+                    effect: if matches!(kind, GlmKind::Linear | GlmKind::Lmm | GlmKind::Wgr) {
                         beta
                     } else {
                         beta.exp()
@@ -816,4 +888,6 @@ struct Row {
     ln_p: f64,
     firth: Option<bool>,
     error: Option<&'static str>,
+    /// The TEST column, where the kind does not set it (`ADD`).
+    test: Option<&'static str>,
 }

@@ -23,6 +23,7 @@ pub mod qc;
 pub mod relatedness;
 pub mod score;
 pub mod train;
+pub mod wgr;
 
 use std::path::{Path, PathBuf};
 
