@@ -1845,6 +1845,11 @@ fn wgr_binary_equals_regenie_on_its_example() {
         (firth..=firth + 2).contains(&ours_firth),
         "{ours_firth} Firth rows here, {firth} detected in regenie's"
     );
+    // The list names its files by absolute path, as regenie's does.
+    let list = read(&with(&out, "pred.list"));
+    assert!(list
+        .lines()
+        .all(|l| Path::new(l.split_whitespace().nth(1).unwrap()).is_absolute()));
     // Step 2 again from the written predictions: the same bytes.
     let again = d.join("again");
     ok(run(&again, &["--loco", s(&with(&out, "pred.list"))]));

@@ -116,7 +116,10 @@ pub(crate) fn run_wgr(
                 for p in &step1 {
                     let path = with_suffix(out, &format!("{}.loco", p.0));
                     write_loco(&path, &ids, &p.1)?;
-                    entries.push((p.0.clone(), path.clone()));
+                    // Absolute, as regenie writes them: the list works from
+                    // any directory.
+                    let listed = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+                    entries.push((p.0.clone(), listed));
                     written.push(path);
                 }
                 let list = with_suffix(out, "pred.list");
