@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use genolens::assoc::lmm::LmmTests;
 use genolens::assoc::logistic::{FirthMode, LogisticMethod};
 use genolens::assoc::wgr::{Step2Options, WgrOptions};
-use genolens::study::gwas::{run_gwas, GwasOptions};
+use genolens::study::gwas::{run_gwas, GwasOptions, XchrModel};
 use genolens::study::lmm::LmmRequest;
 use genolens::study::wgr::WgrRequest;
 
@@ -113,6 +113,15 @@ pub struct Args {
     /// get the approximate Firth test (regenie's --pThresh); 0 turns it off.
     #[arg(long, value_name = "P", default_value_t = 0.05, requires = "wgr")]
     wgr_firth_p: f64,
+    /// chrX coding, as PLINK 2's `--xchr-model`: 2 (default) male genotypes
+    /// 0/2, 1 males 0/1, 0 chrX not tested. On chrX sex is added as a
+    /// covariate (when both sexes are present) and samples of unknown sex are
+    /// left out; chrY is tested on males.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u8).range(0..=2))]
+    xchr_model: u8,
+    /// Do not add sex as a covariate on chrX (PLINK 2's `no-x-sex`).
+    #[arg(long)]
+    no_x_sex: bool,
     /// Also write the results as Parquet (`OUT.NAME.glm.linear.parquet`).
     #[arg(long)]
     parquet: bool,
@@ -169,6 +178,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
         pc_file: None,
         case_control_01: args.case_control_01,
         logistic,
+        xchr_model: match args.xchr_model {
+            0 => XchrModel::Skip,
+            1 => XchrModel::MalesHalf,
+            _ => XchrModel::MalesFull,
+        },
+        no_x_sex: args.no_x_sex,
         clump: args.clump.then(|| args.clump_thresholds.options()),
         parquet: args.parquet,
         gene_map: args.prior.gene_map.clone(),

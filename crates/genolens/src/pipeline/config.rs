@@ -15,6 +15,7 @@ use crate::explain::mapping::GeneAssignment;
 use crate::features::ld::IndepPairwise;
 use crate::features::qc::QcThresholds;
 use crate::study::gwas::GwasOptions;
+use crate::study::gwas::XchrModel;
 use crate::study::literature::CorpusFormat;
 use crate::study::lmm::LmmRequest;
 use crate::study::pca::{PcaStepOptions, SampleLabels};
@@ -1037,6 +1038,8 @@ impl StudyConfig {
                 .map(|k| (self.out.join("pca").join("pca.eigenvec"), k)),
             case_control_01: self.input.case_control_01,
             logistic: logistic_method(&g.test)?,
+            xchr_model: XchrModel::default(),
+            no_x_sex: false,
             clump: g.clump.then_some(ClumpOptions {
                 p1: g.clump_p1,
                 p2: g.clump_p2,

@@ -25,7 +25,7 @@ use crate::features::qc::{allele_frequencies, count_calls, DEFAULT_BLOCK_SIZE};
 use crate::io::genes::GeneMap;
 use crate::io::sumstats::{write_glm, write_glm_parquet, AssocRecord, GlmKind, PColumn};
 use crate::io::table::{AlignedTable, ColumnKind, SampleTable, TableOptions};
-use crate::io::{GenotypeSource, SampleId};
+use crate::io::{ChromKind, GenotypeSource, SampleId, Sex, Subset};
 use crate::plot::{LineStyle, ScatterPlot};
 use crate::study::clump::{clump_to_file, ClumpSummary, LeadVariant};
 use crate::study::lmm::{gemma_path, scan_trait, write_gemma_assoc, LmmRequest};
@@ -58,6 +58,10 @@ pub struct GwasOptions {
     pub case_control_01: bool,
     /// The test for case/control traits (default: Wald with Firth fallback).
     pub logistic: LogisticMethod,
+    /// How `--glm` codes chrX (PLINK 2's `--xchr-model`; males 0/2 by default).
+    pub xchr_model: XchrModel,
+    /// Do not add sex as a covariate on chrX (PLINK 2's `no-x-sex`).
+    pub no_x_sex: bool,
     /// Clump each phenotype's results (PLINK 1.9's `--clump`).
     pub clump: Option<ClumpOptions>,
     /// Also write the results as Parquet.
@@ -93,6 +97,8 @@ impl GwasOptions {
             pc_file: None,
             case_control_01: false,
             logistic: LogisticMethod::Wald(FirthMode::Fallback),
+            xchr_model: XchrModel::default(),
+            no_x_sex: false,
             clump: None,
             parquet: false,
             gene_map: None,
@@ -102,6 +108,266 @@ impl GwasOptions {
             wgr: None,
             out: out.into(),
         }
+    }
+}
+
+/// How `--glm` treats chrX outside the pseudo-autosomal region (PLINK 2's
+/// `--xchr-model`). On chrX PLINK 2 also adds sex as a covariate (`SEX`:
+/// male 1, female 2) and drops samples of unknown sex, when both sexes are
+/// present; on chrY it tests males only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum XchrModel {
+    /// `0`: chrX is not tested.
+    Skip,
+    /// `1`: male genotypes coded 0/1.
+    MalesHalf,
+    /// `2` (PLINK 2's default): male genotypes coded 0/2, as stored.
+    #[default]
+    MalesFull,
+}
+
+/// Variants that `--glm` scans with their own samples or covariates: PLINK
+/// 2's chrX and chrY rules.
+struct ScanGroup {
+    /// Variants (indices into the source), ascending.
+    variants: Vec<usize>,
+    /// The samples used (indices into the source); `None`: every sample.
+    samples: Option<Vec<usize>>,
+    /// PLINK 2's `SEX` covariate for the samples used, when added.
+    sex: Option<Vec<f64>>,
+    /// Male dosages halved (`--xchr-model 1`).
+    halve_males: bool,
+}
+
+/// The variants `--glm` tests (chrX left out with `--xchr-model 0`, chrY
+/// without males, as PLINK 2 skips them).
+fn glm_variants(
+    source: Box<dyn GenotypeSource>,
+    model: XchrModel,
+    log: &mut RunLog,
+) -> Result<Box<dyn GenotypeSource>> {
+    let males = source
+        .samples()
+        .iter()
+        .filter(|s| s.sex == Sex::Male)
+        .count();
+    let kinds: Vec<ChromKind> = source.variants().iter().map(|v| v.chrom_kind()).collect();
+    let drop = |k: ChromKind| {
+        (k == ChromKind::X && model == XchrModel::Skip) || (k == ChromKind::Y && males == 0)
+    };
+    let n_x = kinds
+        .iter()
+        .filter(|&&k| k == ChromKind::X && drop(k))
+        .count();
+    let n_y = kinds
+        .iter()
+        .filter(|&&k| k == ChromKind::Y && drop(k))
+        .count();
+    if n_x + n_y == 0 {
+        return Ok(source);
+    }
+    if n_x > 0 {
+        let _ = writeln!(log, "--glm: skipping {n_x} chrX variants (--xchr-model 0)");
+    }
+    if n_y > 0 {
+        let _ = writeln!(
+            log,
+            "--glm: skipping {n_y} chrY variants since there are no males"
+        );
+    }
+    let keep: Vec<usize> = (0..kinds.len()).filter(|&v| !drop(kinds[v])).collect();
+    if keep.is_empty() {
+        return Err(Error::Invalid(
+            "--glm: no variants remain after skipping chrX/chrY".into(),
+        ));
+    }
+    Ok(Box::new(Subset::new(source, None, Some(keep))?))
+}
+
+/// PLINK 2's groups: the autosomes (and everything else) on every sample;
+/// chrX on the samples of known sex with `SEX` added (when both sexes are
+/// present and not `no_x_sex`); chrY on males (when there are females too).
+fn glm_groups(source: &dyn GenotypeSource, model: XchrModel, no_x_sex: bool) -> Vec<ScanGroup> {
+    let samples = source.samples();
+    let male: Vec<bool> = samples.iter().map(|s| s.sex == Sex::Male).collect();
+    let sexed: Vec<usize> = (0..samples.len())
+        .filter(|&i| samples[i].sex != Sex::Unknown)
+        .collect();
+    let n_male = male.iter().filter(|&&m| m).count();
+    let mut main = Vec::new();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for (v, variant) in source.variants().iter().enumerate() {
+        match variant.chrom_kind() {
+            ChromKind::X => x.push(v),
+            ChromKind::Y => y.push(v),
+            _ => main.push(v),
+        }
+    }
+    let mut groups = Vec::new();
+    if !main.is_empty() {
+        groups.push(ScanGroup {
+            variants: main,
+            samples: None,
+            sex: None,
+            halve_males: false,
+        });
+    }
+    if !x.is_empty() {
+        let add_sex = !no_x_sex && n_male > 0 && n_male < sexed.len();
+        groups.push(ScanGroup {
+            variants: x,
+            samples: add_sex.then(|| sexed.clone()),
+            sex: add_sex.then(|| {
+                sexed
+                    .iter()
+                    .map(|&i| if male[i] { 1.0 } else { 2.0 })
+                    .collect()
+            }),
+            halve_males: model == XchrModel::MalesHalf && n_male > 0,
+        });
+    }
+    if !y.is_empty() {
+        groups.push(ScanGroup {
+            variants: y,
+            samples: (n_male < samples.len())
+                .then(|| (0..samples.len()).filter(|&i| male[i]).collect()),
+            sex: None,
+            halve_males: false,
+        });
+    }
+    groups
+}
+
+/// A view whose male dosages are halved (`--xchr-model 1`); dosages only,
+/// so scans take their dosage path.
+struct HalvedMales<'a> {
+    inner: &'a dyn GenotypeSource,
+    male: Vec<bool>,
+}
+
+impl GenotypeSource for HalvedMales<'_> {
+    fn samples(&self) -> &[crate::io::Sample] {
+        self.inner.samples()
+    }
+    fn variants(&self) -> &[crate::io::Variant] {
+        self.inner.variants()
+    }
+    fn origin(&self) -> &std::path::Path {
+        self.inner.origin()
+    }
+    fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> crate::io::Result<()> {
+        self.inner.read_variant_into(variant, out)?;
+        for (d, &m) in out.iter_mut().zip(&self.male) {
+            if m {
+                *d *= 0.5;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Runs `scan` on each group (its source view, its rows of `columns` and
+/// `covariates` with `SEX` appended where the group adds it) and puts the
+/// per-phenotype results back in source order. Returns the results and the
+/// first group's extra output (`scan`'s second value).
+fn scan_groups<T, E>(
+    source: &dyn GenotypeSource,
+    groups: &[ScanGroup],
+    covariates: &Covariates<'_>,
+    progress: &(dyn Fn(usize) + Sync),
+    mut scan: impl FnMut(
+        &dyn GenotypeSource,
+        Option<&[usize]>,
+        &Covariates<'_>,
+        &(dyn Fn(usize) + Sync),
+    ) -> Result<(Vec<Vec<T>>, E)>,
+) -> Result<(Vec<Vec<T>>, Vec<E>)> {
+    let n_variants = source.n_variants();
+    let mut slots: Vec<Vec<Option<T>>> = Vec::new();
+    let mut extras = Vec::new();
+    let mut done = 0;
+    for group in groups {
+        let whole = group.samples.is_none() && group.variants.len() == n_variants;
+        let halved;
+        let base: &dyn GenotypeSource = if group.halve_males {
+            halved = HalvedMales {
+                inner: source,
+                male: source
+                    .samples()
+                    .iter()
+                    .map(|s| s.sex == Sex::Male)
+                    .collect(),
+            };
+            &halved
+        } else {
+            source
+        };
+        let view;
+        let src: &dyn GenotypeSource = if whole {
+            base
+        } else {
+            view = Subset::new(base, group.samples.clone(), Some(group.variants.clone()))?;
+            &view
+        };
+        let (names, values) = match (&group.samples, &group.sex) {
+            (None, None) => (covariates.names.to_vec(), covariates.values.to_owned()),
+            (rows, sex) => {
+                let rows: Vec<usize> = rows
+                    .clone()
+                    .unwrap_or_else(|| (0..source.n_samples()).collect());
+                let extra = usize::from(sex.is_some());
+                let c = covariates.values.ncols();
+                let values = Array2::from_shape_fn((rows.len(), c + extra), |(r, j)| {
+                    if j < c {
+                        covariates.values[(rows[r], j)]
+                    } else {
+                        sex.as_ref().map_or(f64::NAN, |s| s[r])
+                    }
+                });
+                let mut names = covariates.names.to_vec();
+                if sex.is_some() {
+                    names.push("SEX".to_string());
+                }
+                (names, values)
+            }
+        };
+        let group_covariates = Covariates {
+            names: &names,
+            values: values.view(),
+        };
+        let offset = done;
+        let (tests, extra) = scan(src, group.samples.as_deref(), &group_covariates, &|k| {
+            progress(offset + k)
+        })?;
+        if slots.is_empty() {
+            slots = (0..tests.len())
+                .map(|_| (0..n_variants).map(|_| None).collect())
+                .collect();
+        }
+        for (slot, per_variant) in slots.iter_mut().zip(tests) {
+            for (&v, t) in group.variants.iter().zip(per_variant) {
+                slot[v] = Some(t);
+            }
+        }
+        extras.push(extra);
+        done += group.variants.len();
+    }
+    let tests = slots
+        .into_iter()
+        .map(|s| {
+            s.into_iter()
+                .map(|t| t.expect("every variant is in a group"))
+                .collect()
+        })
+        .collect();
+    Ok((tests, extras))
+}
+
+/// `values` at the rows `samples` (all rows for `None`).
+fn rows_of(values: &[f64], samples: Option<&[usize]>) -> Vec<f64> {
+    match samples {
+        None => values.to_vec(),
+        Some(rows) => rows.iter().map(|&i| values[i]).collect(),
     }
 }
 
@@ -165,6 +431,12 @@ pub struct GwasOutcome {
 pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOutcome> {
     let started = Instant::now();
     let (source, mut log) = options.input.open_logged("gwas")?;
+    // PLINK 2's chrX/chrY skips apply to --glm only.
+    let source = if options.lmm.is_none() && options.wgr.is_none() {
+        glm_variants(source, options.xchr_model, &mut log)?
+    } else {
+        source
+    };
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let table_options = |names: &[String]| TableOptions {
         case_control_01: options.case_control_01,
@@ -292,6 +564,36 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
     let mut gemma_files = Vec::new();
     let n_variants = source.n_variants();
+    let groups = glm_groups(source.as_ref(), options.xchr_model, options.no_x_sex);
+    if options.lmm.is_none() && options.wgr.is_none() {
+        for group in &groups {
+            let kind = source.variants()[group.variants[0]].chrom_kind();
+            if !matches!(kind, ChromKind::X | ChromKind::Y) {
+                continue;
+            }
+            let samples = group.samples.as_ref().map_or(source.n_samples(), Vec::len);
+            let _ = writeln!(
+                log,
+                "--glm: {} {} variants on {samples} samples{}",
+                if kind == ChromKind::X { "chrX" } else { "chrY" },
+                group.variants.len(),
+                if kind == ChromKind::Y {
+                    " (males)".to_string()
+                } else {
+                    format!(
+                        "{}, male genotypes coded 0/{} (--xchr-model {})",
+                        if group.sex.is_some() {
+                            " of known sex, SEX added as a covariate"
+                        } else {
+                            ""
+                        },
+                        if group.halve_males { 1 } else { 2 },
+                        if group.halve_males { 1 } else { 2 }
+                    )
+                }
+            );
+        }
+    }
     if let Some(request) = &options.wgr {
         let inputs: Vec<WgrInput<'_>> = quantitative
             .iter()
@@ -396,14 +698,32 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             });
         }
     } else if !quantitative.is_empty() {
-        let scan = stage(progress, "linear scan", n_variants, "variants", |p| {
-            linear_scan(source.as_ref(), &quantitative, &covariates, 256, p)
+        let (tests, dropped) = stage(progress, "linear scan", n_variants, "variants", |p| {
+            scan_groups(
+                source.as_ref(),
+                &groups,
+                &covariates,
+                p,
+                |src, rows, cov, p| {
+                    let values: Vec<Vec<f64>> = quantitative
+                        .iter()
+                        .map(|ph| rows_of(ph.values, rows))
+                        .collect();
+                    let phs: Vec<Phenotype<'_>> = quantitative
+                        .iter()
+                        .zip(&values)
+                        .map(|(ph, v)| Phenotype {
+                            name: ph.name,
+                            values: v,
+                        })
+                        .collect();
+                    let scan = linear_scan(src, &phs, cov, 256, p)?;
+                    Ok((scan.tests, scan.dropped_covariates))
+                },
+            )
         })?;
-        for ((ph, tests), dropped) in quantitative
-            .iter()
-            .zip(scan.tests)
-            .zip(scan.dropped_covariates)
-        {
+        let dropped = dropped.into_iter().next().unwrap_or_default();
+        for ((ph, tests), dropped) in quantitative.iter().zip(tests).zip(dropped) {
             dropped_all.push((ph.name.to_string(), dropped));
             let rows = tests
                 .iter()
@@ -429,14 +749,31 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     }
     if !binary.is_empty() && options.wgr.is_none() {
         let method = options.logistic;
-        let scan = stage(progress, "logistic scan", n_variants, "variants", |p| {
-            logistic_scan(source.as_ref(), &binary, &covariates, method, 128, p)
+        let (tests, extras) = stage(progress, "logistic scan", n_variants, "variants", |p| {
+            scan_groups(
+                source.as_ref(),
+                &groups,
+                &covariates,
+                p,
+                |src, rows, cov, p| {
+                    let values: Vec<Vec<f64>> =
+                        binary.iter().map(|ph| rows_of(ph.values, rows)).collect();
+                    let phs: Vec<Phenotype<'_>> = binary
+                        .iter()
+                        .zip(&values)
+                        .map(|(ph, v)| Phenotype {
+                            name: ph.name,
+                            values: v,
+                        })
+                        .collect();
+                    let scan = logistic_scan(src, &phs, cov, method, 128, p)?;
+                    Ok((scan.tests, (scan.dropped_covariates, scan.case_control)))
+                },
+            )
         })?;
-        for (((ph, tests), dropped), (cases, controls)) in binary
-            .iter()
-            .zip(scan.tests)
-            .zip(scan.dropped_covariates)
-            .zip(scan.case_control)
+        let (dropped, case_control) = extras.into_iter().next().unwrap_or_default();
+        for (((ph, tests), dropped), (cases, controls)) in
+            binary.iter().zip(tests).zip(dropped).zip(case_control)
         {
             let _ = writeln!(log, "{}: {cases} cases, {controls} controls", ph.name);
             // PLINK 2's warning: estimates are unstable with few cases per
