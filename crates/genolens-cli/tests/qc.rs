@@ -587,3 +587,71 @@ fn relatedness_refuses_bad_requests_without_output() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+/// HapMap with sexes imputed from chrX by `plink1.9 --impute-sex`: `.afreq`,
+/// `.hardy`, `.hardy.x` (Graffelman–Weir's exact test; also mid-p) and LD
+/// pruning (non-males weighted twice on chrX) identical to plink2's.
+#[test]
+fn chrx_reports_and_pruning_are_identical_to_plink2_with_sexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let hx = d.join("hx");
+    let Some(_) = reference(
+        "plink1.9",
+        &[
+            "--bfile",
+            s(&data("hapmap_snprelate_60x5000/plinkhapmap")),
+            "--impute-sex",
+            "--make-bed",
+            "--out",
+            s(&hx),
+        ],
+    ) else {
+        return;
+    };
+    for (midp, window) in [(false, ["50", "5", "0.2"]), (true, ["20", "2", "0.1"])] {
+        let mut reports = vec!["--freq", "--hardy", "--indep-pairwise"];
+        reports.extend(window);
+        let mut theirs = reports.clone();
+        if midp {
+            reports.push("--midp");
+            theirs[1] = "--hardy";
+            theirs.insert(2, "midp");
+        }
+        let Some((ours, theirs)) = run_both(
+            d,
+            &[&["qc", "--bfile", s(&hx)], &reports[..]].concat(),
+            &[&["--bfile", s(&hx)], &theirs[..]].concat(),
+        ) else {
+            return;
+        };
+        for ext in ["afreq", "hardy", "hardy.x", "prune.in", "prune.out"] {
+            assert_same_text(
+                &with(&ours, ext),
+                &with(&theirs, ext),
+                &format!("midp {midp}: .{ext}"),
+            );
+        }
+        assert_eq!(read(&with(&ours, "hardy.x")).lines().count(), 204);
+    }
+    // --hwe removes chrX variants by the same test (plink2 drops 56 here).
+    let Some((ours, theirs)) = run_both(
+        d,
+        &["qc", "--bfile", s(&hx), "--hwe", "0.2", "--make-bed"],
+        &["--bfile", s(&hx), "--hwe", "0.2", "--make-bed"],
+    ) else {
+        return;
+    };
+    let ids = |p: &Path| -> Vec<String> {
+        read(&with(p, "bim"))
+            .lines()
+            .map(|l| l.split_whitespace().nth(1).unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&ours), ids(&theirs));
+    let x_kept = read(&with(&ours, "bim"))
+        .lines()
+        .filter(|l| l.starts_with("23\t") || l.starts_with("X\t"))
+        .count();
+    assert!(x_kept < 203, "{x_kept} chrX variants kept");
+}

@@ -90,7 +90,9 @@ struct Bits {
 }
 
 impl Bits {
-    fn from_codes(bytes: &[u8], n: usize, het_missing: &[bool]) -> Self {
+    /// `double`: on chrX, the non-male samples (PLINK 2 counts them twice in
+    /// r² and their two alleles in the frequency, a male's one).
+    fn from_codes(bytes: &[u8], n: usize, het_missing: &[bool], double: Option<&[u64]>) -> Self {
         let words = n.div_ceil(64);
         let mut plus = vec![0u64; words];
         let mut minus = vec![0u64; words];
@@ -113,11 +115,21 @@ impl Bits {
         }
         let count = |v: &[u64]| v.iter().map(|w| w.count_ones() as u64).sum::<u64>();
         let (p, m, k) = (count(&plus), count(&minus), count(&nm));
-        let het = k - p - m;
-        let freq1 = if k == 0 {
-            0.5
-        } else {
-            (2 * p + het) as f64 / (2 * k) as f64
+        let freq1 = match double {
+            _ if k == 0 => 0.5,
+            None => (2 * p + (k - p - m)) as f64 / (2 * k) as f64,
+            Some(nonmale) => {
+                // Non-males: two alleles each; males (hets already missing): one.
+                let within = |v: &[u64]| {
+                    v.iter()
+                        .zip(nonmale)
+                        .map(|(w, d)| (w & d).count_ones() as u64)
+                        .sum::<u64>()
+                };
+                let (pf, mf, kf) = (within(&plus), within(&minus), within(&nm));
+                let (pm, km) = (p - pf, k - kf);
+                (2 * pf + (kf - pf - mf) + pm) as f64 / (2 * kf + km) as f64
+            }
         };
         Self {
             plus,
@@ -130,7 +142,8 @@ impl Bits {
 }
 
 /// `r² > threshold` over the samples non-missing at both, from integer sums.
-fn in_ld(a: &Bits, b: &Bits, threshold: f64) -> bool {
+/// `double` (chrX): samples counted twice, as PLINK 2 weighs non-males.
+fn in_ld(a: &Bits, b: &Bits, threshold: f64, double: Option<&[u64]>) -> bool {
     let (mut n, mut sa, mut sb, mut qa, mut qb, mut d) = (0i64, 0i64, 0i64, 0i64, 0i64, 0i64);
     for w in 0..a.nm.len() {
         let m = a.nm[w] & b.nm[w];
@@ -139,7 +152,8 @@ fn in_ld(a: &Bits, b: &Bits, threshold: f64) -> bool {
         }
         let (ap, am) = (a.plus[w] & m, a.minus[w] & m);
         let (bp, bm) = (b.plus[w] & m, b.minus[w] & m);
-        let pc = |x: u64| i64::from(x.count_ones());
+        let twice = double.map_or(0, |dbl| dbl[w]);
+        let pc = |x: u64| i64::from(x.count_ones()) + i64::from((x & twice).count_ones());
         n += pc(m);
         sa += pc(ap) - pc(am);
         sb += pc(bp) - pc(bm);
@@ -232,6 +246,7 @@ fn chromosome_runs<S: GenotypeSource + ?Sized>(source: &S) -> Result<Vec<(usize,
 struct WindowCache<'a, S: ?Sized> {
     source: &'a S,
     het_missing: Vec<bool>,
+    double: Option<Vec<u64>>,
     first: usize,
     loaded: VecDeque<Bits>,
     end: usize,
@@ -247,8 +262,12 @@ impl<S: GenotypeSource + ?Sized> WindowCache<'_, S> {
             let to = (from + BLOCK).min(self.end);
             let block = self.source.read_hardcalls(from..to)?;
             for j in 0..block.n_variants() {
-                self.loaded
-                    .push_back(Bits::from_codes(block.variant(j), n, &self.het_missing));
+                self.loaded.push_back(Bits::from_codes(
+                    block.variant(j),
+                    n,
+                    &self.het_missing,
+                    self.double.as_deref(),
+                ));
             }
         }
         Ok(())
@@ -284,11 +303,23 @@ fn prune_chromosome<S: GenotypeSource + ?Sized>(
             ChromKind::Y | ChromKind::Mt => true,
         })
         .collect();
+    // chrX: non-males weigh twice (when there are any).
+    let double: Option<Vec<u64>> = (kind == ChromKind::X).then(|| {
+        let samples = source.samples();
+        let mut bits = vec![0u64; samples.len().div_ceil(64)];
+        for (i, s) in samples.iter().enumerate() {
+            if s.sex != Sex::Male {
+                bits[i / 64] |= 1u64 << (i % 64);
+            }
+        }
+        bits
+    });
     let threshold = params.r2 * (1.0 + SMALL_EPSILON);
     let n = end - start;
     let mut cache = WindowCache {
         source,
         het_missing,
+        double: double.clone(),
         first: start,
         loaded: VecDeque::new(),
         end,
@@ -327,7 +358,7 @@ fn prune_chromosome<S: GenotypeSource + ?Sized>(
                 while bi < window.len() {
                     let b = window[bi];
                     let (ba, bb) = (cache.get(start + a), cache.get(start + b));
-                    if in_ld(ba, bb, threshold) {
+                    if in_ld(ba, bb, threshold, double.as_deref()) {
                         changed = true;
                         if ba.major_freq > bb.major_freq * (1.0 + SMALL_EPSILON) {
                             removed[a] = true;
@@ -375,7 +406,7 @@ mod tests {
         for (i, &c) in calls.iter().enumerate() {
             bytes[i / 4] |= c << (2 * (i % 4));
         }
-        Bits::from_codes(&bytes, n, &vec![false; n])
+        Bits::from_codes(&bytes, n, &vec![false; n], None)
     }
 
     #[test]
@@ -385,14 +416,14 @@ mod tests {
         // Identical where both are called; the missing call must not count.
         let a = bits(&[a1, h, a2, a1, M]);
         let b = bits(&[a1, h, a2, a1, a2]);
-        assert!(in_ld(&a, &b, 0.99));
+        assert!(in_ld(&a, &b, 0.99, None));
         // Perfectly anti-correlated is r² = 1 too.
         let c = bits(&[a2, h, a1, a2, a1]);
-        assert!(in_ld(&a, &c, 0.99));
+        assert!(in_ld(&a, &c, 0.99, None));
         // Independent-looking pair.
         let d = bits(&[a1, a1, a2, a2, h]);
         let e = bits(&[a1, a2, a1, a2, h]);
-        assert!(!in_ld(&d, &e, 0.2));
+        assert!(!in_ld(&d, &e, 0.2, None));
         assert!(bits(&[h, h, h]).monomorphic);
         assert!(bits(&[a1, M, a1]).monomorphic);
         assert!(!bits(&[a1, h, a1]).monomorphic);

@@ -405,6 +405,72 @@ pub fn write_hardy(
     })
 }
 
+/// One `.hardy.x` row, counts oriented to the report's `A1` (REF) as in
+/// [`HardyReportRow`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HardyXReportRow {
+    /// Female homozygous REF calls.
+    pub female_hom_ref: u32,
+    /// Female heterozygous calls.
+    pub female_het: u32,
+    /// Female homozygous ALT calls.
+    pub female_hom_alt: u32,
+    /// Male REF calls.
+    pub male_ref: u32,
+    /// Male ALT calls.
+    pub male_alt: u32,
+    /// Observed female heterozygote frequency.
+    pub observed_het: f64,
+    /// Expected female heterozygote frequency.
+    pub expected_het: f64,
+    /// REF frequency among females.
+    pub female_ref_freq: f64,
+    /// REF frequency among males.
+    pub male_ref_freq: f64,
+    /// Exact-test p-value (mid-p when the report says so).
+    pub p: f64,
+}
+
+/// Writes a PLINK 2 `.hardy.x` report (`#CHROM ID A1 AX FEMALE_HOM_A1_CT
+/// FEMALE_HET_A1_CT FEMALE_TWO_AX_CT MALE_A1_CT MALE_AX_CT O(FEMALE_HET_A1)
+/// E(FEMALE_HET_A1) FEMALE_A1_FREQ MALE_A1_FREQ P`, `MIDP` with `midp`),
+/// atomically; `A1` is REF as in [`write_hardy`].
+pub fn write_hardy_x(
+    path: impl AsRef<Path>,
+    variants: &[&Variant],
+    rows: &[HardyXReportRow],
+    midp: bool,
+) -> Result<()> {
+    let path = path.as_ref();
+    check_rows(path, "variants", variants.len(), rows.len())?;
+    let header = format!(
+        "#CHROM\tID\tA1\tAX\tFEMALE_HOM_A1_CT\tFEMALE_HET_A1_CT\tFEMALE_TWO_AX_CT\t\
+         MALE_A1_CT\tMALE_AX_CT\tO(FEMALE_HET_A1)\tE(FEMALE_HET_A1)\tFEMALE_A1_FREQ\t\
+         MALE_A1_FREQ\t{}\n",
+        if midp { "MIDP" } else { "P" }
+    );
+    write_chunked(path, &header, rows.len(), |i, s| {
+        let (v, r) = (variants[i], &rows[i]);
+        push_variant(s, v, true);
+        let _ = write!(
+            s,
+            "\t{}\t{}\t{}\t{}\t{}",
+            r.female_hom_ref, r.female_het, r.female_hom_alt, r.male_ref, r.male_alt
+        );
+        for x in [
+            r.observed_het,
+            r.expected_het,
+            r.female_ref_freq,
+            r.male_ref_freq,
+            r.p,
+        ] {
+            s.push('\t');
+            push_g(s, x, 6);
+        }
+        s.push('\n');
+    })
+}
+
 /// Missing-call counts of one variant or sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissingRow {

@@ -27,7 +27,9 @@ pub struct Args {
     /// Remove samples with a missing-call rate above this (applied first).
     #[arg(long, value_name = "RATE")]
     mind: Option<f64>,
-    /// Remove autosomal variants with a Hardy–Weinberg exact-test p-value below this.
+    /// Remove variants with a Hardy–Weinberg exact-test p-value below this:
+    /// autosomes, and chrX with sexes (females' genotypes and males' alleles,
+    /// as plink2).
     #[arg(long, value_name = "P")]
     hwe: Option<f64>,
     /// Use mid-p for the Hardy–Weinberg test (`--hwe` and `--hardy`), as PLINK 2's
@@ -37,7 +39,8 @@ pub struct Args {
     /// Write OUT.afreq.
     #[arg(long)]
     freq: bool,
-    /// Write OUT.hardy (autosomes).
+    /// Write OUT.hardy (autosomes) and, with sexes, OUT.hardy.x (chrX:
+    /// Graffelman–Weir's exact test, as plink2).
     #[arg(long)]
     hardy: bool,
     /// Write OUT.smiss and OUT.vmiss.

@@ -100,13 +100,33 @@ pub fn samples_over_missing(samples: &[SampleCalls], mind: f64) -> Vec<usize> {
 /// samples left after `--mind`).
 ///
 /// `--hwe` tests autosomes only, as PLINK 2 does without sex information; X, Y and
-/// MT variants are never removed by it.
+/// MT variants are never removed by it (see [`filter_variants_sexed`] for chrX
+/// with sexes).
 pub fn filter_variants(
     variants: &[Variant],
     calls: &[VariantCalls],
     thresholds: &QcThresholds,
 ) -> Result<VariantFilter> {
+    filter_variants_sexed(variants, calls, &[], thresholds)
+}
+
+/// As [`filter_variants`], with chrX in `--hwe` as PLINK 2 tests it when sexes
+/// are known: `x_calls` holds `(variant index, counts over the samples of
+/// known sex)` for chrX variants (females diploid, males haploid), tested with
+/// [`hwe_x_exact`](super::hwe_x_exact).
+pub fn filter_variants_sexed(
+    variants: &[Variant],
+    calls: &[VariantCalls],
+    x_calls: &[(usize, VariantCalls)],
+    thresholds: &QcThresholds,
+) -> Result<VariantFilter> {
     thresholds.validate()?;
+    let mut sexed: Vec<Option<&VariantCalls>> = vec![None; variants.len()];
+    for (v, c) in x_calls {
+        if let Some(slot) = sexed.get_mut(*v) {
+            *slot = Some(c);
+        }
+    }
     if variants.len() != calls.len() {
         return Err(Error::Invalid(format!(
             "{} variants but {} count rows",
@@ -118,7 +138,8 @@ pub fn filter_variants(
     let reasons: Vec<Option<VariantRemoval>> = variants
         .par_iter()
         .zip(calls)
-        .map(|(v, c)| removal(v, c, thresholds))
+        .zip(&sexed)
+        .map(|((v, c), x)| removal(v, c, *x, thresholds))
         .collect();
     let mut out = VariantFilter::default();
     for (i, reason) in reasons.into_iter().enumerate() {
@@ -131,7 +152,12 @@ pub fn filter_variants(
 }
 
 /// The first filter `v` fails, if any.
-fn removal(v: &Variant, c: &VariantCalls, thresholds: &QcThresholds) -> Option<VariantRemoval> {
+fn removal(
+    v: &Variant,
+    c: &VariantCalls,
+    x: Option<&VariantCalls>,
+    thresholds: &QcThresholds,
+) -> Option<VariantRemoval> {
     if thresholds
         .geno
         .is_some_and(|g| f64::from(c.missing()) > g * f64::from(c.samples()) * (1.0 + SLACK))
@@ -139,13 +165,24 @@ fn removal(v: &Variant, c: &VariantCalls, thresholds: &QcThresholds) -> Option<V
         return Some(VariantRemoval::Geno);
     }
     if thresholds.hwe.is_some_and(|p| {
-        v.chrom_kind() == ChromKind::Autosome
-            && hwe_exact(
+        let test = match (v.chrom_kind(), x) {
+            (ChromKind::Autosome, _) => hwe_exact(
                 c.diploid.het,
                 c.diploid.hom_allele1,
                 c.diploid.hom_allele2,
                 thresholds.hwe_midp,
-            ) < p * (1.0 - SLACK)
+            ),
+            (ChromKind::X, Some(x)) => super::hwe_x_exact(
+                x.diploid.het,
+                x.diploid.hom_allele1,
+                x.diploid.hom_allele2,
+                x.haploid.hom_allele1,
+                x.haploid.hom_allele2,
+                thresholds.hwe_midp,
+            ),
+            _ => return false,
+        };
+        test < p * (1.0 - SLACK)
     }) {
         return Some(VariantRemoval::Hwe);
     }

@@ -432,9 +432,260 @@ pub fn hardy_rows(
         .collect()
 }
 
+/// The Hardy–Weinberg exact test on chrX (Graffelman & Weir 2016), as `plink2
+/// --hardy` reports it in `.hardy.x`: females' genotype counts and males'
+/// allele counts, tested jointly for HWE in females and equal allele
+/// frequencies in both sexes. Conditional on the allele total, a
+/// configuration with `m1` male allele-1 copies and `h` female
+/// heterozygotes has probability ∝ C(n_m, m1) · n_f!/(f11! h! f22!) · 2^h;
+/// the p-value sums the configurations no more likely than the observed one
+/// (ties counted half with `midp`). Without males it is [`hwe_exact`].
+pub fn hwe_x_exact(
+    female_het: u32,
+    female_hom1: u32,
+    female_hom2: u32,
+    male1: u32,
+    male2: u32,
+    midp: bool,
+) -> f64 {
+    if male1 + male2 == 0 {
+        return hwe_exact(female_het, female_hom1, female_hom2, midp);
+    }
+    let nf = u64::from(female_het) + u64::from(female_hom1) + u64::from(female_hom2);
+    let nm = u64::from(male1) + u64::from(male2);
+    let n_a = 2 * u64::from(female_hom1) + u64::from(female_het) + u64::from(male1);
+    let size = (2 * nf + nm + 1) as usize;
+    let mut lf = vec![0.0f64; size + 1];
+    for k in 1..=size {
+        lf[k] = lf[k - 1] + (k as f64).ln();
+    }
+    let ln2 = std::f64::consts::LN_2;
+    // ln P(m1, h) up to the constant.
+    let ln_p = |m1: u64, h: u64| -> f64 {
+        let af = n_a - m1;
+        let f11 = (af - h) / 2;
+        let f22 = nf - f11 - h;
+        lf[nm as usize] - lf[m1 as usize] - lf[(nm - m1) as usize] + lf[nf as usize]
+            - lf[f11 as usize]
+            - lf[h as usize]
+            - lf[f22 as usize]
+            + h as f64 * ln2
+    };
+    let m_lo = n_a.saturating_sub(2 * nf);
+    let m_hi = nm.min(n_a);
+    // Each slice (fixed m1) is unimodal in h: its mode, climbed from the
+    // expectation.
+    let slice = |m1: u64| -> (u64, u64, u64) {
+        let af = n_a - m1;
+        let h_max = af.min(2 * nf - af);
+        let h_min = af % 2;
+        let mut h = if nf == 0 {
+            0
+        } else {
+            (af * (2 * nf - af)) / (2 * nf)
+        };
+        if (h ^ af) & 1 == 1 {
+            h += 1;
+        }
+        h = h.clamp(h_min, h_max.max(h_min));
+        while h + 2 <= h_max && ln_p(m1, h + 2) > ln_p(m1, h) {
+            h += 2;
+        }
+        while h >= h_min + 2 && ln_p(m1, h - 2) > ln_p(m1, h) {
+            h -= 2;
+        }
+        (h_min, h, h_max)
+    };
+    let obs = ln_p(u64::from(male1), u64::from(female_het));
+    let mut top = obs;
+    for m1 in m_lo..=m_hi {
+        let (_, mode, _) = slice(m1);
+        top = top.max(ln_p(m1, mode));
+    }
+    // Terms this far below the observed one change neither sum.
+    let negligible = obs - 50.0;
+    let tie = TIE_EPSILON;
+    let (mut all, mut tail, mut ties) = (0.0f64, 0.0f64, 0.0f64);
+    let mut add = |t: f64| {
+        let rel = (t - obs).exp();
+        let w = (t - top).exp();
+        all += w;
+        if rel < 1.0 - tie {
+            tail += w;
+        } else if rel <= 1.0 + tie {
+            ties += w;
+        }
+    };
+    for m1 in m_lo..=m_hi {
+        let (h_min, mode, h_max) = slice(m1);
+        if ln_p(m1, mode) < negligible {
+            continue;
+        }
+        let mut h = mode;
+        loop {
+            let t = ln_p(m1, h);
+            if t < negligible {
+                break;
+            }
+            add(t);
+            if h + 2 > h_max {
+                break;
+            }
+            h += 2;
+        }
+        let mut h = mode;
+        while h >= h_min + 2 {
+            h -= 2;
+            let t = ln_p(m1, h);
+            if t < negligible {
+                break;
+            }
+            add(t);
+        }
+    }
+    let p = (tail + if midp { 0.5 * ties } else { ties }) / all;
+    p.min(1.0)
+}
+
+/// One `.hardy.x` row: females' genotype counts and males' allele counts
+/// (allele 1 = the counted allele; male heterozygous calls are left out).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HardyXRow {
+    /// Female homozygous allele-1 calls.
+    pub female_hom_allele1: u32,
+    /// Female heterozygous calls.
+    pub female_het: u32,
+    /// Female homozygous allele-2 calls.
+    pub female_hom_allele2: u32,
+    /// Male allele-1 (hemizygous) calls.
+    pub male_allele1: u32,
+    /// Male allele-2 calls.
+    pub male_allele2: u32,
+    /// Observed female heterozygote frequency.
+    pub observed_het: f64,
+    /// Expected female heterozygote frequency, `2pq` from the female
+    /// frequency.
+    pub expected_het: f64,
+    /// Allele-1 frequency among females.
+    pub female_allele1_freq: f64,
+    /// Allele-1 frequency among males.
+    pub male_allele1_freq: f64,
+    /// [`hwe_x_exact`]'s p-value.
+    pub p: f64,
+}
+
+impl HardyXRow {
+    /// The row from female (diploid) and male (haploid) counts.
+    pub fn from_counts(female: &CallCounts, male: &CallCounts, midp: bool) -> Self {
+        let nf = f64::from(female.observed());
+        let nm = f64::from(male.hom_allele1 + male.hom_allele2);
+        let female_freq = if nf == 0.0 {
+            f64::NAN
+        } else {
+            (2.0 * f64::from(female.hom_allele1) + f64::from(female.het)) / (2.0 * nf)
+        };
+        Self {
+            female_hom_allele1: female.hom_allele1,
+            female_het: female.het,
+            female_hom_allele2: female.hom_allele2,
+            male_allele1: male.hom_allele1,
+            male_allele2: male.hom_allele2,
+            observed_het: if nf == 0.0 {
+                f64::NAN
+            } else {
+                f64::from(female.het) / nf
+            },
+            expected_het: if nf == 0.0 {
+                0.0
+            } else {
+                2.0 * female_freq * (1.0 - female_freq)
+            },
+            female_allele1_freq: female_freq,
+            male_allele1_freq: if nm == 0.0 {
+                f64::NAN
+            } else {
+                f64::from(male.hom_allele1) / nm
+            },
+            p: hwe_x_exact(
+                female.het,
+                female.hom_allele1,
+                female.hom_allele2,
+                male.hom_allele1,
+                male.hom_allele2,
+                midp,
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The chrX test by full enumeration in f64, for small counts.
+    fn brute_x(fh: u32, f1: u32, f2: u32, m1: u32, m2: u32, midp: bool) -> f64 {
+        let ln_fact = |k: u64| (1..=k).map(|i| (i as f64).ln()).sum::<f64>();
+        let (nf, nm) = (u64::from(fh + f1 + f2), u64::from(m1 + m2));
+        let n_a = u64::from(2 * f1 + fh + m1);
+        let lp = |a: u64, h: u64| {
+            let af = n_a - a;
+            let f11 = (af - h) / 2;
+            let f22 = nf - f11 - h;
+            ln_fact(nm) - ln_fact(a) - ln_fact(nm - a) + ln_fact(nf)
+                - ln_fact(f11)
+                - ln_fact(h)
+                - ln_fact(f22)
+                + h as f64 * 2f64.ln()
+        };
+        let obs = lp(u64::from(m1), u64::from(fh)).exp();
+        let (mut all, mut tail, mut ties) = (0.0, 0.0, 0.0);
+        for a in 0..=nm.min(n_a) {
+            let af = n_a - a;
+            if af > 2 * nf {
+                continue;
+            }
+            let mut h = af % 2;
+            while h <= af.min(2 * nf - af) {
+                let t = lp(a, h).exp();
+                all += t;
+                if t < obs * (1.0 - 1e-9) {
+                    tail += t;
+                } else if t <= obs * (1.0 + 1e-9) {
+                    ties += t;
+                }
+                h += 2;
+            }
+        }
+        (tail + if midp { ties / 2.0 } else { ties }) / all
+    }
+
+    #[test]
+    fn chrx_exact_test_equals_full_enumeration() {
+        for &(fh, f1, f2, m1, m2) in &[
+            (5, 15, 0, 2, 25),
+            (3, 17, 0, 4, 23),
+            (4, 14, 2, 6, 21),
+            (0, 10, 10, 12, 3),
+            (20, 0, 0, 0, 9),
+            (1, 2, 3, 4, 5),
+        ] {
+            for midp in [false, true] {
+                let (a, b) = (
+                    hwe_x_exact(fh, f1, f2, m1, m2, midp),
+                    brute_x(fh, f1, f2, m1, m2, midp),
+                );
+                assert!(
+                    (a - b).abs() <= 1e-10 * b.max(1e-300),
+                    "{fh} {f1} {f2} {m1} {m2}: {a} vs {b}"
+                );
+            }
+        }
+        // No males: the autosomal test.
+        assert_eq!(
+            hwe_x_exact(5, 15, 0, 0, 0, false),
+            hwe_exact(5, 15, 0, false)
+        );
+    }
 
     /// Exact enumeration in f64 over all configurations, for small n.
     fn brute(het: u32, hom1: u32, hom2: u32, midp: bool) -> f64 {

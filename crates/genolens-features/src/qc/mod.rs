@@ -19,10 +19,11 @@ mod summary;
 
 pub use counts::{count_calls, CallCounts, CallTally, SampleCalls, VariantCalls};
 pub use filter::{
-    filter_variants, samples_over_missing, QcThresholds, VariantFilter, VariantRemoval,
+    filter_variants, filter_variants_sexed, samples_over_missing, QcThresholds, VariantFilter,
+    VariantRemoval,
 };
 pub use freq::{allele_frequencies, AlleleCount};
-pub use hardy::{hardy_rows, hwe_exact, hwe_exact_ln, HardyRow};
+pub use hardy::{hardy_rows, hwe_exact, hwe_exact_ln, hwe_x_exact, HardyRow, HardyXRow};
 pub use het::{heterozygosity, HetRow};
 pub use summary::{summarize, GenotypeSummary};
 

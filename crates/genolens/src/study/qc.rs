@@ -11,15 +11,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::ld::{indep_pairwise, IndepPairwise};
 use crate::features::qc::{
-    allele_frequencies, count_calls, filter_variants, hardy_rows, heterozygosity,
-    samples_over_missing, CallTally, QcThresholds, VariantRemoval, DEFAULT_BLOCK_SIZE,
+    allele_frequencies, count_calls, filter_variants_sexed, hardy_rows, heterozygosity,
+    samples_over_missing, CallTally, HardyXRow, QcThresholds, VariantRemoval, DEFAULT_BLOCK_SIZE,
 };
 use crate::io::plink::write_bed_fileset;
 use crate::io::report::{
-    write_afreq, write_hardy, write_het, write_id_list, write_sample_ids, write_smiss, write_vmiss,
-    AlleleFreqRow, HardyReportRow, HetReportRow, MissingRow, SampleIdColumns,
+    write_afreq, write_hardy, write_hardy_x, write_het, write_id_list, write_sample_ids,
+    write_smiss, write_vmiss, AlleleFreqRow, HardyReportRow, HardyXReportRow, HetReportRow,
+    MissingRow, SampleIdColumns,
 };
-use crate::io::{AtomicFile, ChromKind, GenotypeSource, Sample, Subset};
+use crate::io::{AtomicFile, ChromKind, GenotypeSource, Sample, Sex, Subset};
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, GenotypeInput};
 use crate::{Error, Result};
@@ -34,7 +35,7 @@ pub struct QcOptions {
     pub thresholds: QcThresholds,
     /// Write `OUT.afreq`.
     pub freq: bool,
-    /// Write `OUT.hardy` (autosomes).
+    /// Write `OUT.hardy` (autosomes) and, with sexes, `OUT.hardy.x`.
     pub hardy: bool,
     /// Write `OUT.smiss` and `OUT.vmiss`.
     pub missing: bool,
@@ -257,14 +258,66 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
             write_hardy(&path, &vs, &rows, midp)?;
             Ok(vec![path])
         }));
+        // chrX: females' genotypes and males' alleles, samples of known sex
+        // (OUT.hardy.x, as plink2 writes it when both sexes are present).
+        let x_variants: Vec<usize> = (0..variants.len())
+            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
+            .collect();
+        let samples = data_ref.samples();
+        let sexed: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].sex != Sex::Unknown)
+            .collect();
+        let hardy_x = !x_variants.is_empty() && !sexed.is_empty();
+        if hardy_x {
+            let (x_vars, sexed) = (x_variants.clone(), sexed.clone());
+            reports.push(Box::new(move || {
+                let view = Subset::new(data_ref, Some(sexed), Some(x_vars.clone()))?;
+                let calls = count_calls(&view, DEFAULT_BLOCK_SIZE, &|_| {})?;
+                let (vs, rows): (Vec<_>, Vec<_>) = x_vars
+                    .iter()
+                    .zip(&calls.variants)
+                    .map(|(&v, c)| {
+                        let r = HardyXRow::from_counts(&c.diploid, &c.haploid, midp);
+                        (
+                            &variants[v],
+                            // The report's A1 is REF (allele 2).
+                            HardyXReportRow {
+                                female_hom_ref: r.female_hom_allele2,
+                                female_het: r.female_het,
+                                female_hom_alt: r.female_hom_allele1,
+                                male_ref: r.male_allele2,
+                                male_alt: r.male_allele1,
+                                observed_het: r.observed_het,
+                                expected_het: r.expected_het,
+                                female_ref_freq: 1.0 - r.female_allele1_freq,
+                                male_ref_freq: 1.0 - r.male_allele1_freq,
+                                p: r.p,
+                            },
+                        )
+                    })
+                    .unzip();
+                let path = with_suffix(out, "hardy.x");
+                write_hardy_x(&path, &vs, &rows, midp)?;
+                Ok(vec![path])
+            }));
+        }
         let skipped = variants
             .iter()
             .filter(|v| v.chrom_kind() != ChromKind::Autosome)
-            .count();
+            .count()
+            - if hardy_x { x_variants.len() } else { 0 };
+        if hardy_x {
+            let _ = writeln!(
+                log,
+                "--hardy: {} chrX variant(s) tested on {} samples of known sex (OUT.hardy.x)",
+                x_variants.len(),
+                sexed.len()
+            );
+        }
         if skipped > 0 {
             let _ = writeln!(
                 log,
-                "--hardy: {skipped} variant(s) on X, Y or MT not tested (autosomes only)"
+                "--hardy: {skipped} variant(s) on X (no sexes), Y or MT not tested"
             );
         }
     }
@@ -331,7 +384,27 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
     }
 
     // Variant filters, in PLINK 2's order.
-    let filter = filter_variants(variants, &tally.variants, &thresholds)?;
+    // chrX in --hwe: females' genotypes and males' alleles, as plink2 tests it
+    // when sexes are known.
+    let x_calls: Vec<(usize, crate::features::qc::VariantCalls)> = if thresholds.hwe.is_some() {
+        let x_variants: Vec<usize> = (0..variants.len())
+            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
+            .collect();
+        let samples = data_ref.samples();
+        let sexed: Vec<usize> = (0..samples.len())
+            .filter(|&i| samples[i].sex != Sex::Unknown)
+            .collect();
+        if x_variants.is_empty() || sexed.is_empty() {
+            Vec::new()
+        } else {
+            let view = Subset::new(data_ref, Some(sexed), Some(x_variants.clone()))?;
+            let calls = count_calls(&view, DEFAULT_BLOCK_SIZE, &|_| {})?;
+            x_variants.into_iter().zip(calls.variants).collect()
+        }
+    } else {
+        Vec::new()
+    };
+    let filter = filter_variants_sexed(variants, &tally.variants, &x_calls, &thresholds)?;
     for (flag, value, reason) in [
         ("--geno", thresholds.geno, VariantRemoval::Geno),
         ("--hwe", thresholds.hwe, VariantRemoval::Hwe),
