@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use genolens::io::bgen::RefAllele;
 use genolens::io::vcf::{MultiAllelic, VcfOptions};
 use genolens::io::GenotypeSource;
 use genolens::study::predict::FoldSpec;
@@ -10,7 +11,7 @@ use genolens::study::{GenotypeFiles, GenotypeInput};
 
 use crate::error::CliError;
 
-/// Where genotypes come from: a PLINK fileset or a VCF.
+/// Where genotypes come from: a PLINK fileset, a VCF or a BGEN file.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct GenotypeArgs {
@@ -20,6 +21,11 @@ pub struct GenotypeArgs {
     /// VCF file: plain, gzip or bgzip (told apart by content).
     #[arg(long, value_name = "FILE")]
     pub vcf: Option<PathBuf>,
+    /// BGEN file (v1.1-1.3, zlib or zstd): dosages as plink2 imports them;
+    /// with --sample for an Oxford `.sample` file and --ref-last for files
+    /// whose last allele is REF (the first is, by default: UK Biobank's).
+    #[arg(long, value_name = "FILE")]
+    pub bgen: Option<PathBuf>,
 }
 
 /// All genotype input flags: the source, how a VCF is read, and which samples and
@@ -30,6 +36,17 @@ pub struct InputArgs {
     geno: GenotypeArgs,
     #[command(flatten)]
     vcf: VcfArgs,
+    /// With --bgen: the Oxford `.sample` file (ID_1 = FID, ID_2 = IID, sex).
+    #[arg(long, value_name = "FILE", requires = "bgen")]
+    sample: Option<PathBuf>,
+    /// With --bgen: the first allele of each record is REF (plink2's
+    /// `ref-first`; the default).
+    #[arg(long, requires = "bgen", conflicts_with = "ref_last")]
+    ref_first: bool,
+    /// With --bgen: the last allele is REF (plink2's `ref-last`; older and
+    /// PLINK-exported files).
+    #[arg(long, requires = "bgen")]
+    ref_last: bool,
     /// Keep only the variants whose IDs are listed in FILE (one per line, as
     /// PLINK's `--extract`; e.g. a `.prune.in`).
     #[arg(long, value_name = "FILE")]
@@ -43,12 +60,21 @@ pub struct InputArgs {
 impl InputArgs {
     /// The genotype input the flags name, as the study steps take it.
     pub fn to_input(&self) -> Result<GenotypeInput, CliError> {
-        let files = match (&self.geno.bfile, &self.geno.vcf) {
-            (Some(prefix), None) => GenotypeFiles::Bfile(prefix.clone()),
-            (None, Some(path)) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
+        let files = match (&self.geno.bfile, &self.geno.vcf, &self.geno.bgen) {
+            (Some(prefix), None, None) => GenotypeFiles::Bfile(prefix.clone()),
+            (None, Some(path), None) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
+            (None, None, Some(path)) => GenotypeFiles::Bgen {
+                path: path.clone(),
+                sample: self.sample.clone(),
+                reference: if self.ref_last {
+                    RefAllele::Last
+                } else {
+                    RefAllele::First
+                },
+            },
             _ => {
                 return Err(CliError::Usage(
-                    "give exactly one of --bfile or --vcf".into(),
+                    "give exactly one of --bfile, --vcf or --bgen".into(),
                 ))
             }
         };

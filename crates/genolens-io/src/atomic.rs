@@ -102,3 +102,30 @@ pub(crate) fn read_to_string(path: &Path) -> Result<String> {
         Error::parse(path, line, "not valid UTF-8 text")
     })
 }
+
+/// Fills `buf` from `offset` of `file` (positional: threads may share the file).
+#[cfg(unix)]
+pub(crate) fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+        .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(windows)]
+pub(crate) fn read_at(file: &File, path: &Path, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
+    use std::os::windows::fs::FileExt;
+    while !buf.is_empty() {
+        let n = file
+            .seek_read(buf, offset)
+            .map_err(|e| Error::io(path, e))?;
+        if n == 0 {
+            return Err(Error::io(
+                path,
+                std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
+            ));
+        }
+        buf = &mut buf[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}

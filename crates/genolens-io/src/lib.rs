@@ -12,6 +12,7 @@
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`epistasis`] | PLINK 1.9 `--epistasis` reports: `.epi.qt` and `.epi.qt.summary` |
 //! | [`prior`] | gene prior tables (`gene_prior.tsv`, user `gene score` tables), evidence sentences, p-value tables of any association tool |
+//! | [`bgen`] | BGEN 1.1–1.3 (layouts 1 and 2; zlib, zstd; phased or not) and Oxford `.sample` files, as a streamed source with plink2's dosages |
 //! | [`loco`] | leave-one-chromosome-out predictions in regenie's `.loco` and `pred.list` files |
 //! | [`relatedness`] | PLINK 2's KING table (`.kin0`) and GCTA's binary relationship matrix (`.grm.bin`, `.grm.N.bin`, `.grm.id`) |
 //! | [`sumstats`] | PLINK 2 `.glm.linear` / `.glm.logistic` summary statistics, TSV and Parquet |
@@ -27,6 +28,7 @@
 //! place ([`AtomicFile`]), so a failure leaves no partial output.
 
 pub mod atomic;
+pub mod bgen;
 pub mod clumped;
 pub mod corpus;
 pub mod epistasis;

@@ -3,6 +3,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::atomic::open;
+use crate::atomic::read_at;
 use crate::error::{Error, Result};
 use crate::genotype::{check_range, GenotypeBlock, GenotypeSource};
 use crate::hardcall::HardCallBlock;
@@ -274,32 +275,6 @@ impl BedFile {
         }
         Ok(())
     }
-}
-
-#[cfg(unix)]
-fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<()> {
-    use std::os::unix::fs::FileExt;
-    file.read_exact_at(buf, offset)
-        .map_err(|e| Error::io(path, e))
-}
-
-#[cfg(windows)]
-fn read_at(file: &File, path: &Path, mut buf: &mut [u8], mut offset: u64) -> Result<()> {
-    use std::os::windows::fs::FileExt;
-    while !buf.is_empty() {
-        let n = file
-            .seek_read(buf, offset)
-            .map_err(|e| Error::io(path, e))?;
-        if n == 0 {
-            return Err(Error::io(
-                path,
-                std::io::Error::from(std::io::ErrorKind::UnexpectedEof),
-            ));
-        }
-        buf = &mut buf[n..];
-        offset += n as u64;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

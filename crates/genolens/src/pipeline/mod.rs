@@ -661,6 +661,9 @@ fn step_inputs(input: &GenotypeInput, extra: impl IntoIterator<Item = PathBuf>) 
             .map(|ext| with_suffix(prefix, ext))
             .collect(),
         GenotypeFiles::Vcf(path, _) => vec![path.clone()],
+        GenotypeFiles::Bgen { path, sample, .. } => std::iter::once(path.clone())
+            .chain(sample.clone())
+            .collect(),
     };
     let mut seen = std::collections::HashSet::new();
     genotypes

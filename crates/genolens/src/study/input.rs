@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use crate::io::bgen::{BgenFile, RefAllele};
 use crate::io::plink::BedFile;
 use crate::io::report::{read_id_list, read_sample_list};
 use crate::io::vcf::{VcfGenotypes, VcfOptions};
@@ -21,6 +22,15 @@ pub enum GenotypeFiles {
     Bfile(PathBuf),
     /// A VCF (plain, gzip or bgzip) and how its records become variants.
     Vcf(PathBuf, VcfOptions),
+    /// A BGEN file, its Oxford `.sample` file if any, and which allele is REF.
+    Bgen {
+        /// The `.bgen`.
+        path: PathBuf,
+        /// The `.sample` file (else the file's own IDs, FID `0`).
+        sample: Option<PathBuf>,
+        /// Which allele of each record is REF.
+        reference: RefAllele,
+    },
 }
 
 /// The genotypes of a step and the subset to use.
@@ -47,7 +57,10 @@ impl GenotypeInput {
     /// `true` when the genotypes come from a VCF (no family IDs: reports print
     /// `IID` only, as PLINK 2 does).
     pub fn is_vcf(&self) -> bool {
-        matches!(self.files, GenotypeFiles::Vcf(..))
+        matches!(
+            self.files,
+            GenotypeFiles::Vcf(..) | GenotypeFiles::Bgen { sample: None, .. }
+        )
     }
 
     /// Opens the genotypes and applies the subset; notes for the user (e.g.
@@ -55,6 +68,11 @@ impl GenotypeInput {
     pub fn open(&self, notes: &mut Vec<String>) -> Result<Box<dyn GenotypeSource>> {
         let source: Box<dyn GenotypeSource> = match &self.files {
             GenotypeFiles::Bfile(prefix) => Box::new(BedFile::open(prefix)?),
+            GenotypeFiles::Bgen {
+                path,
+                sample,
+                reference,
+            } => Box::new(BgenFile::open(path, sample.as_deref(), *reference)?),
             GenotypeFiles::Vcf(path, options) => {
                 let g = VcfGenotypes::read_with(path, *options)?;
                 if g.skipped_multiallelic() > 0 {
