@@ -627,29 +627,41 @@ fn write_gwas_tables(fam: &Path, pheno: &Path, covar: &Path) -> Result<(), Strin
     std::fs::write(covar, c).map_err(|e| e.to_string())
 }
 
+/// `data/NAME_SxV.bed/.bim/.fam` from `genolens simulate` with `samples`,
+/// `variants` and `seed`, made once and reused.
+fn simulated_cohort(
+    g: &str,
+    data: &Path,
+    name: &str,
+    samples: usize,
+    variants: usize,
+    seed: u64,
+) -> Result<PathBuf, String> {
+    let prefix = data.join(format!("{name}_{samples}x{variants}"));
+    let p = prefix.to_str().ok_or("non-UTF-8 path")?;
+    if !prefix.with_extension("bed").exists() {
+        let mut gen = Command::new(g);
+        gen.args(["simulate", "--samples", &samples.to_string(), "--variants"])
+            .args([
+                &variants.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                p,
+            ]);
+        step(&format!("genolens simulate {samples} x {variants}"), gen)?;
+    }
+    Ok(prefix)
+}
+
 /// The exact mixed model against GEMMA (`-gk 1` then `-lmm 1`, the same
 /// work genolens does in one run) on a 2,000 × 20,000 structured cohort with
 /// the bench's random trait. The 10,000-sample comparison needs GEMMA
 /// to decompose a 10,000² matrix and test 60,000 variants single-threaded
 /// (hours here); this size shows the per-variant cost.
 fn lmm_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = data.join("lmm_2000x20000");
+    let prefix = simulated_cohort(g, data, "lmm", 2000, 20000, 3)?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
-    if !prefix.with_extension("bed").exists() {
-        let mut gen = Command::new(g);
-        gen.args([
-            "simulate",
-            "--samples",
-            "2000",
-            "--variants",
-            "20000",
-            "--seed",
-            "3",
-            "--out",
-            p,
-        ]);
-        step("genolens simulate 2000 x 20000", gen)?;
-    }
     let pheno = data.join("lmm.pheno");
     let covar = data.join("lmm.covar");
     write_gwas_tables(&prefix.with_extension("fam"), &pheno, &covar)?;
@@ -739,23 +751,8 @@ fn lmm_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
 /// a 5,000 × 50,000 structured cohort with the bench's random trait and 12
 /// covariates, same thread count.
 fn wgr_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = data.join("wgr_5000x50000");
+    let prefix = simulated_cohort(g, data, "wgr", 5000, 50000, 3)?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
-    if !prefix.with_extension("bed").exists() {
-        let mut gen = Command::new(g);
-        gen.args([
-            "simulate",
-            "--samples",
-            "5000",
-            "--variants",
-            "50000",
-            "--seed",
-            "3",
-            "--out",
-            p,
-        ]);
-        step("genolens simulate 5000 x 50000", gen)?;
-    }
     let pheno = data.join("wgr.pheno");
     let covar = data.join("wgr.covar");
     write_gwas_tables(&prefix.with_extension("fam"), &pheno, &covar)?;
@@ -823,23 +820,8 @@ fn wgr_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
 /// cohort's 50M pairs would take minutes per tool). Fails when the kept sets
 /// differ.
 fn relatedness_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = data.join("sim_4000x50000");
+    let prefix = simulated_cohort(g, data, "sim", 4000, 50000, 1)?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
-    if !prefix.with_extension("bed").exists() {
-        let mut gen = Command::new(g);
-        gen.args([
-            "simulate",
-            "--samples",
-            "4000",
-            "--variants",
-            "50000",
-            "--seed",
-            "1",
-            "--out",
-            p,
-        ]);
-        step("genolens simulate 4000 x 50000", gen)?;
-    }
     let out_g = data.join("rel_g").to_string_lossy().to_string();
     let out_p = data.join("rel_p").to_string_lossy().to_string();
     let (tg, rg) = measure(

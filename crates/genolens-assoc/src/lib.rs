@@ -26,5 +26,7 @@ pub mod summary;
 pub mod wgr;
 
 mod error;
+#[cfg(test)]
+mod testing;
 
 pub use error::{Error, Result};

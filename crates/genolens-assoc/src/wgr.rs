@@ -1408,45 +1408,10 @@ mod tests {
         use crate::linear::{linear_scan, Covariates, Phenotype};
         use crate::summary::genomic_control;
         use genolens_features::pca::{pca, PcaMethod, PcaOptions};
-        use genolens_features::simulate::{
-            simulate_trait, CausalTerm, CohortSpec, FamilyCohort, FamilySpec, GeneticModel,
-            SimulatedCohort,
-        };
         use genolens_io::GenotypeSource;
 
-        let founders = SimulatedCohort::new(CohortSpec {
-            samples: 1000,
-            variants: 12000,
-            populations: 2,
-            fst: 0.02,
-            missing_rate: 0.0,
-            seed: 17,
-        })
-        .unwrap();
-        let cohort = FamilyCohort::new(
-            founders,
-            FamilySpec {
-                families: 150,
-                children: 2,
-                seed: 5,
-            },
-        )
-        .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        genolens_io::plink::write_bed_fileset(&cohort, dir.path().join("f"), 1024).unwrap();
-        let cohort = genolens_io::plink::BedFile::open(dir.path().join("f")).unwrap();
+        let (_dir, cohort, causal, y) = crate::testing::families_with_trait(1000, 150, 2);
         let (n, m) = (cohort.n_samples(), cohort.n_variants());
-        let causal: Vec<usize> = (0..m).step_by(40).collect();
-        let terms: Vec<CausalTerm> = causal
-            .iter()
-            .enumerate()
-            .map(|(k, &v)| CausalTerm::Single {
-                variant: v,
-                model: GeneticModel::Additive,
-                effect: if k % 2 == 0 { 1.0 } else { -0.7 },
-            })
-            .collect();
-        let y = simulate_trait(&cohort, &terms, 0.8, 9).unwrap();
         let null = |ln_p: &dyn Fn(usize) -> f64| -> Vec<f64> {
             (0..m).filter(|v| v % 40 != 0).map(ln_p).collect()
         };

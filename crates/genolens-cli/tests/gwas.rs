@@ -2035,18 +2035,7 @@ fn wgr_bad_inputs_are_clear_errors() {
 fn chrx_follows_plink2_glm_with_sexes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let hx = d.join("hx");
-    let Some(_) = reference(
-        "plink1.9",
-        &[
-            "--bfile",
-            s(&data("hapmap_snprelate_60x5000/plinkhapmap")),
-            "--impute-sex",
-            "--make-bed",
-            "--out",
-            s(&hx),
-        ],
-    ) else {
+    let Some(hx) = hapmap_with_sexes(d) else {
         return;
     };
     let fam = read(&with(&hx, "fam"));

@@ -595,18 +595,7 @@ fn relatedness_refuses_bad_requests_without_output() {
 fn chrx_reports_and_pruning_are_identical_to_plink2_with_sexes() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let hx = d.join("hx");
-    let Some(_) = reference(
-        "plink1.9",
-        &[
-            "--bfile",
-            s(&data("hapmap_snprelate_60x5000/plinkhapmap")),
-            "--impute-sex",
-            "--make-bed",
-            "--out",
-            s(&hx),
-        ],
-    ) else {
+    let Some(hx) = hapmap_with_sexes(d) else {
         return;
     };
     for (midp, window) in [(false, ["50", "5", "0.2"]), (true, ["20", "2", "0.1"])] {

@@ -448,7 +448,11 @@ pub fn read_oxford_sample(path: &Path, expected: usize) -> Result<Vec<Sample>> {
     for (k, line) in lines {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 2 {
-            return Err(Error::parse(path, k + 1, "a sample line needs ID_1 and ID_2"));
+            return Err(Error::parse(
+                path,
+                k + 1,
+                "a sample line needs ID_1 and ID_2",
+            ));
         }
         let mut s = Sample::new(SampleId {
             fid: f[0].to_string(),

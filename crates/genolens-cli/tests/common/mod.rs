@@ -146,3 +146,21 @@ pub fn run_both(dir: &Path, ours: &[&str], theirs: &[&str]) -> Option<(PathBuf, 
     reference("plink2", &args)?;
     Some((g, p))
 }
+
+/// HapMap's 60 samples with sexes imputed from their chrX variants by
+/// `plink1.9 --impute-sex` (27 male, 20 female, 13 unknown), as `dir/hx`.
+pub fn hapmap_with_sexes(dir: &Path) -> Option<PathBuf> {
+    let hx = dir.join("hx");
+    reference(
+        "plink1.9",
+        &[
+            "--bfile",
+            s(&data("hapmap_snprelate_60x5000/plinkhapmap")),
+            "--impute-sex",
+            "--make-bed",
+            "--out",
+            s(&hx),
+        ],
+    )?;
+    Some(hx)
+}

@@ -266,18 +266,19 @@ impl GenotypeSource for HalvedMales<'_> {
     }
 }
 
-/// Runs `scan` on each group (its source view, its rows of `columns` and
-/// `covariates` with `SEX` appended where the group adds it) and puts the
-/// per-phenotype results back in source order. Returns the results and the
-/// first group's extra output (`scan`'s second value).
+/// Runs `scan` on each group (its source view, its rows of `phenotypes` and
+/// of `covariates`, with `SEX` appended where the group adds it) and puts the
+/// per-phenotype results back in source order. Returns the results and each
+/// group's extra output (`scan`'s second value).
 fn scan_groups<T, E>(
     source: &dyn GenotypeSource,
     groups: &[ScanGroup],
+    phenotypes: &[Phenotype<'_>],
     covariates: &Covariates<'_>,
     progress: &(dyn Fn(usize) + Sync),
     mut scan: impl FnMut(
         &dyn GenotypeSource,
-        Option<&[usize]>,
+        &[Phenotype<'_>],
         &Covariates<'_>,
         &(dyn Fn(usize) + Sync),
     ) -> Result<(Vec<Vec<T>>, E)>,
@@ -335,8 +336,20 @@ fn scan_groups<T, E>(
             names: &names,
             values: values.view(),
         };
+        let values: Vec<Vec<f64>> = phenotypes
+            .iter()
+            .map(|ph| rows_of(ph.values, group.samples.as_deref()))
+            .collect();
+        let group_phenotypes: Vec<Phenotype<'_>> = phenotypes
+            .iter()
+            .zip(&values)
+            .map(|(ph, v)| Phenotype {
+                name: ph.name,
+                values: v,
+            })
+            .collect();
         let offset = done;
-        let (tests, extra) = scan(src, group.samples.as_deref(), &group_covariates, &|k| {
+        let (tests, extra) = scan(src, &group_phenotypes, &group_covariates, &|k| {
             progress(offset + k)
         })?;
         if slots.is_empty() {
@@ -702,22 +715,11 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             scan_groups(
                 source.as_ref(),
                 &groups,
+                &quantitative,
                 &covariates,
                 p,
-                |src, rows, cov, p| {
-                    let values: Vec<Vec<f64>> = quantitative
-                        .iter()
-                        .map(|ph| rows_of(ph.values, rows))
-                        .collect();
-                    let phs: Vec<Phenotype<'_>> = quantitative
-                        .iter()
-                        .zip(&values)
-                        .map(|(ph, v)| Phenotype {
-                            name: ph.name,
-                            values: v,
-                        })
-                        .collect();
-                    let scan = linear_scan(src, &phs, cov, 256, p)?;
+                |src, phs, cov, p| {
+                    let scan = linear_scan(src, phs, cov, 256, p)?;
                     Ok((scan.tests, scan.dropped_covariates))
                 },
             )
@@ -753,20 +755,11 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             scan_groups(
                 source.as_ref(),
                 &groups,
+                &binary,
                 &covariates,
                 p,
-                |src, rows, cov, p| {
-                    let values: Vec<Vec<f64>> =
-                        binary.iter().map(|ph| rows_of(ph.values, rows)).collect();
-                    let phs: Vec<Phenotype<'_>> = binary
-                        .iter()
-                        .zip(&values)
-                        .map(|(ph, v)| Phenotype {
-                            name: ph.name,
-                            values: v,
-                        })
-                        .collect();
-                    let scan = logistic_scan(src, &phs, cov, method, 128, p)?;
+                |src, phs, cov, p| {
+                    let scan = logistic_scan(src, phs, cov, method, 128, p)?;
                     Ok((scan.tests, (scan.dropped_covariates, scan.case_control)))
                 },
             )

@@ -204,26 +204,7 @@ fn kinship_variants(
     name: &str,
     request: &LmmRequest,
 ) -> Result<Vec<usize>> {
-    let calls = count_calls(analysed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    let keep: Vec<usize> = calls
-        .variants
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| {
-            let p = v.allele1_freq();
-            let maf = p.min(1.0 - p);
-            let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
-            // GEMMA also drops variants with one genotype class (all
-            // heterozygous, say), which MAF alone lets through.
-            let d = &v.diploid;
-            let classes = [d.hom_allele1, d.het, d.hom_allele2]
-                .iter()
-                .filter(|&&c| c > 0)
-                .count();
-            maf >= request.grm_min_maf && missing <= request.grm_max_missing && classes > 1
-        })
-        .map(|(j, _)| j)
-        .collect();
+    let keep = common_variants(analysed, request.grm_min_maf, request.grm_max_missing)?;
     if keep.is_empty() {
         return Err(Error::Invalid(format!(
             "--lmm {name}: no variant passes MAF >= {} and missingness <= {} for the \
@@ -232,6 +213,36 @@ fn kinship_variants(
         )));
     }
     Ok(keep)
+}
+
+/// The variants of `source` with minor allele frequency at least `min_maf`,
+/// missing calls at most `max_missing` and more than one genotype class (GEMMA
+/// also drops variants that are all heterozygous, say, which MAF lets
+/// through): the variants a relationship matrix or a whole-genome regression
+/// uses.
+pub(crate) fn common_variants(
+    source: &dyn GenotypeSource,
+    min_maf: f64,
+    max_missing: f64,
+) -> Result<Vec<usize>> {
+    let calls = count_calls(source, DEFAULT_BLOCK_SIZE, &|_| {})?;
+    Ok(calls
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| {
+            let p = v.allele1_freq();
+            let maf = p.min(1.0 - p);
+            let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
+            let d = &v.diploid;
+            let classes = [d.hom_allele1, d.het, d.hom_allele2]
+                .iter()
+                .filter(|&&c| c > 0)
+                .count();
+            maf >= min_maf && missing <= max_missing && classes > 1
+        })
+        .map(|(j, _)| j)
+        .collect())
 }
 
 /// The analysed samples' block of a GCTA GRM, matched by FID and IID.

@@ -260,13 +260,7 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
         }));
         // chrX: females' genotypes and males' alleles, samples of known sex
         // (OUT.hardy.x, as plink2 writes it when both sexes are present).
-        let x_variants: Vec<usize> = (0..variants.len())
-            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
-            .collect();
-        let samples = data_ref.samples();
-        let sexed: Vec<usize> = (0..samples.len())
-            .filter(|&i| samples[i].sex != Sex::Unknown)
-            .collect();
+        let (x_variants, sexed) = chrx_and_sexed(data_ref);
         let hardy_x = !x_variants.is_empty() && !sexed.is_empty();
         if hardy_x {
             let (x_vars, sexed) = (x_variants.clone(), sexed.clone());
@@ -387,13 +381,7 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
     // chrX in --hwe: females' genotypes and males' alleles, as plink2 tests it
     // when sexes are known.
     let x_calls: Vec<(usize, crate::features::qc::VariantCalls)> = if thresholds.hwe.is_some() {
-        let x_variants: Vec<usize> = (0..variants.len())
-            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
-            .collect();
-        let samples = data_ref.samples();
-        let sexed: Vec<usize> = (0..samples.len())
-            .filter(|&i| samples[i].sex != Sex::Unknown)
-            .collect();
+        let (x_variants, sexed) = chrx_and_sexed(data_ref);
         if x_variants.is_empty() || sexed.is_empty() {
             Vec::new()
         } else {
@@ -543,4 +531,19 @@ fn pheno1_missing(samples: &[Sample]) -> Option<Vec<bool>> {
     } else {
         Some(flags)
     }
+}
+
+/// The chrX variants and the samples of known sex of `data`: what plink2's
+/// chrX Hardy–Weinberg test counts.
+fn chrx_and_sexed(data: &dyn GenotypeSource) -> (Vec<usize>, Vec<usize>) {
+    let variants = data.variants();
+    let samples = data.samples();
+    (
+        (0..variants.len())
+            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
+            .collect(),
+        (0..samples.len())
+            .filter(|&i| samples[i].sex != Sex::Unknown)
+            .collect(),
+    )
 }

@@ -14,10 +14,10 @@ use crate::assoc::wgr::{
     wgr_scan_binary, wgr_scan_quantitative, wgr_step1, Step2Options, WgrOptions, WgrSkip, WgrTest,
     WgrTrait,
 };
-use crate::features::qc::{count_calls, DEFAULT_BLOCK_SIZE};
 use crate::io::loco::{read_loco, read_pred_list, write_loco, write_pred_list};
 use crate::io::sumstats::{write_regenie, RegenieRow};
 use crate::io::{GenotypeSource, SampleId, Subset};
+use crate::study::lmm::common_variants;
 use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, RunLog};
 use crate::{Error, Result};
@@ -33,7 +33,8 @@ pub struct WgrRequest {
     /// Step 2's Firth threshold, minimum minor allele count and blocks.
     pub step2: Step2Options,
     /// Variants of step 1: minor allele frequency at least this among the
-    /// step-1 samples (regenie's documentation filters step 1 at 0.01).
+    /// step-1 samples (regenie's documentation filters step 1 at 0.01), and
+    /// more than one genotype class.
     pub step1_min_maf: f64,
     /// ... and missing calls at most this fraction (0.1, as regenie's
     /// documentation recommends).
@@ -221,18 +222,7 @@ fn step1(
     log: &mut RunLog,
 ) -> Result<Vec<(String, LocoRows)>> {
     let analysed = Subset::new(source, Some(samples.to_vec()), None)?;
-    let calls = count_calls(&analysed, DEFAULT_BLOCK_SIZE, &|_| {})?;
-    let keep: Vec<usize> = calls
-        .variants
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| {
-            let p = v.allele1_freq();
-            let missing = f64::from(v.missing()) / f64::from(v.samples().max(1));
-            p.min(1.0 - p) >= request.step1_min_maf && missing <= request.step1_max_missing
-        })
-        .map(|(j, _)| j)
-        .collect();
+    let keep = common_variants(&analysed, request.step1_min_maf, request.step1_max_missing)?;
     if keep.is_empty() {
         return Err(Error::Invalid(format!(
             "--wgr: no variant has MAF >= {} and missingness <= {} for step 1",
