@@ -858,28 +858,18 @@ pub fn lmm_scan<S: genolens_io::GenotypeSource + ?Sized>(
     let mut out = Vec::with_capacity(source.n_variants());
     for lo in (0..source.n_variants()).step_by(step) {
         let hi = (lo + step).min(source.n_variants());
-        let block = source.read_block(lo..hi)?;
-        let mut x = Mat::<f64>::zeros(n, hi - lo);
-        let mut stats = Vec::with_capacity(hi - lo);
-        for j in 0..hi - lo {
-            let col = block.variant(j);
-            let (mut sum, mut called) = (0.0f64, 0u32);
-            for &d in col {
-                if !d.is_nan() {
-                    sum += f64::from(d);
-                    called += 1;
-                }
-            }
-            let mean = if called > 0 {
-                sum / f64::from(called)
-            } else {
-                0.0
-            };
-            for (i, &d) in col.iter().enumerate() {
-                x[(i, j)] = if d.is_nan() { mean } else { f64::from(d) };
-            }
-            stats.push((n as u32 - called, mean / 2.0));
-        }
+        let (x, counts) = crate::wgr::read_imputed(source, lo..hi)?;
+        let stats: Vec<(u32, f64)> = counts
+            .iter()
+            .map(|&(called, sum)| {
+                let mean = if called > 0 {
+                    sum / f64::from(called)
+                } else {
+                    0.0
+                };
+                (n as u32 - called, mean / 2.0)
+            })
+            .collect();
         let utx = eigen.rotate(x.as_ref());
         let results: Vec<LmmVariant> = (0..hi - lo)
             .into_par_iter()

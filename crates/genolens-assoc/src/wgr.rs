@@ -200,11 +200,11 @@ fn fold_ranges(n: usize, folds: usize) -> Vec<std::ops::Range<usize>> {
 }
 
 /// Per variant of a block: samples with a call and their allele-1 count.
-type CallCounts = Vec<(u32, f64)>;
+pub(crate) type CallCounts = Vec<(u32, f64)>;
 
 /// The mean-imputed genotypes of variants `range` of `source` as an `n × b`
 /// matrix, with their [`CallCounts`].
-fn read_imputed<S: genolens_io::GenotypeSource + ?Sized>(
+pub(crate) fn read_imputed<S: genolens_io::GenotypeSource + ?Sized>(
     source: &S,
     range: std::ops::Range<usize>,
 ) -> Result<(Mat<f64>, CallCounts)> {
