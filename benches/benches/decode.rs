@@ -1,5 +1,7 @@
 //! Block decode rate of genolens' `.bed` reader, in genotypes per second, next to
-//! bed-reader's dense read of the same file (with `--features bed-reader`).
+//! bed-reader's dense read of the same file (with `--features bed-reader`), and
+//! of its BGEN reader on the same genotypes exported by plink2 as UK Biobank
+//! ships them (BGEN 1.2, 8 bits, zlib).
 //!
 //! The file is `$GENOLENS_BENCH_BED` (a fileset prefix; `cargo xtask bench` makes a
 //! simulated 10,000 × 60,000 one), else a 2,000 × 5,000 file generated
@@ -9,6 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use genolens::io::bgen::{BgenFile, RefAllele};
 use genolens::io::plink::BedFile;
 use genolens::io::{blocks, GenotypeSource};
 
@@ -64,6 +67,30 @@ fn decode(c: &mut Criterion) {
                 .read(&mut reader)
                 .expect("bed-reader reads");
             values.iter().filter(|d| d.is_nan()).count()
+        })
+    });
+    // The same genotypes as BGEN 1.2, 8-bit, zlib.
+    let bgen = prefix.with_extension("u8.bgen");
+    if !bgen.exists() {
+        let out = prefix.with_extension("u8");
+        let status = Command::new("plink2")
+            .arg("--bfile")
+            .arg(&prefix)
+            .args(["--export", "bgen-1.2", "bits=8", "ref-first", "--out"])
+            .arg(&out)
+            .status()
+            .expect("plink2 exports the benchmark BGEN");
+        assert!(status.success(), "plink2 --export bgen-1.2 failed");
+    }
+    let reader = BgenFile::open(&bgen, None, RefAllele::First).expect("benchmark BGEN opens");
+    group.bench_function("genolens_bgen_blocks_1024", |b| {
+        b.iter(|| {
+            let mut missing = 0usize;
+            for block in blocks(&reader, 1024) {
+                let block = block.expect("block decodes");
+                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
+            }
+            missing
         })
     });
     group.finish();

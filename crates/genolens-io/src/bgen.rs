@@ -371,45 +371,60 @@ impl BgenFile {
         }
         let max = (1u64 << bits) - 1;
         let payload = &data[10 + n..];
-        let mut bit = 0u64;
-        let mut next = || -> Option<u64> {
+        // Values stored per sample, biallelic: Z unphased (the last
+        // genotype's is implied), Z phased (one per haplotype). Checked once,
+        // so the loop reads without bounds tests.
+        if ploidy.iter().any(|&p| p & 0x3f > 2) {
+            return Err(bad("ploidy other than 1 or 2"));
+        }
+        let values: u64 = ploidy.iter().map(|&p| u64::from(p & 0x3f)).sum();
+        if values * u64::from(bits) > 8 * payload.len() as u64 {
+            return Err(bad("probabilities run past the block"));
+        }
+        let read = |bit: u64| -> u64 {
             let (byte, shift) = ((bit / 8) as usize, bit % 8);
-            if byte + ((shift + u64::from(bits)).div_ceil(8) as usize) > payload.len() {
-                return None;
-            }
-            let mut word = 0u64;
-            for k in 0..8 {
-                word |= u64::from(*payload.get(byte + k).unwrap_or(&0)) << (8 * k);
-            }
-            bit += u64::from(bits);
-            Some((word >> shift) & max)
+            let word = match payload.get(byte..byte + 8) {
+                Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+                None => payload[byte..]
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (k, &v)| w | (u64::from(v) << (8 * k))),
+            };
+            (word >> shift) & max
         };
+        // plink2's rounding: floor((16384·copies + 2^(bits-1)) / max), where
+        // copies (first-allele copies in units of 1/max) is at most 2·max; a
+        // table for 8-bit files (UK Biobank's).
+        let dosage = |copies: u64| alt((16384 * copies + (1u64 << (bits - 1))) / max);
+        let table: Vec<f32> = if bits == 8 {
+            (0..=2 * max).map(dosage).collect()
+        } else {
+            Vec::new()
+        };
+        let mut bit = 0u64;
         for (i, o) in out.iter_mut().enumerate() {
-            let z = u32::from(ploidy[i] & 0x3f);
+            let z = u64::from(ploidy[i] & 0x3f);
             let missing = ploidy[i] & 0x80 != 0;
-            // Values stored per sample, biallelic: Z unphased (the last
-            // genotype's is implied), Z phased (one per haplotype).
-            if z > 2 {
-                return Err(bad("ploidy other than 1 or 2"));
-            }
-            let mut vals = [0u64; 2];
-            for slot in vals.iter_mut().take(z as usize) {
-                *slot = next().ok_or_else(|| bad("probabilities run past the block"))?;
-            }
+            let (a, b) = match z {
+                2 => (read(bit), read(bit + u64::from(bits))),
+                1 => (read(bit), 0),
+                _ => (0, 0),
+            };
+            bit += z * u64::from(bits);
             if missing || z == 0 {
                 continue;
             }
-            // First-allele copies in units of 1/max: 2·P(hom) + P(het)
-            // unphased, the two haplotypes' P(first) phased, twice the one
-            // copy haploid.
+            // 2·P(hom) + P(het) unphased, the two haplotypes' P(first)
+            // phased, twice the one copy haploid.
             let copies = match (z, phased) {
-                (2, false) => 2 * vals[0] + vals[1],
-                (2, true) => vals[0] + vals[1],
-                _ => 2 * vals[0],
+                (2, false) => 2 * a + b,
+                (2, true) => a + b,
+                _ => 2 * a,
             };
-            // plink2's rounding: floor((16384·copies + 2^(bits-1)) / max).
-            let first = (16384 * copies + (1u64 << (bits - 1))) / max;
-            *o = alt(first);
+            *o = match table.get(copies as usize) {
+                Some(&d) => d,
+                None => dosage(copies),
+            };
         }
         Ok(())
     }
