@@ -1480,6 +1480,126 @@ mod tests {
         assert!(hits_wgr >= hits_pcs, "WGR {hits_wgr} vs PCs {hits_pcs}");
     }
 
+    /// Step 2 for a binary trait with a LOCO offset that differs by
+    /// chromosome equals the score test computed here from scratch: a null
+    /// logistic fit with the offset, then U = gᵀ(y − p̂) and
+    /// V = gᵀWg − gᵀWX(XᵀWX)⁻¹XᵀWg.
+    #[test]
+    fn binary_step2_is_the_score_test_with_the_offset() {
+        use genolens_features::simulate::{CohortSpec, SimulatedCohort};
+        use genolens_io::GenotypeSource;
+
+        let cohort = SimulatedCohort::new(CohortSpec {
+            samples: 300,
+            variants: 60,
+            populations: 1,
+            fst: 0.0,
+            missing_rate: 0.02,
+            seed: 4,
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        genolens_io::plink::write_bed_fileset(&cohort, dir.path().join("c"), 64).unwrap();
+        let cohort = genolens_io::plink::BedFile::open(dir.path().join("c")).unwrap();
+        let n = cohort.n_samples();
+        let mut state = 11u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let cov: Vec<f64> = (0..n).map(|_| uniform() - 0.5).collect();
+        let y: Vec<f64> = cov
+            .iter()
+            .map(|c| f64::from(u8::from(uniform() < sigmoid(-0.8 + 1.5 * c))))
+            .collect();
+        // A different offset per chromosome.
+        let loco: Vec<(u32, Vec<f64>)> = (1..=23)
+            .map(|code| {
+                let shift = 0.05 * f64::from(code) - 0.5;
+                (
+                    code,
+                    (0..n).map(|_| shift + 0.6 * (uniform() - 0.5)).collect(),
+                )
+            })
+            .collect();
+        let covariates = ndarray::Array2::from_shape_fn((n, 1), |(i, _)| cov[i]);
+        let options = Step2Options {
+            firth_threshold: 0.0,
+            min_mac: 1.0,
+            block_size: 16,
+        };
+        let tests = wgr_scan_binary(
+            &cohort,
+            &y,
+            covariates.view(),
+            loco.as_slice(),
+            &options,
+            &|_| {},
+        )
+        .unwrap();
+        let x = Mat::from_fn(n, 2, |i, j| if j == 0 { 1.0 } else { cov[i] });
+        let all = vec![true; n];
+        let mut g = vec![0.0f32; n];
+        let mut checked = 0;
+        for (v, test) in tests.iter().enumerate() {
+            let code = chromosome_code(&cohort.variants()[v].chrom).unwrap();
+            let offset = loco.as_slice().offset(code).unwrap();
+            let null = logistic_newton(x.as_ref(), &y, offset, &all, 0.0, vec![0.0; 2], 1e-12, 100)
+                .unwrap();
+            cohort.read_variant_into(v, &mut g).unwrap();
+            let called: Vec<f64> = g
+                .iter()
+                .filter(|d| !d.is_nan())
+                .map(|&d| f64::from(d))
+                .collect();
+            let mean = called.iter().sum::<f64>() / called.len() as f64;
+            let gi: Vec<f64> = g
+                .iter()
+                .map(|&d| if d.is_nan() { mean } else { f64::from(d) })
+                .collect();
+            let w: Vec<f64> = null.mu.iter().map(|p| p * (1.0 - p)).collect();
+            let u: f64 = (0..n).map(|i| gi[i] * (y[i] - null.mu[i])).sum();
+            // XᵀWX, XᵀWg, gᵀWg.
+            let mut xwx = [0.0f64; 4];
+            let mut xwg = [0.0f64; 2];
+            let mut gwg = 0.0;
+            for i in 0..n {
+                let xi = [1.0, cov[i]];
+                for a in 0..2 {
+                    xwg[a] += xi[a] * w[i] * gi[i];
+                    for b in 0..2 {
+                        xwx[a * 2 + b] += xi[a] * w[i] * xi[b];
+                    }
+                }
+                gwg += gi[i] * w[i] * gi[i];
+            }
+            let det = xwx[0] * xwx[3] - xwx[1] * xwx[2];
+            let inv = [xwx[3] / det, -xwx[1] / det, -xwx[2] / det, xwx[0] / det];
+            let quad = xwg[0] * (inv[0] * xwg[0] + inv[1] * xwg[1])
+                + xwg[1] * (inv[2] * xwg[0] + inv[3] * xwg[1]);
+            let var = gwg - quad;
+            if test.skip.is_some() {
+                continue;
+            }
+            assert!(
+                (test.beta - u / var).abs() <= 1e-6 * (u / var).abs().max(1e-3),
+                "{v}"
+            );
+            assert!(
+                (test.se - 1.0 / var.sqrt()).abs() <= 1e-6 / var.sqrt(),
+                "{v}"
+            );
+            assert!(
+                (test.chisq - u * u / var).abs() <= 1e-6 * (u * u / var).max(1e-3),
+                "{v}"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 50, "{checked} variants checked");
+    }
+
     #[test]
     fn chromosome_codes_follow_regenie() {
         assert_eq!(chromosome_code("1"), Some(1));
