@@ -325,26 +325,7 @@ pub fn wgr_step1<S: genolens_io::GenotypeSource + ?Sized>(
         .map(|h| m as f64 * (1.0 - h) / h)
         .collect();
     let r = penalties.len();
-    let variants = source.variants();
-    let mut blocks: Vec<(u32, std::ops::Range<usize>)> = Vec::new();
-    let mut lo = 0;
-    while lo < m {
-        let code = chromosome_code(&variants[lo].chrom).ok_or_else(|| {
-            Error::Invalid(format!(
-                "whole-genome regression: chromosome {:?} has no number",
-                variants[lo].chrom
-            ))
-        })?;
-        let mut hi = lo + 1;
-        while hi < m
-            && hi - lo < options.block_size.max(1)
-            && chromosome_code(&variants[hi].chrom) == Some(code)
-        {
-            hi += 1;
-        }
-        blocks.push((code, lo..hi));
-        lo = hi;
-    }
+    let blocks = runs(source.variants(), options.block_size)?;
     // predictors[t]: n × (blocks · r), column block·r + j.
     let p_count = blocks.len() * r;
     let mut predictors: Vec<Mat<f64>> = (0..t_count).map(|_| Mat::zeros(n, p_count)).collect();
@@ -1113,7 +1094,7 @@ where
 }
 
 /// The per-chromosome null model of a binary trait.
-struct BinaryNull {
+struct BinaryNull<'a> {
     /// `y − p̂`.
     resid: Vec<f64>,
     /// `√(p̂(1 − p̂))`.
@@ -1124,7 +1105,7 @@ struct BinaryNull {
     firth_offset: Option<Option<Vec<f64>>>,
     /// The null fit's coefficients (on the basis) and offset.
     beta: Vec<f64>,
-    offset: Vec<f64>,
+    offset: &'a [f64],
 }
 
 /// Step 2 for a binary trait `y` (0/1, every sample of `source`) with
@@ -1176,7 +1157,7 @@ where
                     gamma,
                     firth_offset: None,
                     beta: fit.beta,
-                    offset: l.to_vec(),
+                    offset: l,
                 },
             ));
         }
@@ -1211,16 +1192,19 @@ where
                 skip: None,
             };
             if options.firth_threshold > 0.0 && test.ln_p < ln_threshold {
-                let offset_f = null
+                if null.firth_offset.is_none() {
+                    null.firth_offset = Some(firth_null(q.as_ref(), y, null.offset, &null.beta));
+                }
+                let firth = null
                     .firth_offset
-                    .get_or_insert_with(|| firth_null(q.as_ref(), y, &null.offset, &null.beta))
-                    .clone();
-                let firth = offset_f.and_then(|off| {
-                    let gj: Vec<f64> = (0..n)
-                        .map(|i| gt[(i, j)] / null.gamma[i].max(1e-300))
-                        .collect();
-                    firth_one(&gj, y, &off)
-                });
+                    .as_ref()
+                    .and_then(Option::as_ref)
+                    .and_then(|off| {
+                        let gj: Vec<f64> = (0..n)
+                            .map(|i| gt[(i, j)] / null.gamma[i].max(1e-300))
+                            .collect();
+                        firth_one(&gj, y, off)
+                    });
                 match firth {
                     Some((b, se, lrt)) => {
                         test.beta = b;

@@ -319,7 +319,7 @@ fn prune_chromosome<S: GenotypeSource + ?Sized>(
     let mut cache = WindowCache {
         source,
         het_missing,
-        double: double.clone(),
+        double,
         first: start,
         loaded: VecDeque::new(),
         end,
@@ -358,7 +358,7 @@ fn prune_chromosome<S: GenotypeSource + ?Sized>(
                 while bi < window.len() {
                     let b = window[bi];
                     let (ba, bb) = (cache.get(start + a), cache.get(start + b));
-                    if in_ld(ba, bb, threshold, double.as_deref()) {
+                    if in_ld(ba, bb, threshold, cache.double.as_deref()) {
                         changed = true;
                         if ba.major_freq > bb.major_freq * (1.0 + SMALL_EPSILON) {
                             removed[a] = true;

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::atomic::{open, read_at, read_to_string};
 use crate::error::{Error, Result};
-use crate::genotype::GenotypeSource;
+use crate::genotype::{check_variant_request, GenotypeSource};
 use crate::record::{Sample, SampleId, Sex, Variant};
 
 /// Compression of the genotype blocks.
@@ -60,16 +60,26 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
-/// A sequential reader over the file's header part, with the file's name in
-/// its errors.
+/// A buffered sequential reader over the file's header part (the variant
+/// index is read field by field: one system call each would make opening a
+/// biobank file slow), with the file's name in its errors.
 struct Cursor<'a> {
     path: &'a Path,
-    file: &'a File,
+    reader: std::io::BufReader<&'a File>,
     at: u64,
     len: u64,
 }
 
 impl Cursor<'_> {
+    /// Moves to byte `to` of the file.
+    fn seek(&mut self, to: u64) -> Result<()> {
+        let by = i64::try_from(to).unwrap_or(i64::MAX) - i64::try_from(self.at).unwrap_or(0);
+        self.reader
+            .seek_relative(by)
+            .map_err(|e| Error::io(self.path, e))?;
+        self.at = to;
+        Ok(())
+    }
     fn bytes(&mut self, n: usize, what: &str) -> Result<Vec<u8>> {
         if self.at + n as u64 > self.len {
             return Err(Error::invalid(
@@ -78,7 +88,9 @@ impl Cursor<'_> {
             ));
         }
         let mut buf = vec![0u8; n];
-        read_at(self.file, self.path, &mut buf, self.at)?;
+        self.reader
+            .read_exact(&mut buf)
+            .map_err(|e| Error::io(self.path, e))?;
         self.at += n as u64;
         Ok(buf)
     }
@@ -108,7 +120,7 @@ impl BgenFile {
         let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         let mut c = Cursor {
             path: &path,
-            file: &file,
+            reader: std::io::BufReader::new(&file),
             at: 0,
             len,
         };
@@ -129,7 +141,7 @@ impl BgenFile {
                 "no 'bgen' magic number: not a BGEN file",
             ));
         }
-        c.at = 4 + u64::from(header_len) - 4;
+        c.seek(4 + u64::from(header_len) - 4)?;
         let flags = c.u32("the flags")?;
         let compression = match flags & 3 {
             0 => Compression::None,
@@ -159,7 +171,7 @@ impl BgenFile {
         }
         let mut embedded = None;
         if flags >> 31 == 1 {
-            c.at = 4 + u64::from(header_len);
+            c.seek(4 + u64::from(header_len))?;
             let _block_len = c.u32("the sample block length")?;
             let n = c.u32("the sample block's count")? as usize;
             if n != n_samples {
@@ -196,7 +208,7 @@ impl BgenFile {
                 .collect(),
         };
         // Variant identifying blocks, skipping the genotype blocks.
-        c.at = first_block;
+        c.seek(first_block)?;
         let mut variants = Vec::with_capacity(n_variants.min(1 << 20));
         let mut blocks = Vec::with_capacity(n_variants.min(1 << 20));
         for k in 0..n_variants {
@@ -244,7 +256,7 @@ impl BgenFile {
                 ));
             }
             blocks.push((c.at, block_len));
-            c.at += u64::from(block_len);
+            c.seek(c.at + u64::from(block_len))?;
             let (first, second) = (alleles[0].clone(), alleles[1].clone());
             let (alt, reference_allele) = match reference {
                 RefAllele::First => (second, first),
@@ -513,17 +525,13 @@ impl GenotypeSource for BgenFile {
     }
 
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
-        if variant >= self.variants.len() || out.len() != self.samples.len() {
-            return Err(Error::request(
-                &self.path,
-                format!(
-                    "variant {variant} of {} into {} values for {} samples",
-                    self.variants.len(),
-                    out.len(),
-                    self.samples.len()
-                ),
-            ));
-        }
+        check_variant_request(
+            &self.path,
+            variant,
+            self.variants.len(),
+            out.len(),
+            self.samples.len(),
+        )?;
         self.decode(variant, out)
     }
 }

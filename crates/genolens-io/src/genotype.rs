@@ -182,6 +182,27 @@ pub trait GenotypeSource: Send + Sync {
     }
 }
 
+/// Checks a one-variant read request: `variant` among `n_variants`, and an
+/// output of `got` values for `n_samples` samples.
+pub(crate) fn check_variant_request(
+    origin: &Path,
+    variant: usize,
+    n_variants: usize,
+    got: usize,
+    n_samples: usize,
+) -> Result<()> {
+    if variant >= n_variants || got != n_samples {
+        return Err(Error::request(
+            origin,
+            format!(
+                "variant {variant} into {got} values: the file has {n_variants} variants x \
+                 {n_samples} samples"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_range(origin: &Path, range: &Range<usize>, n: usize) -> Result<()> {
     if range.start > range.end || range.end > n {
         return Err(Error::request(

@@ -26,7 +26,7 @@ use noodles::vcf::variant::record::samples::series::value::Array;
 use noodles::vcf::variant::record::samples::series::Value;
 
 use crate::error::{Error, Result};
-use crate::genotype::GenotypeSource;
+use crate::genotype::{check_variant_request, GenotypeSource};
 use crate::record::{Sample, SampleId, Variant};
 
 /// What to do with a record that has more than one ALT allele.
@@ -405,16 +405,7 @@ impl GenotypeSource for VcfGenotypes {
 
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
         let n = self.samples.len();
-        if variant >= self.variants.len() || out.len() != n {
-            return Err(Error::request(
-                &self.path,
-                format!(
-                    "variant {variant} into {} values: the file has {} variants x {n} samples",
-                    out.len(),
-                    self.variants.len()
-                ),
-            ));
-        }
+        check_variant_request(&self.path, variant, self.variants.len(), out.len(), n)?;
         out.copy_from_slice(&self.dosages[variant * n..(variant + 1) * n]);
         Ok(())
     }

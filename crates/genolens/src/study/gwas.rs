@@ -575,7 +575,8 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     };
     let mut results: Vec<Scanned> = Vec::new();
     let mut dropped_all: Vec<(String, Vec<String>)> = Vec::new();
-    let mut gemma_files = Vec::new();
+    // Files the LMM and WGR branches write beside the `.glm.*` ones.
+    let mut branch_files = Vec::new();
     let n_variants = source.n_variants();
     let groups = glm_groups(source.as_ref(), options.xchr_model, options.no_x_sex);
     if options.lmm.is_none() && options.wgr.is_none() {
@@ -601,7 +602,12 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                             ""
                         },
                         if group.halve_males { 1 } else { 2 },
-                        if group.halve_males { 1 } else { 2 }
+                        // Skip never reaches here: glm_variants dropped chrX.
+                        if options.xchr_model == XchrModel::MalesHalf {
+                            1
+                        } else {
+                            2
+                        }
                     )
                 }
             );
@@ -626,7 +632,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             &options.out,
             progress,
             &mut log,
-            &mut gemma_files,
+            &mut branch_files,
         )?;
         for scan in scans {
             let rows = scan
@@ -678,7 +684,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
             )?;
             let gemma = gemma_path(&options.out, ph.name);
             write_gemma_assoc(&gemma, source.as_ref(), &scan, request.tests)?;
-            gemma_files.push(gemma);
+            branch_files.push(gemma);
             let obs_ct = scan.samples.len() as u32;
             let rows = scan
                 .variants
@@ -846,7 +852,7 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
     };
     let maf: Vec<f64> = alt_freq.iter().map(|p| p.min(1.0 - p)).collect();
 
-    let mut written = gemma_files;
+    let mut written = branch_files;
     let mut scans = Vec::new();
     for scanned in &results {
         let (name, kind, tests) = (&scanned.name, scanned.kind, &scanned.rows);
@@ -871,13 +877,15 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                     alt: v.allele1.clone(),
                     a1: a1.clone(),
                     firth: t.firth,
-                    test: match (kind, options.lmm.as_ref().map(|r| r.tests)) {
-                        _ if t.test.is_some() => t.test.unwrap_or("ADD").into(),
-                        (GlmKind::Lmm, Some(LmmTests::Lrt)) => "LMM_LRT".into(),
-                        (GlmKind::Lmm, Some(LmmTests::Score)) => "LMM_SCORE".into(),
-                        (GlmKind::Lmm, _) => "LMM_WALD".into(),
-                        _ => "ADD".into(),
-                    },
+                    test: t
+                        .test
+                        .unwrap_or(match (kind, options.lmm.as_ref().map(|r| r.tests)) {
+                            (GlmKind::Lmm, Some(LmmTests::Lrt)) => "LMM_LRT",
+                            (GlmKind::Lmm, Some(LmmTests::Score)) => "LMM_SCORE",
+                            (GlmKind::Lmm, _) => "LMM_WALD",
+                            _ => "ADD",
+                        })
+                        .into(),
                     obs_ct: u64::from(t.obs_ct),
                     // Logistic files print the odds ratio.
                     effect: if matches!(kind, GlmKind::Linear | GlmKind::Lmm | GlmKind::Wgr) {

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::features::ld::{indep_pairwise, IndepPairwise};
 use crate::features::qc::{
     allele_frequencies, count_calls, filter_variants_sexed, hardy_rows, heterozygosity,
-    samples_over_missing, CallTally, HardyXRow, QcThresholds, VariantRemoval, DEFAULT_BLOCK_SIZE,
+    samples_over_missing, CallTally, HardyXRow, QcThresholds, VariantCalls, VariantRemoval,
+    DEFAULT_BLOCK_SIZE,
 };
 use crate::io::plink::write_bed_fileset;
 use crate::io::report::{
@@ -215,6 +216,14 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
         .map(|c| c.alt_freq())
         .collect()
     };
+    // chrX counts over the samples of known sex (females' genotypes, males'
+    // alleles), as plink2 tests chrX: for `.hardy.x` and for `--hwe`.
+    let (x_calls, n_sexed) = if options.hardy || thresholds.hwe.is_some() {
+        sexed_chrx_calls(data.as_ref())?
+    } else {
+        (Vec::new(), 0)
+    };
+    let x_calls_ref = &x_calls;
     // The reports are independent: write them in parallel.
     type Report<'a> = Box<dyn FnOnce() -> Result<Vec<PathBuf>> + Send + 'a>;
     let mut reports: Vec<Report<'_>> = Vec::new();
@@ -258,22 +267,16 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
             write_hardy(&path, &vs, &rows, midp)?;
             Ok(vec![path])
         }));
-        // chrX: females' genotypes and males' alleles, samples of known sex
-        // (OUT.hardy.x, as plink2 writes it when both sexes are present).
-        let (x_variants, sexed) = chrx_and_sexed(data_ref);
-        let hardy_x = !x_variants.is_empty() && !sexed.is_empty();
+        // OUT.hardy.x, as plink2 writes it when sexes are known.
+        let hardy_x = !x_calls.is_empty();
         if hardy_x {
-            let (x_vars, sexed) = (x_variants.clone(), sexed.clone());
             reports.push(Box::new(move || {
-                let view = Subset::new(data_ref, Some(sexed), Some(x_vars.clone()))?;
-                let calls = count_calls(&view, DEFAULT_BLOCK_SIZE, &|_| {})?;
-                let (vs, rows): (Vec<_>, Vec<_>) = x_vars
+                let (vs, rows): (Vec<_>, Vec<_>) = x_calls_ref
                     .iter()
-                    .zip(&calls.variants)
-                    .map(|(&v, c)| {
+                    .map(|(v, c)| {
                         let r = HardyXRow::from_counts(&c.diploid, &c.haploid, midp);
                         (
-                            &variants[v],
+                            &variants[*v],
                             // The report's A1 is REF (allele 2).
                             HardyXReportRow {
                                 female_hom_ref: r.female_hom_allele2,
@@ -299,13 +302,13 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
             .iter()
             .filter(|v| v.chrom_kind() != ChromKind::Autosome)
             .count()
-            - if hardy_x { x_variants.len() } else { 0 };
+            - x_calls.len();
         if hardy_x {
             let _ = writeln!(
                 log,
-                "--hardy: {} chrX variant(s) tested on {} samples of known sex (OUT.hardy.x)",
-                x_variants.len(),
-                sexed.len()
+                "--hardy: {} chrX variant(s) tested on {n_sexed} samples of known sex \
+                 (OUT.hardy.x)",
+                x_calls.len()
             );
         }
         if skipped > 0 {
@@ -378,20 +381,6 @@ pub fn run_qc(options: &QcOptions, progress: &dyn Progress) -> Result<QcOutcome>
     }
 
     // Variant filters, in PLINK 2's order.
-    // chrX in --hwe: females' genotypes and males' alleles, as plink2 tests it
-    // when sexes are known.
-    let x_calls: Vec<(usize, crate::features::qc::VariantCalls)> = if thresholds.hwe.is_some() {
-        let (x_variants, sexed) = chrx_and_sexed(data_ref);
-        if x_variants.is_empty() || sexed.is_empty() {
-            Vec::new()
-        } else {
-            let view = Subset::new(data_ref, Some(sexed), Some(x_variants.clone()))?;
-            let calls = count_calls(&view, DEFAULT_BLOCK_SIZE, &|_| {})?;
-            x_variants.into_iter().zip(calls.variants).collect()
-        }
-    } else {
-        Vec::new()
-    };
     let filter = filter_variants_sexed(variants, &tally.variants, &x_calls, &thresholds)?;
     for (flag, value, reason) in [
         ("--geno", thresholds.geno, VariantRemoval::Geno),
@@ -533,17 +522,24 @@ fn pheno1_missing(samples: &[Sample]) -> Option<Vec<bool>> {
     }
 }
 
-/// The chrX variants and the samples of known sex of `data`: what plink2's
-/// chrX Hardy–Weinberg test counts.
-fn chrx_and_sexed(data: &dyn GenotypeSource) -> (Vec<usize>, Vec<usize>) {
-    let variants = data.variants();
-    let samples = data.samples();
-    (
-        (0..variants.len())
-            .filter(|&v| variants[v].chrom_kind() == ChromKind::X)
-            .collect(),
-        (0..samples.len())
-            .filter(|&i| samples[i].sex != Sex::Unknown)
-            .collect(),
-    )
+/// The chrX variants of `data` with their counts over its samples of known
+/// sex (females diploid, males haploid), and how many such samples there
+/// are; none without chrX variants or sexes.
+fn sexed_chrx_calls(data: &dyn GenotypeSource) -> Result<(Vec<(usize, VariantCalls)>, usize)> {
+    let x_variants: Vec<usize> = (0..data.n_variants())
+        .filter(|&v| data.variants()[v].chrom_kind() == ChromKind::X)
+        .collect();
+    let sexed: Vec<usize> = (0..data.n_samples())
+        .filter(|&i| data.samples()[i].sex != Sex::Unknown)
+        .collect();
+    if x_variants.is_empty() || sexed.is_empty() {
+        return Ok((Vec::new(), sexed.len()));
+    }
+    let n_sexed = sexed.len();
+    let view = Subset::new(data, Some(sexed), Some(x_variants.clone()))?;
+    let calls = count_calls(&view, DEFAULT_BLOCK_SIZE, &|_| {})?;
+    Ok((
+        x_variants.into_iter().zip(calls.variants).collect(),
+        n_sexed,
+    ))
 }

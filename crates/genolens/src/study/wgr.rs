@@ -39,8 +39,8 @@ pub struct WgrRequest {
     /// ... and missing calls at most this fraction (0.1, as regenie's
     /// documentation recommends).
     pub step1_max_missing: f64,
-    /// Write the LOCO predictions: `OUT.NAME.loco` per trait and
-    /// `OUT.pred.list` (regenie's `--loco-out`... `_pred.list`).
+    /// Write the LOCO predictions in regenie's layout: `OUT.NAME.loco` per
+    /// trait and `OUT.pred.list` (regenie's `_pred.list`).
     pub loco_out: bool,
     /// Skip step 1 and read the predictions from this `pred.list` (genolens'
     /// or regenie's step 1).
@@ -102,33 +102,15 @@ pub(crate) fn run_wgr(
     // Per trait, the LOCO rows over the step-1 samples.
     let predictions: Vec<LocoRows> = match &request.loco_in {
         Some(list) => read_predictions(list, traits, &ids, &samples, log)?,
-        None => {
-            let step1 = step1(
-                source,
-                traits,
-                &covariates,
-                &samples,
-                request,
-                progress,
-                log,
-            )?;
-            if request.loco_out {
-                let mut entries = Vec::new();
-                for p in &step1 {
-                    let path = with_suffix(out, &format!("{}.loco", p.0));
-                    write_loco(&path, &ids, &p.1)?;
-                    // Absolute, as regenie writes them: the list works from
-                    // any directory.
-                    let listed = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
-                    entries.push((p.0.clone(), listed));
-                    written.push(path);
-                }
-                let list = with_suffix(out, "pred.list");
-                write_pred_list(&list, &entries)?;
-                written.push(list);
-            }
-            step1.into_iter().map(|p| p.1).collect()
-        }
+        None => step1(
+            source,
+            traits,
+            &covariates,
+            &samples,
+            request,
+            progress,
+            log,
+        )?,
     };
 
     let mut scans = Vec::with_capacity(traits.len());
@@ -181,13 +163,37 @@ pub(crate) fn run_wgr(
             );
         }
         let _ = writeln!(log);
-        let path = with_suffix(out, &format!("{}.regenie", tr.name));
+        scans.push(WgrScan {
+            name: tr.name.to_string(),
+            binary: tr.binary,
+            tests,
+        });
+    }
+
+    // Files only once every trait has its tests: a failure leaves none.
+    if request.loco_out && request.loco_in.is_none() {
+        let mut entries = Vec::new();
+        for (tr, rows) in traits.iter().zip(&predictions) {
+            let path = with_suffix(out, &format!("{}.loco", tr.name));
+            write_loco(&path, &ids, rows)?;
+            // Absolute, as regenie writes them: the list works from any
+            // directory.
+            let listed = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+            entries.push((tr.name.to_string(), listed));
+            written.push(path);
+        }
+        let list = with_suffix(out, "pred.list");
+        write_pred_list(&list, &entries)?;
+        written.push(list);
+    }
+    for scan in &scans {
+        let path = with_suffix(out, &format!("{}.regenie", scan.name));
         write_regenie(
             &path,
             source
                 .variants()
                 .iter()
-                .zip(&tests)
+                .zip(&scan.tests)
                 .filter(|(_, x)| x.skip != Some(WgrSkip::LowMac))
                 .map(|(variant, x)| RegenieRow {
                     variant,
@@ -201,11 +207,6 @@ pub(crate) fn run_wgr(
                 }),
         )?;
         written.push(path);
-        scans.push(WgrScan {
-            name: tr.name.to_string(),
-            binary: tr.binary,
-            tests,
-        });
     }
     Ok(scans)
 }
@@ -220,7 +221,7 @@ fn step1(
     request: &WgrRequest,
     progress: &dyn Progress,
     log: &mut RunLog,
-) -> Result<Vec<(String, LocoRows)>> {
+) -> Result<Vec<LocoRows>> {
     let analysed = Subset::new(source, Some(samples.to_vec()), None)?;
     let keep = common_variants(&analysed, request.step1_min_maf, request.step1_max_missing)?;
     if keep.is_empty() {
@@ -291,7 +292,7 @@ fn step1(
         let rows: Vec<(u32, Vec<f64>)> = (1..=top)
             .map(|code| (code, t.offset(code).to_vec()))
             .collect();
-        out.push((t.name, rows));
+        out.push(rows);
     }
     Ok(out)
 }
