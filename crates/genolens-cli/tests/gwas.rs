@@ -1631,20 +1631,28 @@ fn lmm_bad_inputs_are_clear_errors() {
     }
 }
 
+/// A `--keep` list (`FID IID` lines) of the samples of `fam` not in `remove`
+/// (plink's and regenie's `--remove`).
+fn keep_list_without(fam: &Path, remove: &Path) -> String {
+    let ids = |p: &Path| -> Vec<String> {
+        read(p)
+            .lines()
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let removed: std::collections::HashSet<String> = ids(remove).into_iter().collect();
+    ids(fam)
+        .into_iter()
+        .filter(|id| !removed.contains(id))
+        .map(|id| id + "\n")
+        .collect()
+}
+
 /// BOLT-LMM's example selection (example.log: EUR_subset minus .remove, minus
 /// the two .exclude lists) as `d/keep.txt` and `d/extract.txt`.
 fn bolt_example_lists(d: &Path) {
     let e = |f: &str| data(&format!("bolt_lmm_eur_subset_1000g/{f}"));
-    let removed: std::collections::HashSet<String> = read(&e("EUR_subset.remove"))
-        .lines()
-        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    let keep: String = read(&e("EUR_subset.fam"))
-        .lines()
-        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-        .filter(|id| !removed.contains(id))
-        .map(|id| id + "\n")
-        .collect();
+    let keep = keep_list_without(&e("EUR_subset.fam"), &e("EUR_subset.remove"));
     let excluded: std::collections::HashSet<String> =
         [e("EUR_subset.exclude"), e("EUR_subset.exclude2")]
             .iter()
@@ -1763,16 +1771,7 @@ fn wgr_binary_equals_regenie_on_its_example() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let reg = |f: &str| data(&format!("regenie_example/{f}"));
-    let removed: std::collections::HashSet<String> = read(&reg("fid_iid_to_remove.txt"))
-        .lines()
-        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-        .collect();
-    let keep: String = read(&reg("example.fam"))
-        .lines()
-        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
-        .filter(|id| !removed.contains(id))
-        .map(|id| id + "\n")
-        .collect();
+    let keep = keep_list_without(&reg("example.fam"), &reg("fid_iid_to_remove.txt"));
     std::fs::write(d.join("keep.txt"), keep).unwrap();
     let (bed, keep, pheno, covar) = (
         reg("example"),
