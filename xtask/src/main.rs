@@ -627,29 +627,30 @@ fn write_gwas_tables(fam: &Path, pheno: &Path, covar: &Path) -> Result<(), Strin
     std::fs::write(covar, c).map_err(|e| e.to_string())
 }
 
-/// `data/NAME_SxV.bed/.bim/.fam` from `genolens simulate` with `samples`,
-/// `variants` and `seed`, made once and reused.
+/// `data/FILE.bed/.bim/.fam` from `genolens simulate` with `samples`,
+/// `variants`, `seed` and the `extra` flags, made once and reused.
 fn simulated_cohort(
     g: &str,
     data: &Path,
-    name: &str,
-    samples: usize,
-    variants: usize,
-    seed: u64,
+    file: &str,
+    (samples, variants, seed): (usize, usize, u64),
+    extra: &[&str],
 ) -> Result<PathBuf, String> {
-    let prefix = data.join(format!("{name}_{samples}x{variants}"));
+    let prefix = data.join(file);
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
     if !prefix.with_extension("bed").exists() {
         let mut gen = Command::new(g);
         gen.args(["simulate", "--samples", &samples.to_string(), "--variants"])
-            .args([
-                &variants.to_string(),
-                "--seed",
-                &seed.to_string(),
-                "--out",
-                p,
-            ]);
-        step(&format!("genolens simulate {samples} x {variants}"), gen)?;
+            .args([&variants.to_string(), "--seed", &seed.to_string()])
+            .args(extra)
+            .args(["--out", p]);
+        step(
+            &format!(
+                "genolens simulate {samples} x {variants} {}",
+                extra.join(" ")
+            ),
+            gen,
+        )?;
     }
     Ok(prefix)
 }
@@ -660,7 +661,7 @@ fn simulated_cohort(
 /// to decompose a 10,000² matrix and test 60,000 variants single-threaded
 /// (hours here); this size shows the per-variant cost.
 fn lmm_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = simulated_cohort(g, data, "lmm", 2000, 20000, 3)?;
+    let prefix = simulated_cohort(g, data, "lmm_2000x20000", (2000, 20000, 3), &[])?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
     let pheno = data.join("lmm.pheno");
     let covar = data.join("lmm.covar");
@@ -751,7 +752,7 @@ fn lmm_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
 /// a 5,000 × 50,000 structured cohort with the bench's random trait and 12
 /// covariates, same thread count.
 fn wgr_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = simulated_cohort(g, data, "wgr", 5000, 50000, 3)?;
+    let prefix = simulated_cohort(g, data, "wgr_5000x50000", (5000, 50000, 3), &[])?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
     let pheno = data.join("wgr.pheno");
     let covar = data.join("wgr.covar");
@@ -820,7 +821,7 @@ fn wgr_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
 /// cohort's 50M pairs would take minutes per tool). Fails when the kept sets
 /// differ.
 fn relatedness_bench(g: &str, t: &str, data: &Path) -> Result<(), String> {
-    let prefix = simulated_cohort(g, data, "sim", 4000, 50000, 1)?;
+    let prefix = simulated_cohort(g, data, "sim_4000x50000", (4000, 50000, 1), &[])?;
     let p = prefix.to_str().ok_or("non-UTF-8 path")?;
     let out_g = data.join("rel_g").to_string_lossy().to_string();
     let out_p = data.join("rel_p").to_string_lossy().to_string();
@@ -963,29 +964,14 @@ fn gwas_bench(g: &str, p: &str, t: &str, data: &Path) -> Result<(), String> {
     }
     // The same cohort without missing calls: plink2's fast path, which users of
     // imputed or QC'd data see (the targets differ: <= 0.5 here, <= 0.33 above).
-    let complete = data.join("sim_10000x60000_complete");
+    let complete = simulated_cohort(
+        g,
+        data,
+        "sim_10000x60000_complete",
+        (10000, 60000, 1),
+        &["--populations", "7", "--fst", "0.03", "--missing-rate", "0"],
+    )?;
     let pc = complete.to_str().ok_or("non-UTF-8 path")?;
-    if !complete.with_extension("bed").exists() {
-        let mut gen = Command::new(g);
-        gen.args([
-            "simulate",
-            "--samples",
-            "10000",
-            "--variants",
-            "60000",
-            "--populations",
-            "7",
-            "--fst",
-            "0.03",
-            "--missing-rate",
-            "0",
-            "--seed",
-            "1",
-            "--out",
-            pc,
-        ]);
-        step("genolens simulate 10000 x 60000, no missing calls", gen)?;
-    }
     let ours = [
         g,
         "gwas",
@@ -1322,30 +1308,22 @@ fn bench() -> Result<(), String> {
     let g = genolens.to_str().ok_or("non-UTF-8 path")?;
     // A structured cohort (7 populations), so that its principal components are
     // well defined and comparable between tools; plink2 --dummy has no structure.
-    let prefix = data.join("sim_10000x60000");
-    let bed = prefix.with_extension("bed");
-    let p = prefix.to_str().ok_or("non-UTF-8 path")?;
-    if !bed.exists() {
-        let mut gen = Command::new(&genolens);
-        gen.args([
-            "simulate",
-            "--samples",
-            "10000",
-            "--variants",
-            "60000",
+    let prefix = simulated_cohort(
+        g,
+        &data,
+        "sim_10000x60000",
+        (10000, 60000, 1),
+        &[
             "--populations",
             "7",
             "--fst",
             "0.03",
             "--missing-rate",
             "0.01",
-            "--seed",
-            "1",
-            "--out",
-            p,
-        ]);
-        step("genolens simulate 10000 x 60000", gen)?;
-    }
+        ],
+    )?;
+    let bed = prefix.with_extension("bed");
+    let p = prefix.to_str().ok_or("non-UTF-8 path")?;
     let bed_kib = std::fs::metadata(&bed).map_err(|e| e.to_string())?.len() as i64 / 1024;
     let out_g = data.join("g").to_string_lossy().to_string();
     let out_p = data.join("p").to_string_lossy().to_string();
