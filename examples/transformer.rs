@@ -110,6 +110,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             tokens,
             covariates: None,
             targets: y.view(),
+            offsets: None,
         }
     }
     let prep = Preprocessing::fit(&data(&fit_t, &fit_y), &[OutputKind::Regression])?;

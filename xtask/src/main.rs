@@ -1142,11 +1142,43 @@ fn transformer_bench() -> Result<(), String> {
         "benches",
         "--bin",
         "transformer-timing",
+        "--bin",
+        "transformer-parity",
     ]);
     step(
-        "cargo build --release -p benches --bin transformer-timing",
+        "cargo build --release -p benches --bin transformer-timing --bin transformer-parity",
         build,
     )?;
+    // Loss curves from the same initial weights, same batches, in order.
+    let dir = root().join("target/transformer-parity");
+    let mut ours = Command::new(root().join("target/release/transformer-parity"));
+    ours.arg(&dir).env("RAYON_NUM_THREADS", "1");
+    step("transformer-parity", ours)?;
+    let out = Command::new(&python)
+        .arg(root().join("xtask/torch_parity.py"))
+        .arg(&dir)
+        .current_dir(root().join("xtask"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        return Err(format!(
+            "torch_parity.py: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    println!("{text}");
+    let worst: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("max_relative_difference "))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or("no max_relative_difference from torch_parity.py")?;
+    println!(
+        "transformer: largest relative difference of the per-step training losses genolens/PyTorch: {worst:.2e} (limit 1e-3)"
+    );
+    if worst > 1e-3 {
+        return Err(format!("loss curves differ from PyTorch's by {worst:.2e}"));
+    }
     let rate = |out: std::process::Output| -> Result<f64, String> {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).to_string());

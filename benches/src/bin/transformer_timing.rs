@@ -54,11 +54,13 @@ fn main() {
         tokens: &ft,
         covariates: None,
         targets: fy.view(),
+        offsets: None,
     };
     let valid = TaskData {
         tokens: &vt,
         covariates: None,
         targets: vy.view(),
+        offsets: None,
     };
     let prep = Preprocessing::fit(&fit, &[OutputKind::Regression]).expect("scaling");
     let device = Default::default();

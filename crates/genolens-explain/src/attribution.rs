@@ -568,6 +568,7 @@ fn transformer_gradients(
                 tokens: self.tokens,
                 covariates: self.covariates.map(|c| c.reborrow()),
                 targets: dummy.view(),
+                offsets: None,
             };
             attribute(
                 &model,
@@ -645,6 +646,7 @@ impl<'a> Predictor<'a> {
                     tokens: &tokens,
                     covariates: cov32.as_ref().map(|c| c.view()),
                     targets: dummy.view(),
+                    offsets: None,
                 };
                 let p = predict(
                     model,

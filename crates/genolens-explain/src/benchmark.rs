@@ -695,6 +695,7 @@ fn fit_transformer(
         tokens: t,
         covariates: None,
         targets: y,
+        offsets: None,
     };
     let mut prep = Preprocessing::fit(&data(&fit_t, fit_y.view()), &[OutputKind::Regression])?;
     if let Some(p) = prior {

@@ -146,6 +146,7 @@ pub fn attribute<B: AutodiffBackend>(
         tokens: data.tokens,
         covariates: data.covariates.map(|c| c.reborrow()),
         targets: dummy.view(),
+        offsets: None,
     };
     let priors = prep.prior_tensor::<B>(device);
     let mut values = Array2::<f64>::zeros((n, l));
@@ -299,6 +300,7 @@ mod tests {
                 tokens: &tokens,
                 covariates: None,
                 targets: targets.view(),
+                offsets: None,
             },
             &[OutputKind::Regression],
         )
@@ -314,6 +316,7 @@ mod tests {
             tokens: &tokens,
             covariates: None,
             targets: targets.view(),
+            offsets: None,
         };
         let ig = attribute(
             &model,

@@ -30,6 +30,11 @@ pub struct TrainerState {
     pub best_epoch: usize,
     /// Metrics of every finished epoch.
     pub history: Vec<EpochMetrics>,
+    /// The initial model was scored before the first epoch and counts as
+    /// the best at epoch 0 until an epoch beats it
+    /// ([`FineTuneOptions::score_initial`](crate::finetune::FineTuneOptions::score_initial)).
+    #[serde(default)]
+    pub initial_scored: bool,
     /// Early stopping ended the run: resuming returns the best model without
     /// training. (A run that finished its epochs resumes with more epochs if
     /// asked for more.)

@@ -56,6 +56,17 @@ pub struct TaskData<'a> {
     pub covariates: Option<ArrayView2<'a, f32>>,
     /// Targets, one column per output.
     pub targets: ArrayView2<'a, f32>,
+    /// Fixed additions to the model's outputs (`n × outputs`): on the
+    /// trait's scale for regression outputs, logits for binary ones. An
+    /// additive model's predictions over every marker go here, so the
+    /// transformer learns what they miss (with
+    /// [`GenotypeTransformer::with_zero_output`] and
+    /// [`FineTuneOptions::score_initial`], training starts from the offset
+    /// alone and keeps it unless an epoch does better on the validation
+    /// samples). For training samples they must be out-of-sample
+    /// predictions (cross-fitted), or the transformer learns the offset's
+    /// overfit residuals.
+    pub offsets: Option<ArrayView2<'a, f32>>,
 }
 
 impl TaskData<'_> {
@@ -76,6 +87,17 @@ impl TaskData<'_> {
                     "{} covariate rows for {n} samples",
                     c.nrows()
                 )));
+            }
+        }
+        if let Some(o) = self.offsets {
+            if o.dim() != (n, outputs) {
+                return Err(Error::Invalid(format!(
+                    "offsets are {:?} for {n} samples and {outputs} outputs",
+                    o.dim()
+                )));
+            }
+            if o.iter().any(|v| !v.is_finite()) {
+                return Err(Error::Invalid("offsets contain NaN or infinity".into()));
             }
         }
         Ok(())
@@ -279,6 +301,8 @@ pub(crate) struct Batch<B: Backend> {
     pub(crate) classes: Tensor<B, 2, Int>,
     pub(crate) dosages: Tensor<B, 2>,
     pub(crate) covariates: Option<Tensor<B, 2>>,
+    /// Offsets on the loss's scale (standardised for regression outputs).
+    pub(crate) offsets: Option<Tensor<B, 2>>,
     /// Standardised targets, 0 where missing.
     pub(crate) targets: Tensor<B, 2>,
     /// 1 where a target is present.
@@ -319,6 +343,19 @@ pub(crate) fn batch<B: Backend>(
         Tensor::from_data(TensorData::new(x, [n, k]), device)
     });
     let o = prep.outputs.len();
+    let offsets = data.offsets.map(|off| {
+        let mut x = Vec::with_capacity(n * o);
+        for &r in rows {
+            for j in 0..o {
+                let v = off[[r, j]];
+                x.push(match prep.outputs[j] {
+                    OutputKind::Regression => (v - prep.targets.mean[j]) / prep.targets.sd[j],
+                    OutputKind::Binary => v,
+                });
+            }
+        }
+        Tensor::from_data(TensorData::new(x, [n, o]), device)
+    });
     let (mut t, mut w) = (Vec::with_capacity(n * o), Vec::with_capacity(n * o));
     for &r in rows {
         for j in 0..o {
@@ -337,9 +374,28 @@ pub(crate) fn batch<B: Backend>(
         classes: Tensor::from_data(TensorData::new(c, [n, l]), device),
         dosages: Tensor::from_data(TensorData::new(d, [n, l]), device),
         covariates,
+        offsets,
         targets: Tensor::from_data(TensorData::new(t, [n, o]), device),
         present: Tensor::from_data(TensorData::new(w, [n, o]), device),
         n_present,
+    }
+}
+
+/// The model's outputs for a batch, plus its offsets.
+fn batch_outputs<B: Backend>(
+    model: &GenotypeTransformer<B>,
+    b: &Batch<B>,
+    priors: Option<Tensor<B, 2>>,
+) -> Tensor<B, 2> {
+    let out = model.forward(
+        b.classes.clone(),
+        b.dosages.clone(),
+        b.covariates.clone(),
+        priors,
+    );
+    match &b.offsets {
+        Some(offsets) => out + offsets.clone(),
+        None => out,
     }
 }
 
@@ -350,6 +406,16 @@ fn task_loss<B: Backend>(
     b: &Batch<B>,
     kinds: &[OutputKind],
 ) -> Tensor<B, 1> {
+    element_losses(outputs, b, kinds).sum() / b.n_present.max(1.0)
+}
+
+/// The loss of every sample and output `[n, outputs]`, 0 where the target
+/// is missing.
+fn element_losses<B: Backend>(
+    outputs: Tensor<B, 2>,
+    b: &Batch<B>,
+    kinds: &[OutputKind],
+) -> Tensor<B, 2> {
     let [n, _] = outputs.dims();
     let binary: Vec<f32> = kinds
         .iter()
@@ -365,7 +431,74 @@ fn task_loss<B: Backend>(
     let logistic = relu(outputs.clone()) - outputs.clone() * b.targets.clone()
         + outputs.abs().neg().exp().log1p();
     let per = squared * (is_binary.clone().neg() + 1.0) + logistic * is_binary;
-    (per * b.present.clone()).sum() / b.n_present.max(1.0)
+    per * b.present.clone()
+}
+
+/// How much a model with offsets lowers the loss below the offsets alone,
+/// per sample (loss summed over outputs): the mean and its standard error.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OffsetGain {
+    /// Mean of (loss of the offsets alone − loss of the model).
+    pub mean: f64,
+    /// Standard error of that mean.
+    pub se: f64,
+    /// Samples with a target.
+    pub n: usize,
+}
+
+impl OffsetGain {
+    /// `true` when the gain is positive in a one-sided test at level 0.05
+    /// (mean > 1.645 standard errors).
+    pub fn significant(&self) -> bool {
+        self.n >= 2 && self.mean > 1.645 * self.se
+    }
+}
+
+/// Compares `model` (with the offsets of `data`) against the offsets alone
+/// on `data`, sample by sample. Early stopping picks the best of many epochs
+/// on the validation samples, so a small gain there is partly chance: a
+/// caller can keep the offsets alone unless the gain is clear
+/// ([`OffsetGain::significant`]).
+pub fn gain_over_offsets<B: Backend>(
+    model: &GenotypeTransformer<B>,
+    prep: &Preprocessing,
+    data: &TaskData<'_>,
+    batch_size: usize,
+    device: &B::Device,
+) -> Result<OffsetGain> {
+    let outputs = prep.outputs.len();
+    data.check(outputs)?;
+    prep.check(data)?;
+    prep.check_model(model)?;
+    if data.offsets.is_none() {
+        return Err(Error::Invalid("no offsets to compare with".into()));
+    }
+    let priors = prep.prior_tensor::<B>(device);
+    let n = data.tokens.n_samples();
+    let rows: Vec<usize> = (0..n).collect();
+    let mut diffs = Vec::with_capacity(n);
+    for chunk in rows.chunks(batch_size.max(1)) {
+        let b = batch::<B>(data, prep, chunk, device);
+        let with = element_losses(batch_outputs(model, &b, priors.clone()), &b, &prep.outputs);
+        let offsets = b.offsets.clone().expect("offsets checked above");
+        let alone = element_losses(offsets, &b, &prep.outputs);
+        let with = to_vec(with.sum_dim(1))?;
+        let alone = to_vec(alone.sum_dim(1))?;
+        let present = to_vec(b.present.clone().sum_dim(1))?;
+        for k in 0..chunk.len() {
+            if present[k] > 0.0 {
+                diffs.push(f64::from(alone[k]) - f64::from(with[k]));
+            }
+        }
+    }
+    let m = diffs.len();
+    let mean = diffs.iter().sum::<f64>() / m.max(1) as f64;
+    let var = diffs.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (m.max(2) - 1) as f64;
+    Ok(OffsetGain {
+        mean,
+        se: (var / m.max(1) as f64).sqrt(),
+        n: m,
+    })
 }
 
 /// Options of [`fine_tune`].
@@ -385,6 +518,12 @@ pub struct FineTuneOptions {
     /// Seed of the sample order and of the backend's stream (dropout), mixed
     /// with the epoch number at the start of every epoch.
     pub seed: u64,
+    /// Score the model on the validation samples before the first epoch and
+    /// keep it as the best (epoch 0) until an epoch beats it. With an
+    /// offset and [`GenotypeTransformer::with_zero_output`], the returned
+    /// model is then never worse on the validation samples than the offset
+    /// alone.
+    pub score_initial: bool,
 }
 
 impl Default for FineTuneOptions {
@@ -396,6 +535,7 @@ impl Default for FineTuneOptions {
             weight_decay: 1e-4,
             patience: Some(8),
             seed: 1,
+            score_initial: false,
         }
     }
 }
@@ -433,7 +573,8 @@ pub struct FineTuned<B: AutodiffBackend> {
     pub model: GenotypeTransformer<B>,
     /// One row per epoch run.
     pub history: Vec<EpochMetrics>,
-    /// The epoch of the returned model.
+    /// The epoch of the returned model (0: the initial model, kept under
+    /// [`FineTuneOptions::score_initial`] when no epoch beat it).
     pub best_epoch: usize,
     /// `true` when early stopping or [`Control::Stop`] ended the run before
     /// `epochs`.
@@ -510,19 +651,16 @@ pub fn predict<B: Backend>(
         // Views are invariant in their lifetime: reborrow to the dummy's.
         covariates: data.covariates.map(|c| c.reborrow()),
         targets: dummy.view(),
+        offsets: data.offsets.map(|o| o.reborrow()),
     };
+    data.check(o)?;
     prep.check_model(model)?;
     let priors = prep.prior_tensor::<B>(device);
     let rows: Vec<usize> = (0..n).collect();
     let mut raw = Vec::with_capacity(n * o);
     for chunk in rows.chunks(batch_size.max(1)) {
         let b = batch::<B>(&data, prep, chunk, device);
-        raw.extend(to_vec(model.forward(
-            b.classes,
-            b.dosages,
-            b.covariates,
-            priors.clone(),
-        ))?);
+        raw.extend(to_vec(batch_outputs(model, &b, priors.clone()))?);
     }
     Ok(unscale(&raw, n, prep))
 }
@@ -542,12 +680,7 @@ fn evaluate<B: Backend>(
     let priors = prep.prior_tensor::<B>(device);
     for chunk in rows.chunks(batch_size.max(1)) {
         let b = batch::<B>(data, prep, chunk, device);
-        let out = model.forward(
-            b.classes.clone(),
-            b.dosages.clone(),
-            b.covariates.clone(),
-            priors.clone(),
-        );
+        let out = batch_outputs(model, &b, priors.clone());
         let l: f64 = task_loss(out.clone(), &b, &prep.outputs)
             .into_scalar()
             .elem::<f64>();
@@ -606,6 +739,16 @@ pub fn fine_tune<B: AutodiffBackend>(
     if let Some(checkpoint) = resume {
         let (m, o, b, s) = checkpoint.restore(model, optim, device)?;
         (model, optim, best, state) = (m, o, b, s);
+    } else if options.score_initial {
+        let (loss, _) = evaluate(
+            &model.valid(),
+            prep,
+            valid,
+            options.batch_size.max(64),
+            device,
+        )?;
+        state.best_valid_loss = loss;
+        state.initial_scored = true;
     }
     let n = train.tokens.n_samples();
     let mut stopped = state.finished && state.epochs_done < options.epochs;
@@ -630,12 +773,7 @@ pub fn fine_tune<B: AutodiffBackend>(
             if b.n_present == 0.0 {
                 continue;
             }
-            let out = model.forward(
-                b.classes.clone(),
-                b.dosages.clone(),
-                b.covariates.clone(),
-                priors.clone(),
-            );
+            let out = batch_outputs(&model, &b, priors.clone());
             let loss = task_loss(out.clone(), &b, &prep.outputs);
             total += loss.clone().into_scalar().elem::<f64>() * f64::from(b.n_present);
             weight += f64::from(b.n_present);
@@ -670,7 +808,7 @@ pub fn fine_tune<B: AutodiffBackend>(
         }
         state.history.push(metrics);
         state.epochs_done = epoch + 1;
-        if state.best_epoch == 0 || valid_loss < state.best_valid_loss {
+        if (state.best_epoch == 0 && !state.initial_scored) || valid_loss < state.best_valid_loss {
             state.best_valid_loss = valid_loss;
             state.best_epoch = epoch + 1;
             best = model.clone();
@@ -692,4 +830,114 @@ pub fn fine_tune<B: AutodiffBackend>(
         best_epoch: state.best_epoch,
         stopped,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::TransformerConfig;
+    use crate::CpuBackend as Cpu;
+
+    /// Genotypes and a trait from a small linear congruential generator.
+    fn data(n: usize, l: usize) -> (GenotypeTokens, Array2<f32>) {
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) as f32 / (1u64 << 31) as f32
+        };
+        let dosages = Array2::from_shape_fn((n, l), |_| (next() * 3.0).floor().min(2.0));
+        let y = Array2::from_shape_fn((n, 1), |(i, _)| dosages[[i, 0]] + next());
+        (GenotypeTokens::from_dosages(dosages.view()).unwrap(), y)
+    }
+
+    fn tune(score_initial: bool) -> (FineTuned<Cpu>, Array2<f64>, Array2<f32>) {
+        let device = Default::default();
+        let (tokens, y) = data(80, 6);
+        // Training samples: the offset misses the trait by noise that
+        // training can fit. Validation samples: the offset predicts the
+        // trait exactly, so any move away from it is worse there.
+        let noise = data(80, 1).1;
+        let train_offsets = &y - &noise.mapv(|v| v - 1.0);
+        let train = TaskData {
+            tokens: &tokens,
+            covariates: None,
+            targets: y.view(),
+            offsets: Some(train_offsets.view()),
+        };
+        let offsets = y.clone();
+        let valid = TaskData {
+            offsets: Some(offsets.view()),
+            ..train
+        };
+        let prep = Preprocessing::fit(&train, &[OutputKind::Regression]).unwrap();
+        Cpu::seed(&device, 3);
+        let mut config = TransformerConfig::new(6);
+        config.n_layers = 1;
+        let model = GenotypeTransformer::<Cpu>::new(&config, &device)
+            .unwrap()
+            .with_zero_output();
+        let options = FineTuneOptions {
+            epochs: 3,
+            batch_size: 16,
+            patience: None,
+            learning_rate: 1e-2,
+            score_initial,
+            ..FineTuneOptions::default()
+        };
+        let tuned = fine_tune(
+            model,
+            &prep,
+            &train,
+            &valid,
+            &options,
+            &device,
+            None,
+            &mut |_, _| Control::Continue,
+        )
+        .unwrap();
+        let predicted = predict(&tuned.model.valid(), &prep, &valid, 32, &device).unwrap();
+        (tuned, predicted, offsets)
+    }
+
+    #[test]
+    fn the_initial_model_with_an_exact_offset_is_kept() {
+        let (tuned, predicted, offsets) = tune(true);
+        assert_eq!(tuned.best_epoch, 0, "{:?}", tuned.history);
+        assert_eq!(tuned.history.len(), 3);
+        for (p, o) in predicted.iter().zip(&offsets) {
+            assert!((p - f64::from(*o)).abs() < 1e-5, "{p} vs {o}");
+        }
+        // Without scoring the initial model, an epoch that moved away from
+        // the exact offset is returned.
+        let (tuned, predicted, offsets) = tune(false);
+        assert!(tuned.best_epoch >= 1);
+        let moved = predicted
+            .iter()
+            .zip(&offsets)
+            .map(|(p, o)| (p - f64::from(*o)).abs())
+            .fold(0.0, f64::max);
+        assert!(moved > 1e-4, "{moved}");
+    }
+
+    #[test]
+    fn offsets_of_the_wrong_shape_or_not_finite_are_refused() {
+        let (tokens, y) = data(10, 3);
+        let wide = Array2::<f32>::zeros((10, 2));
+        let task = TaskData {
+            tokens: &tokens,
+            covariates: None,
+            targets: y.view(),
+            offsets: Some(wide.view()),
+        };
+        assert!(task.check(1).unwrap_err().to_string().contains("offsets"));
+        let mut nan = Array2::<f32>::zeros((10, 1));
+        nan[[4, 0]] = f32::NAN;
+        let task = TaskData {
+            offsets: Some(nan.view()),
+            ..task
+        };
+        assert!(task.check(1).is_err());
+    }
 }

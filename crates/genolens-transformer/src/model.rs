@@ -15,7 +15,7 @@
 //! hidden layer, one column per output (regression or binary, multi-task when
 //! there are several).
 
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor};
@@ -344,6 +344,21 @@ impl<B: Backend> GenotypeTransformer<B> {
             hidden: self.hidden.merge(),
             ..self
         }
+    }
+
+    /// The same model with the output layer's weights and bias set to 0, so
+    /// that it outputs 0 until training moves them. With an offset (an
+    /// additive model's predictions added to the outputs, see
+    /// [`TaskData::offsets`](crate::finetune::TaskData::offsets)) the model
+    /// then starts as the offset alone, and training adds only what lowers
+    /// the loss (the "zero initialisation" of ReZero and ControlNet).
+    pub fn with_zero_output(mut self) -> Self {
+        let weight = self.head.weight.val().zeros_like();
+        self.head.weight = Param::from_tensor(weight);
+        if let Some(bias) = &self.head.bias {
+            self.head.bias = Some(Param::from_tensor(bias.val().zeros_like()));
+        }
+        self
     }
 
     /// A new task head with `n_outputs` outputs and a covariate branch for

@@ -86,6 +86,7 @@ fn wgpu_pretraining_runs_and_learns() {
         tokens: &data,
         covariates: None,
         targets: y.view(),
+        offsets: None,
     };
     let prep = Preprocessing::fit(&task, &[OutputKind::Regression]).unwrap();
     let model = GenotypeTransformer::<Gpu>::new(&config, &device).unwrap();

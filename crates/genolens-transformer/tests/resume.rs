@@ -112,11 +112,13 @@ fn resumed_runs_end_where_uninterrupted_runs_end() {
         tokens: &ft,
         covariates: None,
         targets: fy.view(),
+        offsets: None,
     };
     let valid = TaskData {
         tokens: &vt,
         covariates: None,
         targets: vy.view(),
+        offsets: None,
     };
     let prep = Preprocessing::fit(&train, &[OutputKind::Regression]).unwrap();
 

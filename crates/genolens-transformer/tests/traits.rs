@@ -137,6 +137,7 @@ fn task<'a>(tokens: &'a GenotypeTokens, y: &'a Array2<f32>) -> TaskData<'a> {
         tokens,
         covariates: None,
         targets: y.view(),
+        offsets: None,
     }
 }
 

@@ -101,6 +101,10 @@ pub struct TransformerStepConfig {
     /// Gene-token fusion: each token carries its gene's `[prior]` score.
     #[serde(default)]
     pub prior: bool,
+    /// The additive path over every marker, whose predictions the
+    /// transformer refines (`false`: the transformer alone).
+    #[serde(default = "yes")]
+    pub additive: bool,
 }
 
 /// Options of the explanation step: one model of `[predict]` explained for
@@ -374,7 +378,7 @@ fn default_patience() -> usize {
     8
 }
 fn default_layers() -> usize {
-    2
+    1
 }
 fn default_d_model() -> usize {
     32
@@ -386,7 +390,7 @@ fn default_lr() -> f64 {
     1e-3
 }
 fn default_max_variants() -> usize {
-    256
+    128
 }
 fn default_device() -> String {
     "cpu".into()
@@ -1206,6 +1210,7 @@ impl StudyConfig {
                 None
             },
             prior_embeddings: None,
+            additive: t.additive,
             out: dir,
         })
     }

@@ -611,24 +611,22 @@ impl Page<'_> {
                     _ => "—".into(),
                 }
             }));
-            row.push(escape(&format!(
+            let config = self.study.config.transformer.as_ref();
+            let mut described = format!(
                 "{} layers, d {}, best of {} epochs",
-                self.study
-                    .config
-                    .transformer
-                    .as_ref()
-                    .map_or(0, |c| c.layers),
-                self.study
-                    .config
-                    .transformer
-                    .as_ref()
-                    .map_or(0, |c| c.d_model),
-                self.study
-                    .config
-                    .transformer
-                    .as_ref()
-                    .map_or(0, |c| c.epochs)
-            )));
+                config.map_or(0, |c| c.layers),
+                config.map_or(0, |c| c.d_model),
+                config.map_or(0, |c| c.epochs)
+            );
+            if let Some(alone) = &t.additive_mean {
+                let _ = write!(
+                    described,
+                    "; refines its additive path over every marker, which alone reaches {} {:.4}",
+                    t.metric_names.first().map_or("", String::as_str),
+                    alone.first().copied().unwrap_or(f64::NAN)
+                );
+            }
+            row.push(escape(&described));
             rows.push(row);
         }
         table(h, &header, &rows);

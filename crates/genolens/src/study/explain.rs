@@ -176,6 +176,15 @@ pub fn run_explain(
     let started = Instant::now();
     let (source, mut log) = options.input.open_logged("explain")?;
     let model = load_model(&options.model)?;
+    if matches!(model, Explainable::Transformer(_))
+        && crate::study::train::read_additive(&options.model)?.is_some()
+    {
+        log.warn(format!(
+            "{}: the model's additive path ({}) is not in these attributions; they explain the transformer's part of the prediction",
+            options.model.display(),
+            crate::study::train::ADDITIVE_FILE
+        ));
+    }
     let mut explain_options = options.method.clone();
     if !options.method_given {
         explain_options.method = match model {

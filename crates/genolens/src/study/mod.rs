@@ -7,6 +7,7 @@
 //! (atomically, no partial output) and returns what a report needs; it never
 //! prints, and reports progress through the [`Progress`] it is given.
 
+mod additive;
 pub mod clump;
 pub mod epistasis;
 pub mod explain;

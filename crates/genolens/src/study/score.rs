@@ -17,7 +17,9 @@ use crate::explain::attribution::{
 use crate::io::report::{format_g, read_text, write_tsv};
 use crate::io::scorefile::{read_score_file, write_sscore, SscoreRow};
 use crate::io::{GenotypeSource, SampleId};
+use crate::study::additive::saved_offsets;
 use crate::study::input::read_model_covariates;
+use crate::study::train::{read_additive, ADDITIVE_FILE};
 use crate::study::{with_suffix, GenotypeInput, RunLog};
 use crate::transformer::finetune::{predict, TaskData};
 use crate::transformer::saved::SavedTransformer;
@@ -233,18 +235,41 @@ fn score_transformer(
     let model = saved.load::<CpuInference>(&weights, &device).map_err(bad)?;
     let cov32 = covariates.map(|c| c.mapv(|v| v as f32));
     let dummy = Array2::<f32>::zeros((source.n_samples(), saved.outputs.len()));
+    // The additive path, when the model was trained with one: its scores
+    // are the transformer's offsets.
+    let additive = read_additive(model_dir)?;
+    let offsets = match &additive {
+        Some(models) => {
+            if models.len() != saved.outputs.len() {
+                return Err(Error::Invalid(format!(
+                    "{}: {} additive models for {} outputs",
+                    model_dir.join(ADDITIVE_FILE).display(),
+                    models.len(),
+                    saved.outputs.len()
+                )));
+            }
+            Some(saved_offsets(models, source, covariates.map(|c| c.view()))?)
+        }
+        None => None,
+    };
     let data = TaskData {
         tokens: &tokens,
         covariates: cov32.as_ref().map(|c| c.view()),
         targets: dummy.view(),
+        offsets: offsets.as_ref().map(|o| o.view()),
     };
     let predictions = predict(&model, &saved.preprocessing, &data, 256, &device).map_err(bad)?;
     let _ = writeln!(
         log,
-        "--model {}: transformer on {} variants ({} layers), {} samples scored",
+        "--model {}: transformer on {} variants ({} layers){}, {} samples scored",
         model_dir.display(),
         saved.variants.len(),
         saved.config.n_layers,
+        additive.as_ref().map_or(String::new(), |m| format!(
+            " plus its additive path ({} over {} variants)",
+            m[0].kind.name(),
+            m[0].variants.len()
+        )),
         source.n_samples()
     );
     Ok((saved.outputs.clone(), predictions))

@@ -2,9 +2,10 @@
 //! fitted on every sample. `genolens train` and a Rust caller make this one
 //! call.
 //!
-//! Per outer fold, on the training samples only: variant selection (GWAS
-//! p-value driven LD clumping, or a given list), a seeded validation split for
-//! early stopping, scalings, optional masked-genotype pretraining, full or
+//! Per outer fold, on the training samples only: a seeded validation split
+//! for early stopping, variant selection on the rest (GWAS p-value driven LD
+//! clumping, or a given list), the additive path over every marker
+//! ([`crate::study::additive`]), scalings, optional masked-genotype pretraining, full or
 //! LoRA fine-tuning (optionally after a hyperparameter search on the same
 //! validation split), then predictions for the held-out fold. Writes
 //! `OUT/metrics.tsv`, `pred.tsv`, `cv.tsv`, `loss.png`, `model/`,
@@ -19,7 +20,9 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::assoc::linear::Covariates;
+use crate::assoc::predict::cv::PredictorCovariates;
 use crate::assoc::predict::metrics::{auc, mse, pearson, r_squared};
+use crate::assoc::predict::model::LinearPredictor;
 use crate::assoc::predict::select::{select_variants, SelectOptions};
 use crate::assoc::predict::Task;
 use crate::explain::fusion::variant_prior_inputs;
@@ -28,6 +31,7 @@ use crate::io::report::{format_g, read_id_list, write_tsv};
 use crate::io::table::{ColumnKind, SampleTable, TableOptions};
 use crate::io::{AtomicFile, GenotypeSource, SampleId, Variant};
 use crate::plot::{LinePlot, LineStyle};
+use crate::study::additive::{round_offsets, RoundOffsets, RoundSamples};
 use crate::study::predict::{FoldMetrics, FoldSpec};
 use crate::study::prior::PriorInput;
 use crate::study::progress::Progress;
@@ -37,7 +41,8 @@ use crate::transformer::burn::tensor::backend::AutodiffBackend;
 use crate::transformer::checkpoint::Checkpoint;
 use crate::transformer::device::{BackendTask, ComputeDevice};
 use crate::transformer::finetune::{
-    fine_tune, predict, Control, EpochMetrics, FineTuneOptions, OutputKind, Preprocessing, TaskData,
+    fine_tune, gain_over_offsets, predict, Control, EpochMetrics, FineTuneOptions, OffsetGain,
+    OutputKind, Preprocessing, TaskData,
 };
 use crate::transformer::lora::{count_parameters, LoraConfig};
 use crate::transformer::model::{GenotypeTransformer, TransformerConfig};
@@ -113,6 +118,12 @@ pub struct TrainOptions {
     /// The prior's gene embeddings (`.npy`): each token also carries its
     /// gene's literature embedding (gene-token fusion).
     pub prior_embeddings: Option<PathBuf>,
+    /// An additive model over every marker (ridge, or L2-penalised logistic
+    /// regression for case/control traits; penalty by inner CV) whose
+    /// predictions enter the transformer's outputs as fixed offsets: the
+    /// transformer starts as that model and keeps only what improves it on
+    /// the validation samples. `false`: the transformer alone.
+    pub additive: bool,
     /// Output directory.
     pub out: PathBuf,
 }
@@ -135,6 +146,10 @@ pub struct TrainOutcome {
     pub mean: Vec<f64>,
     /// Standard deviation over folds, per metric.
     pub sd: Vec<f64>,
+    /// With the additive path: the mean over folds of its own held-out
+    /// predictions, per metric (the baseline on the same folds).
+    #[serde(default)]
+    pub additive_mean: Option<Vec<f64>>,
     /// `OUT/cv.tsv`.
     pub cv_table: PathBuf,
     /// `OUT/pred.tsv`: held-out predictions.
@@ -274,6 +289,16 @@ struct Round {
     /// Held-out predictions, `test.len() × outputs`.
     predictions: Array2<f64>,
     saved: Option<(SavedTransformer, Vec<u8>)>,
+    /// The additive models (one per output) the final model adds to its
+    /// outputs.
+    additive: Vec<LinearPredictor>,
+    /// With the additive path: the transformer's validation gain over it
+    /// (kept when significant).
+    gain: Option<OffsetGain>,
+    /// The additive path's own held-out predictions (trait scale,
+    /// probabilities for case/control): the baseline the transformer must
+    /// beat, on the same samples.
+    additive_predictions: Option<Array2<f64>>,
     trainable: (usize, usize),
     trials: Vec<(Trial, f64)>,
 }
@@ -288,6 +313,8 @@ struct RoundData {
     dosages: Array2<f32>,
     /// Per-variant prior inputs (score, embedding), with `--prior`.
     priors: Option<Array2<f32>>,
+    /// The additive path's offsets (default; none with `additive: false`).
+    offsets: Option<RoundOffsets>,
 }
 
 /// A trained model, its history, and its (trainable, total) parameter counts.
@@ -357,6 +384,7 @@ impl TrainJob<'_> {
         B::seed(device, args.seed);
         let mut model =
             GenotypeTransformer::<B>::new(&config, device).map_err(transformer_error)?;
+        let with_offsets = fit.offsets.is_some();
         let resume = match checkpoint {
             Some(path) if args.resume && path.exists() => Some(
                 Checkpoint::from_bytes(
@@ -385,6 +413,10 @@ impl TrainJob<'_> {
             .map_err(transformer_error)?
             .0;
         }
+        if with_offsets {
+            // The model starts as the additive path alone.
+            model = model.with_zero_output();
+        }
         if let Some(rank) = trial.lora_rank {
             let lora = LoraConfig {
                 rank,
@@ -399,6 +431,7 @@ impl TrainJob<'_> {
             learning_rate: trial.learning_rate,
             patience: Some(args.patience),
             seed: args.seed,
+            score_initial: with_offsets,
             ..FineTuneOptions::default()
         };
         let base = (r * args.epochs) as u64;
@@ -456,8 +489,12 @@ impl TrainJob<'_> {
         let (fit_t, fit_y, fit_c) = part(&round.fit);
         let (valid_t, valid_y, valid_c) = part(&round.valid);
         let (test_t, test_y, test_c) = part(&round.test);
-        let fit = task_data(&fit_t, &fit_y, &fit_c, with_cov);
-        let valid = task_data(&valid_t, &valid_y, &valid_c, with_cov);
+        let offsets = round.offsets.as_ref();
+        let fit = task_data((&fit_t, &fit_y, &fit_c, with_cov), offsets.map(|o| &o.fit));
+        let valid = task_data(
+            (&valid_t, &valid_y, &valid_c, with_cov),
+            offsets.map(|o| &o.valid),
+        );
         let mut prep = Preprocessing::fit(&fit, &inputs.kinds).map_err(transformer_error)?;
         if let Some(p) = &round.priors {
             prep = prep.with_priors(p.view()).map_err(transformer_error)?;
@@ -504,14 +541,31 @@ impl TrainJob<'_> {
             Some(&checkpoint),
             device,
         )?;
-        let merged = model.merge_lora().valid();
+        let mut merged = model.merge_lora().valid();
+        // Keep the transformer's part only when it clearly beats the
+        // additive path alone on the validation samples; otherwise the
+        // zeroed output layer leaves the additive path alone.
+        let gain = match offsets {
+            Some(_) => {
+                let gain = gain_over_offsets(&merged, &prep, &valid, 256, device)
+                    .map_err(transformer_error)?;
+                if !gain.significant() {
+                    merged = merged.with_zero_output();
+                }
+                Some(gain)
+            }
+            None => None,
+        };
         let predictions = if round.test.is_empty() {
             Array2::zeros((0, inputs.names.len()))
         } else {
             predict(
                 &merged,
                 &prep,
-                &task_data(&test_t, &test_y, &test_c, with_cov),
+                &task_data(
+                    (&test_t, &test_y, &test_c, with_cov),
+                    offsets.map(|o| &o.test),
+                ),
                 256,
                 device,
             )
@@ -547,22 +601,33 @@ impl TrainJob<'_> {
             history,
             predictions,
             saved,
+            additive: offsets.map(|o| o.models.clone()).unwrap_or_default(),
+            gain,
+            additive_predictions: offsets.map(|o| {
+                Array2::from_shape_fn(o.test.dim(), |(i, j)| {
+                    let v = f64::from(o.test[[i, j]]);
+                    match inputs.kinds[j] {
+                        OutputKind::Regression => v,
+                        OutputKind::Binary => 1.0 / (1.0 + (-v).exp()),
+                    }
+                })
+            }),
             trainable,
             trials,
         })
     }
 }
 
-fn task_data<'a>(
-    tokens: &'a GenotypeTokens,
-    y: &'a Array2<f32>,
-    covariates: &'a Array2<f32>,
-    with_covariates: bool,
-) -> TaskData<'a> {
+/// Tokens, targets, covariates (used or not) of some samples.
+type Part<'a> = (&'a GenotypeTokens, &'a Array2<f32>, &'a Array2<f32>, bool);
+
+fn task_data<'a>(part: Part<'a>, offsets: Option<&'a Array2<f32>>) -> TaskData<'a> {
+    let (tokens, y, covariates, with_covariates) = part;
     TaskData {
         tokens,
         covariates: with_covariates.then(|| covariates.view()),
         targets: y.view(),
+        offsets: offsets.map(|o| o.view()),
     }
 }
 
@@ -572,6 +637,36 @@ fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
     f.write_all(&bytes)?;
     f.commit()?;
     Ok(())
+}
+
+/// The saved model's additive path: `model/additive.json`, a JSON array of
+/// `genolens predict` models (one per output), added to the transformer's
+/// outputs by `genolens score`.
+pub const ADDITIVE_FILE: &str = "additive.json";
+
+fn additive_json(models: &[LinearPredictor]) -> Result<String> {
+    serde_json::to_string_pretty(models)
+        .map_err(|e| Error::Invalid(format!("additive models as JSON: {e}")))
+}
+
+/// Reads [`ADDITIVE_FILE`] from a model directory: `None` when the model
+/// has no additive path.
+pub fn read_additive(model_dir: &Path) -> Result<Option<Vec<LinearPredictor>>> {
+    let path = model_dir.join(ADDITIVE_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let bad = |e: String| Error::Invalid(format!("{}: not additive models: {e}", path.display()));
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    // Each entry through the model reader's own checks (format, version).
+    let models = values
+        .iter()
+        .map(|v| LinearPredictor::from_json(&v.to_string()).map_err(|e| bad(e.to_string())))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(models))
 }
 
 /// Each variant ID of `source` with its index.
@@ -585,7 +680,7 @@ fn variant_index(source: &dyn GenotypeSource) -> HashMap<&str, usize> {
 }
 
 /// The variants of a round: the user's list, or the default selection on the
-/// round's training samples (first phenotype).
+/// round's fit samples (first phenotype).
 fn choose_variants(
     args: &TrainOptions,
     source: &dyn GenotypeSource,
@@ -678,12 +773,17 @@ pub fn run_train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trai
                 train.len()
             )));
         }
-        let variants = choose_variants(args, source.as_ref(), &inputs, &train)?;
         let (fit, valid) = inner_split(
             &train,
             args.valid_fraction,
             args.seed.wrapping_add(f as u64),
         );
+        // Tokens are chosen on the fit samples only: a GWAS that also saw
+        // the validation samples picks variants whose effects are inflated
+        // there (the winner's curse), and early stopping and the additive
+        // path's gain test would then trust gains that held-out samples do
+        // not show.
+        let variants = choose_variants(args, source.as_ref(), &inputs, &fit)?;
         let label = if final_round {
             "final".to_string()
         } else {
@@ -717,6 +817,41 @@ pub fn run_train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trai
                 Some(inputs)
             }
         };
+        let offsets = if args.additive {
+            progress.message(&format!("{label}: additive path over every marker"));
+            let covariates = (!inputs.cov_names.is_empty()).then(|| PredictorCovariates {
+                names: &inputs.cov_names,
+                values: inputs.cov.view(),
+            });
+            let samples = RoundSamples {
+                fit: &fit,
+                valid: &valid,
+                test: &test,
+            };
+            let offsets = round_offsets(
+                source.as_ref(),
+                inputs.y.view(),
+                &inputs.kinds,
+                covariates,
+                &samples,
+                args.seed,
+            )?;
+            let _ = writeln!(
+                log,
+                "{label}: additive path {} over {} markers ({}), its predictions the transformer's offsets",
+                offsets.models[0].kind.name(),
+                source.n_variants(),
+                offsets.models[0]
+                    .hyperparameters
+                    .iter()
+                    .map(|(n, v)| format!("{n} {}", format_g(*v, 4)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            Some(offsets)
+        } else {
+            None
+        };
         rounds.push(RoundData {
             label,
             variants,
@@ -725,6 +860,7 @@ pub fn run_train(options: &TrainOptions, progress: &dyn Progress) -> Result<Trai
             test,
             dosages,
             priors,
+            offsets,
         });
     }
     let labels: Vec<String> = rounds.iter().map(|r| r.label.clone()).collect();
@@ -822,16 +958,15 @@ fn write_outputs(
     let mut per_fold = Vec::new();
     let mut fold_metrics = Vec::new();
     let (mut cv_mean, mut cv_sd) = (Vec::new(), Vec::new());
-    for (f, (test, r)) in tests.iter().zip(results).enumerate() {
+    let mut additive_mean = None;
+    // The metrics of held-out predictions (first output) of one fold.
+    let fold_values = |test: &[usize], predictions: &Array2<f64>| {
         let (mut y, mut p) = (Vec::new(), Vec::new());
         for (k, &i) in test.iter().enumerate() {
             if !inputs.y[[i, 0]].is_nan() {
                 y.push(inputs.y[[i, 0]]);
-                p.push(r.predictions[[k, 0]]);
+                p.push(predictions[[k, 0]]);
             }
-        }
-        if y.is_empty() {
-            continue;
         }
         let values = if binary {
             let labels: Vec<bool> = y.iter().map(|&v| v == 1.0).collect();
@@ -839,6 +974,17 @@ fn write_outputs(
         } else {
             vec![pearson(&y, &p), r_squared(&y, &p), mse(&y, &p)]
         };
+        (y, values)
+    };
+    let mut additive_folds: Vec<Vec<f64>> = Vec::new();
+    for (f, (test, r)) in tests.iter().zip(results).enumerate() {
+        let (y, values) = fold_values(test, &r.predictions);
+        if y.is_empty() {
+            continue;
+        }
+        if let Some(a) = &r.additive_predictions {
+            additive_folds.push(fold_values(test, a).1);
+        }
         let mut row = vec![(f + 1).to_string(), y.len().to_string()];
         row.extend(values.iter().map(|v| format_g(*v, 6)));
         cv_rows.push(row);
@@ -872,6 +1018,22 @@ fn write_outputs(
         }
         cv_mean.clone_from(&mean);
         cv_sd.clone_from(&sd);
+        if additive_folds.len() == per_fold.len() {
+            let alone: Vec<f64> = (0..width)
+                .map(|j| additive_folds.iter().map(|v| v[j]).sum::<f64>() / k)
+                .collect();
+            let _ = writeln!(
+                log,
+                "cross-validation ({}), the additive path alone on the same folds: {}",
+                inputs.names[0],
+                if binary {
+                    format!("mean AUC {:.4}", alone[0])
+                } else {
+                    format!("mean r {:.4}, R² {:.4}", alone[0], alone[1])
+                }
+            );
+            additive_mean = Some(alone);
+        }
         let _ = writeln!(
             log,
             "cross-validation ({}): {}",
@@ -944,8 +1106,41 @@ fn write_outputs(
         a.write_all(weights)?;
         let mut b = AtomicFile::create(dir.join("model.json"))?;
         b.write_all(json.as_bytes())?;
-        crate::io::atomic::commit_all(vec![a, b])?;
+        let mut files = vec![a, b];
+        let additive = &results
+            .last()
+            .map(|r| r.additive.clone())
+            .unwrap_or_default();
+        let path = dir.join(ADDITIVE_FILE);
+        if additive.is_empty() {
+            // A model trained without the additive path must not pick up a
+            // stale one from an earlier run into the same directory.
+            if path.exists() {
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+            }
+        } else {
+            let mut c = AtomicFile::create(&path)?;
+            c.write_all(additive_json(additive)?.as_bytes())?;
+            files.push(c);
+        }
+        crate::io::atomic::commit_all(files)?;
         written.push(dir);
+    }
+    for (label, r) in labels.iter().zip(results) {
+        if let Some(g) = &r.gain {
+            let _ = writeln!(
+                log,
+                "{label}: the transformer lowers the validation loss below the additive path alone by {} ± {} per sample: {}",
+                format_g(g.mean, 4),
+                format_g(g.se, 4),
+                if g.significant() {
+                    "kept"
+                } else {
+                    "not clearly (one-sided 0.05), so this round predicts with the additive path alone"
+                }
+            );
+        }
     }
     if let Some(r) = results.last() {
         let _ = writeln!(
@@ -970,6 +1165,7 @@ fn write_outputs(
         folds: fold_metrics,
         mean: cv_mean,
         sd: cv_sd,
+        additive_mean,
         cv_table,
         predictions: out.join("pred.tsv"),
         loss_plot: out.join("loss.png"),
