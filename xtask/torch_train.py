@@ -1,7 +1,8 @@
 """PyTorch twin of genolens' genotype transformer, for `cargo xtask bench
 --transformer-only`: same layers, widths, sequence length, batch, optimiser
 (AdamW) and loss (squared error), on random genotypes of the same shape.
-Prints `samples_per_s <rate>` for the training steps (best of --repeat).
+Prints `samples_per_s <rate>` for the training steps and
+`inference_samples_per_s <rate>` for predictions (best of --repeat).
 """
 import argparse
 import math
@@ -86,8 +87,18 @@ def main():
                 opt.step()
         rate = a.samples * a.epochs / (time.perf_counter() - start)
         best = max(best, rate)
+    # Inference: the trained model, no gradients, batches of 256.
+    model.eval()
+    inference = 0.0
+    with torch.no_grad():
+        for _ in range(a.repeat):
+            start = time.perf_counter()
+            for i in range(0, a.samples, 256):
+                model(classes[i:i + 256], dosages[i:i + 256])
+            inference = max(inference, a.samples / (time.perf_counter() - start))
     print(f"torch {torch.__version__} threads {a.threads}")
     print(f"samples_per_s {best:.2f}")
+    print(f"inference_samples_per_s {inference:.2f}")
 
 
 if __name__ == "__main__":

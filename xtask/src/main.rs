@@ -1179,16 +1179,21 @@ fn transformer_bench() -> Result<(), String> {
     if worst > 1e-3 {
         return Err(format!("loss curves differ from PyTorch's by {worst:.2e}"));
     }
-    let rate = |out: std::process::Output| -> Result<f64, String> {
+    // (training, inference) samples/s from a timing run's output.
+    let rate = |out: std::process::Output| -> Result<(f64, f64), String> {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).to_string());
         }
         let text = String::from_utf8_lossy(&out.stdout).to_string();
-        text.lines()
-            .find_map(|l| l.strip_prefix("samples_per_s "))
-            .and_then(|v| v.trim().parse().ok())
-            .ok_or(format!("no samples_per_s in {text:?}"))
+        let value = |key: &str| -> Result<f64, String> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or(format!("no {key}in {text:?}"))
+        };
+        Ok((value("samples_per_s ")?, value("inference_samples_per_s ")?))
     };
+    let mut inference_rows = Vec::new();
     println!("| training, CPU, 1,024 samples, batch 32, width 32, 4 heads | threads | genolens (burn-flex) samples/s | PyTorch samples/s | ratio |");
     println!("|---|---|---|---|---|");
     for (variants, layers) in [(128usize, 1usize), (256, 2)] {
@@ -1230,10 +1235,23 @@ fn transformer_bench() -> Result<(), String> {
                     .map_err(|e| e.to_string())?,
             )?;
             println!(
-                "| {variants} tokens, {layers} layer(s) | {threads} | {ours:.1} | {theirs:.1} | {:.2} |",
-                ours / theirs
+                "| {variants} tokens, {layers} layer(s) | {threads} | {:.1} | {:.1} | {:.2} |",
+                ours.0,
+                theirs.0,
+                ours.0 / theirs.0
             );
+            inference_rows.push(format!(
+                "| {variants} tokens, {layers} layer(s) | {threads} | {:.1} | {:.1} | {:.2} |",
+                ours.1,
+                theirs.1,
+                ours.1 / theirs.1
+            ));
         }
+    }
+    println!("\n| inference, CPU, batches of 256 | threads | genolens samples/s | PyTorch samples/s | ratio |");
+    println!("|---|---|---|---|---|");
+    for row in inference_rows {
+        println!("{row}");
     }
     Ok(())
 }

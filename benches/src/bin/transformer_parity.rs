@@ -68,7 +68,9 @@ fn main() {
         state ^= state << 17;
         state
     };
-    let classes: Vec<u8> = (0..samples * variants).map(|_| (next() % 3) as u8).collect();
+    let classes: Vec<u8> = (0..samples * variants)
+        .map(|_| (next() % 3) as u8)
+        .collect();
     let mut dosages = vec![0f32; samples * variants];
     for v in 0..variants {
         let column: Vec<f64> = (0..samples)
@@ -84,7 +86,9 @@ fn main() {
     }
     let targets: Vec<f32> = (0..samples)
         .map(|i| {
-            let signal: f32 = (0..variants.min(8)).map(|v| dosages[i * variants + v]).sum();
+            let signal: f32 = (0..variants.min(8))
+                .map(|v| dosages[i * variants + v])
+                .sum();
             0.3 * signal + ((next() % 1000) as f32 / 1000.0 - 0.5)
         })
         .collect();
@@ -100,7 +104,11 @@ fn main() {
         shapes: Vec::new(),
     };
     model.visit(&mut weights);
-    let bytes: Vec<u8> = weights.values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = weights
+        .values
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
     write(dir.join("params.bin"), &bytes);
     write(dir.join("classes.bin"), &classes);
     let bytes: Vec<u8> = dosages.iter().flat_map(|v| v.to_le_bytes()).collect();

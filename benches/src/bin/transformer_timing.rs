@@ -5,8 +5,10 @@
 //! `transformer-timing SAMPLES VARIANTS LAYERS BATCH EPOCHS REPEAT`: random
 //! genotypes and trait, width 32, 4 heads, feed-forward 64, dropout 0.1,
 //! AdamW; prints `samples_per_s` of the fine-tuning steps (best of REPEAT;
-//! the one validation batch per epoch is included) and the last validation
-//! loss with its bits.
+//! the one validation batch per epoch is included), the last validation
+//! loss with its bits, and `inference_samples_per_s`: predictions of the
+//! trained model (no autodiff, batches of 256) for every fit sample, best of
+//! REPEAT.
 
 use std::time::Instant;
 
@@ -14,9 +16,10 @@ use std::time::Instant;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use genolens::transformer::burn::module::AutodiffModule;
 use genolens::transformer::burn::tensor::backend::Backend;
 use genolens::transformer::finetune::{
-    fine_tune, Control, FineTuneOptions, OutputKind, Preprocessing, TaskData,
+    fine_tune, predict, Control, FineTuneOptions, OutputKind, Preprocessing, TaskData,
 };
 use genolens::transformer::model::{GenotypeTransformer, TransformerConfig};
 use genolens::transformer::tokens::GenotypeTokens;
@@ -73,6 +76,7 @@ fn main() {
         ..FineTuneOptions::default()
     };
     let mut best = 0.0f64;
+    let mut inference = 0.0f64;
     let mut last_loss = f64::NAN;
     for _ in 0..repeat {
         Cpu::seed(&device, 1);
@@ -91,8 +95,13 @@ fn main() {
         .expect("training");
         best = best.max((samples * epochs) as f64 / start.elapsed().as_secs_f64());
         last_loss = tuned.history.last().map_or(f64::NAN, |m| m.valid_loss);
+        let trained = tuned.model.valid();
+        let start = Instant::now();
+        let predicted = predict(&trained, &prep, &fit, 256, &device).expect("inference");
+        inference = inference.max(predicted.nrows() as f64 / start.elapsed().as_secs_f64());
     }
     println!("samples_per_s {best:.2}");
+    println!("inference_samples_per_s {inference:.2}");
     // The bits show whether thread counts or backends change the arithmetic.
     println!("valid_loss {last_loss} {:016x}", last_loss.to_bits());
 }
