@@ -66,6 +66,14 @@ impl GenotypeBlock {
         self.dosages.column(j)
     }
 
+    /// Every dosage, variant after variant (`n_samples` values each): the
+    /// block's storage, for decoders that fill variants in parallel.
+    pub fn variant_major_mut(&mut self) -> &mut [f32] {
+        self.dosages
+            .as_slice_memory_order_mut()
+            .expect("GenotypeBlock is always stored column-major and contiguous")
+    }
+
     /// Mutable access to the `j`-th variant's column as a slice.
     pub fn variant_mut(&mut self, j: usize) -> &mut [f32] {
         let n = self.n_samples();

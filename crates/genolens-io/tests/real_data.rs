@@ -332,3 +332,35 @@ fn negative_positions_skip_their_records_in_every_read() {
         );
     }
 }
+
+#[test]
+fn bgen_blocks_decoded_in_parallel_equal_variant_by_variant_reads() {
+    use genolens_io::bgen::{BgenFile, RefAllele};
+    for (file, sample) in [
+        ("regenie_example/example.bgen", None),
+        (
+            "regenie_example/example_3chr_zstd.bgen",
+            Some(data("regenie_example/example_3chr.sample")),
+        ),
+    ] {
+        let bgen = BgenFile::open(data(file), sample.as_deref(), RefAllele::First).unwrap();
+        let (n, m) = (bgen.n_samples(), bgen.n_variants());
+        // Blocks of an odd size, so that they start mid-file.
+        let mut read = 0;
+        for block in blocks(&bgen, 77) {
+            let block = block.unwrap();
+            for j in 0..block.n_variants() {
+                let mut one = vec![0f32; n];
+                bgen.read_variant_into(block.first_variant() + j, &mut one)
+                    .unwrap();
+                assert!(
+                    same(block.dosages().column(j).as_slice().unwrap(), &one),
+                    "{file}: variant {}",
+                    block.first_variant() + j
+                );
+            }
+            read += block.n_variants();
+        }
+        assert_eq!(read, m, "{file}");
+    }
+}
