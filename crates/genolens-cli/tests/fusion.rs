@@ -564,7 +564,11 @@ fn weighted_gwas_prediction_and_explanations_on_real_genotypes() {
         .and_then(|x| x.trim().parse().ok())
         .expect("max error");
     assert!(max < 1.0, "{line}");
-    assert_eq!(rows(&ig.with_extension("variants.tsv")).len(), 24);
+    // The model's additive path covers every marker: the explanation too
+    // (its SHAP plus the 24 tokens' integrated gradients, complete above).
+    assert!(log.contains("attributions cover both"), "{log}");
+    let markers = read(&c.extract).lines().count();
+    assert_eq!(rows(&ig.with_extension("variants.tsv")).len(), markers);
     // Scoring the fused model applies its stored prior inputs.
     let sc = d.join("sc");
     let mut args: Vec<String> = vec!["score".into(), "--model".into(), s(&t.join("model")).into()];

@@ -91,6 +91,41 @@ pub struct TransformerArtifact {
     pub saved: SavedTransformer,
     /// The weights (named MessagePack).
     pub weights: Vec<u8>,
+    /// The additive path the transformer refines (`genolens train`'s
+    /// `model/additive.json`: one linear model per output over every
+    /// marker, its scores added to the outputs), or empty. With it the
+    /// model's variants are the additive models', and attributions cover
+    /// the whole prediction: the additive part's exact SHAP plus the
+    /// transformer's attributions on its tokens.
+    pub additive: Vec<LinearPredictor>,
+}
+
+impl TransformerArtifact {
+    /// Source columns of the transformer's tokens within the model's
+    /// variants (the additive models' when there are any).
+    fn token_columns(&self) -> Result<Vec<usize>> {
+        let Some(first) = self.additive.first() else {
+            return Ok((0..self.saved.variants.len()).collect());
+        };
+        let index: std::collections::HashMap<&str, usize> = first
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(k, v)| (v.id.as_str(), k))
+            .collect();
+        self.saved
+            .variants
+            .iter()
+            .map(|v| {
+                index.get(v.id.as_str()).copied().ok_or_else(|| {
+                    Error::invalid(format!(
+                        "token {} is not among the additive path's variants",
+                        v.id
+                    ))
+                })
+            })
+            .collect()
+    }
 }
 
 /// A model to explain.
@@ -135,12 +170,19 @@ impl Explainable {
                 .iter()
                 .map(|v| (v.id.as_str(), v.allele1.as_str(), v.allele2.as_str()))
                 .collect(),
-            Self::Transformer(t) => t
-                .saved
-                .variants
-                .iter()
-                .map(|v| (v.id.as_str(), v.allele1.as_str(), v.allele2.as_str()))
-                .collect(),
+            Self::Transformer(t) => match t.additive.first() {
+                Some(m) => m
+                    .variants
+                    .iter()
+                    .map(|v| (v.id.as_str(), v.allele1.as_str(), v.allele2.as_str()))
+                    .collect(),
+                None => t
+                    .saved
+                    .variants
+                    .iter()
+                    .map(|v| (v.id.as_str(), v.allele1.as_str(), v.allele2.as_str()))
+                    .collect(),
+            },
         }
     }
 
@@ -435,8 +477,15 @@ pub fn explain(
     let (local, output, baseline) = match model {
         Explainable::Linear(m) => linear_shap(m, x.view(), cov.as_ref())?,
         Explainable::Transformer(t) => {
-            let a = transformer_gradients(t, x.view(), cov.as_ref(), options)?;
-            (a.values, a.output, a.baseline)
+            let columns = t.token_columns()?;
+            let tokens = x.select(ndarray::Axis(1), &columns);
+            let a = transformer_gradients(t, tokens.view(), cov.as_ref(), options)?;
+            match t.additive.get(options.output) {
+                None => (a.values, a.output, a.baseline),
+                Some(additive) => {
+                    stack_additive(t, additive, &columns, a, x.view(), cov.as_ref(), options)?
+                }
+            }
         }
     };
     let importance = local
@@ -510,6 +559,54 @@ pub fn linear_shap(
         .map(|i| base[i] + phi.row(i).iter().sum::<f64>())
         .collect();
     Ok((phi, score, base))
+}
+
+/// The whole prediction of a transformer with an additive path, on the
+/// transformer's scale (standardised trait, or logit): the additive model's
+/// exact SHAP divided by the trait's training SD (its scores enter the
+/// transformer as `(score − mean) / sd`; 1 for a binary output), plus the
+/// transformer's attributions on its token columns. Output and baseline are
+/// both parts' sums, so completeness carries over from the two parts. For
+/// the unsigned methods (saliency, SmoothGrad) the additive part adds the
+/// magnitude of its SHAP value.
+#[allow(clippy::too_many_arguments)]
+fn stack_additive(
+    t: &TransformerArtifact,
+    additive: &LinearPredictor,
+    columns: &[usize],
+    tokens: TokenAttributions,
+    dosages: ArrayView2<'_, f32>,
+    covariates: Option<&Array2<f64>>,
+    options: &ExplainOptions,
+) -> Result<(Array2<f64>, Vec<f64>, Vec<f64>)> {
+    let prep = &t.saved.preprocessing;
+    let (mean, sd) = match prep.outputs.get(options.output) {
+        Some(OutputKind::Regression) => (
+            f64::from(prep.targets.mean[options.output]),
+            f64::from(prep.targets.sd[options.output]),
+        ),
+        _ => (0.0, 1.0),
+    };
+    let (phi, score, base) = linear_shap(additive, dosages, covariates)?;
+    let signed = options.method.is_signed();
+    let mut values = phi.mapv(|v| if signed { v / sd } else { v.abs() / sd });
+    for (k, &c) in columns.iter().enumerate() {
+        let mut column = values.column_mut(c);
+        column += &tokens.values.column(k);
+    }
+    let output = tokens
+        .output
+        .iter()
+        .zip(&score)
+        .map(|(f, s)| f + (s - mean) / sd)
+        .collect();
+    let baseline = tokens
+        .baseline
+        .iter()
+        .zip(&base)
+        .map(|(f, b)| f + (b - mean) / sd)
+        .collect();
+    Ok((values, output, baseline))
 }
 
 /// Gradient attributions of a transformer on the chosen device.
@@ -639,14 +736,29 @@ impl<'a> Predictor<'a> {
                 })
             }
             (Explainable::Transformer(t), Some(model)) => {
-                let tokens = GenotypeTokens::from_dosages(x)?;
+                let columns = t.token_columns()?;
+                let tokens =
+                    GenotypeTokens::from_dosages(x.select(ndarray::Axis(1), &columns).view())?;
                 let cov32 = self.covariates.map(|c| c.mapv(|v| v as f32));
                 let dummy = Array2::<f32>::zeros((x.nrows(), t.saved.outputs.len()));
+                // The additive path's scores are the outputs' offsets.
+                let offsets = if t.additive.is_empty() {
+                    None
+                } else {
+                    let mut o = Array2::<f32>::zeros((x.nrows(), t.additive.len()));
+                    for (k, m) in t.additive.iter().enumerate() {
+                        let (_, score, _) = linear_shap(m, x, self.covariates)?;
+                        for (i, v) in score.iter().enumerate() {
+                            o[[i, k]] = *v as f32;
+                        }
+                    }
+                    Some(o)
+                };
                 let data = TaskData {
                     tokens: &tokens,
                     covariates: cov32.as_ref().map(|c| c.view()),
                     targets: dummy.view(),
-                    offsets: None,
+                    offsets: offsets.as_ref().map(|o| o.view()),
                 };
                 let p = predict(
                     model,
@@ -676,26 +788,20 @@ impl<'a> Predictor<'a> {
     ) -> Result<Vec<f64>> {
         match (self.model, before) {
             (Explainable::Linear(m), Scores::Linear(score)) => {
-                let (c, s, f, w) = (m.center[j], m.scale[j], m.fill[j], m.weights[j]);
-                let z = |d: f32| {
-                    if s == 0.0 {
-                        0.0
-                    } else {
-                        ((if d.is_nan() { f } else { f64::from(d) }) - c) / s
-                    }
-                };
-                Ok(score
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &sc)| {
-                        let v = sc + w * (z(column[i]) - z(x[[i, j]]));
-                        if m.logistic_link {
-                            1.0 / (1.0 + (-v).exp())
-                        } else {
-                            v
-                        }
-                    })
-                    .collect())
+                Ok(shifted(m, j, score, x.column(j), column, m.logistic_link))
+            }
+            // Off the transformer's tokens only the additive path moves, by
+            // its linear change, on the link scale.
+            (Explainable::Transformer(t), Scores::Stacked { raw, tokens }) if !tokens[j] => {
+                let binary = self.binary();
+                Ok(shifted(
+                    &t.additive[self.output],
+                    j,
+                    raw,
+                    x.column(j),
+                    column,
+                    binary,
+                ))
             }
             _ => {
                 let original: Vec<f32> = x.column(j).to_vec();
@@ -717,6 +823,19 @@ impl<'a> Predictor<'a> {
     fn scores(&self, x: ArrayView2<'_, f32>) -> Result<Scores> {
         match self.model {
             Explainable::Linear(m) => Ok(Scores::Linear(linear_shap(m, x, self.covariates)?.1)),
+            Explainable::Transformer(t) if !t.additive.is_empty() => {
+                let mut tokens = vec![false; x.ncols()];
+                for c in t.token_columns()? {
+                    tokens[c] = true;
+                }
+                let binary = self.binary();
+                let raw = self
+                    .predict(x)?
+                    .into_iter()
+                    .map(|p| if binary { (p / (1.0 - p)).ln() } else { p })
+                    .collect();
+                Ok(Scores::Stacked { raw, tokens })
+            }
             Explainable::Transformer(_) => Ok(Scores::Other),
         }
     }
@@ -735,7 +854,45 @@ impl<'a> Predictor<'a> {
 /// Linear scores (before the link), or nothing for other models.
 enum Scores {
     Linear(Vec<f64>),
+    /// A transformer with an additive path: its predictions on the link
+    /// scale (trait scale, or logit) and which columns are its tokens.
+    Stacked {
+        raw: Vec<f64>,
+        tokens: Vec<bool>,
+    },
     Other,
+}
+
+/// Predictions after a linear model's column `j` changes from `old` to
+/// `new`: `raw + w_j (z_new − z_old)`, through the logistic function when
+/// `logistic`.
+fn shifted(
+    m: &LinearPredictor,
+    j: usize,
+    raw: &[f64],
+    old: ndarray::ArrayView1<'_, f32>,
+    new: &[f32],
+    logistic: bool,
+) -> Vec<f64> {
+    let (c, s, f, w) = (m.center[j], m.scale[j], m.fill[j], m.weights[j]);
+    let z = |d: f32| {
+        if s == 0.0 {
+            0.0
+        } else {
+            ((if d.is_nan() { f } else { f64::from(d) }) - c) / s
+        }
+    };
+    raw.iter()
+        .enumerate()
+        .map(|(i, &sc)| {
+            let v = sc + w * (z(new[i]) - z(old[i]));
+            if logistic {
+                1.0 / (1.0 + (-v).exp())
+            } else {
+                v
+            }
+        })
+        .collect()
 }
 
 /// The result of [`permutation_importance`].
@@ -825,4 +982,105 @@ fn permutation_importance(
             "mean squared error"
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use genolens_assoc::predict::cv::{fit_predictor, ModelSpec};
+    use genolens_assoc::predict::model::{ModelKind, Task};
+    use genolens_io::plink::BedFile;
+    use genolens_transformer::finetune::Preprocessing;
+    use genolens_transformer::model::{GenotypeTransformer, TransformerConfig};
+    use genolens_transformer::saved::SavedVariant;
+
+    /// A transformer on 8 tokens (random weights) refining a ridge over
+    /// every variant of regenie's example.
+    fn stacked(source: &BedFile, tokens: &[usize]) -> Explainable {
+        let n = source.n_samples();
+        let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+        let rows: Vec<usize> = (0..n).collect();
+        let spec = ModelSpec {
+            grid: Some(vec![100.0]),
+            ..ModelSpec::new(ModelKind::Ridge)
+        };
+        let additive = fit_predictor(source, &y, None, &rows, Task::Quantitative, &spec).unwrap();
+        let x = read_dosages(source, tokens, &rows).unwrap();
+        let classes = GenotypeTokens::from_dosages(x.view()).unwrap();
+        let targets = Array2::from_shape_fn((n, 1), |(i, _)| y[i] as f32);
+        let data = TaskData {
+            tokens: &classes,
+            covariates: None,
+            targets: targets.view(),
+            offsets: None,
+        };
+        let prep = Preprocessing::fit(&data, &[OutputKind::Regression]).unwrap();
+        let mut config = TransformerConfig::new(tokens.len());
+        config.n_layers = 1;
+        let model = GenotypeTransformer::<CpuInference>::new(&config, &Default::default()).unwrap();
+        let variants = tokens
+            .iter()
+            .map(|&v| {
+                let v = &source.variants()[v];
+                SavedVariant {
+                    id: v.id.clone(),
+                    chrom: v.chrom.clone(),
+                    pos: v.pos,
+                    allele1: v.allele1.clone(),
+                    allele2: v.allele2.clone(),
+                }
+            })
+            .collect();
+        let saved =
+            SavedTransformer::new(config, prep, variants, vec!["y".into()], Vec::new()).unwrap();
+        Explainable::Transformer(TransformerArtifact {
+            weights: SavedTransformer::weights(&model).unwrap(),
+            saved,
+            additive: vec![additive],
+        })
+    }
+
+    #[test]
+    fn permuting_off_the_tokens_moves_only_the_additive_path() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data/regenie_example/example");
+        let source = BedFile::open(&path).unwrap();
+        let tokens = [3, 10, 50, 120, 300, 555, 700, 901];
+        let model = stacked(&source, &tokens);
+        let variants = match_model_variants(&model, &source).unwrap();
+        assert_eq!(variants.len(), source.n_variants());
+        let samples: Vec<usize> = (0..120).collect();
+        let mut x = read_dosages(&source, &variants, &samples).unwrap();
+        let predictor =
+            Predictor::new(&model, None, &ExplainOptions::new(Method::Permutation)).unwrap();
+        let before = predictor.scores(x.view()).unwrap();
+        let plain = predictor.predict(x.view()).unwrap();
+        // A variant off the tokens (shortcut) and a token (full prediction):
+        // both equal predicting the changed matrix from scratch.
+        for j in [0, 50] {
+            let reversed: Vec<f32> = x.column(j).iter().rev().copied().collect();
+            let fast = predictor
+                .predict_replaced(&mut x, &before, j, &reversed)
+                .unwrap();
+            let mut changed = x.clone();
+            changed
+                .column_mut(j)
+                .iter_mut()
+                .zip(&reversed)
+                .for_each(|(o, v)| *o = *v);
+            let slow = predictor.predict(changed.view()).unwrap();
+            let worst = fast
+                .iter()
+                .zip(&slow)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-4, "variant {j}: {worst}");
+            let moved = fast
+                .iter()
+                .zip(&plain)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(moved > 1e-6, "variant {j} changed nothing");
+        }
+    }
 }

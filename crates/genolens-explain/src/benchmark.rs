@@ -749,7 +749,11 @@ fn fit_transformer(
         Vec::new(),
     )?;
     let weights = SavedTransformer::weights(&tuned.model.valid())?;
-    Ok(TransformerArtifact { saved, weights })
+    Ok(TransformerArtifact {
+        saved,
+        weights,
+        additive: Vec::new(),
+    })
 }
 
 /// Cross-validated held-out R² (mean over folds) of the transformer on

@@ -736,17 +736,15 @@ pub fn fine_tune<B: AutodiffBackend>(
         .init::<B, GenotypeTransformer<B>>();
     let mut state = TrainerState::default();
     let mut best = model.clone();
+    // Validation loss and metric of the inference model (dropout off).
+    let score = |m: &GenotypeTransformer<B>| {
+        evaluate(&m.valid(), prep, valid, options.batch_size.max(64), device)
+    };
     if let Some(checkpoint) = resume {
         let (m, o, b, s) = checkpoint.restore(model, optim, device)?;
         (model, optim, best, state) = (m, o, b, s);
     } else if options.score_initial {
-        let (loss, _) = evaluate(
-            &model.valid(),
-            prep,
-            valid,
-            options.batch_size.max(64),
-            device,
-        )?;
+        let (loss, _) = score(&model)?;
         state.best_valid_loss = loss;
         state.initial_scored = true;
     }
@@ -784,13 +782,7 @@ pub fn fine_tune<B: AutodiffBackend>(
             model = optim.step(options.learning_rate, model, grads);
         }
         let train_metric = mean_metric(&prep.outputs, train.targets, &unscale(&raw, n, prep));
-        let (valid_loss, valid_metric) = evaluate(
-            &model.valid(),
-            prep,
-            valid,
-            options.batch_size.max(64),
-            device,
-        )?;
+        let (valid_loss, valid_metric) = score(&model)?;
         let metrics = EpochMetrics {
             epoch: epoch + 1,
             train_loss: total / weight.max(1.0),

@@ -188,8 +188,9 @@ pub(super) fn fit_ct<S: GenotypeSource + ?Sized>(
 }
 
 /// `a + b·score` fitted to the outcomes: least squares, or a logistic fit for
-/// case/control traits (then `link` is true).
-fn calibrate(score: &[f64], y: &[f64], task: Task) -> (f64, f64, bool) {
+/// case/control traits (then `link` is true). Stacking's second level: C+T
+/// calibrates its score with it, the transformer step its additive path.
+pub fn calibrate(score: &[f64], y: &[f64], task: Task) -> (f64, f64, bool) {
     match task {
         Task::Quantitative => {
             let n = y.len() as f64;

@@ -35,6 +35,7 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::assoc::predict::cv::{fit_predictor, ModelSpec, PredictorCovariates};
 use crate::assoc::predict::model::{LinearPredictor, ModelKind, Task};
+use crate::assoc::predict::prs_ct::calibrate;
 use crate::features::split::k_folds;
 use crate::io::GenotypeSource;
 use crate::transformer::finetune::OutputKind;
@@ -151,7 +152,7 @@ pub(crate) fn round_offsets(
         train_rows.extend(present(samples.valid));
         train_rows.sort_unstable();
         let mut on_train = fit_predictor(source, &column, covariates, &train_rows, task, &spec)?;
-        calibrate(&mut on_train, a, b);
+        fold_calibration(&mut on_train, a, b);
         if !samples.test.is_empty() {
             let scores = on_train.score(source, values)?;
             for (k, &i) in samples.test.iter().enumerate() {
@@ -163,63 +164,31 @@ pub(crate) fn round_offsets(
     Ok(offsets)
 }
 
-/// `a + b·score` fitted to the targets: least squares for a quantitative
-/// output, logistic regression (Newton's method) for a binary one; the slope
-/// is kept ≥ 0 (a model whose out-of-sample scores point the wrong way
-/// contributes nothing rather than its reverse).
+/// `a + b·score` fitted to the targets (least squares, or logistic
+/// regression for a binary output: C+T's calibration), with the slope kept
+/// ≥ 0: a model whose out-of-sample scores point the wrong way contributes
+/// nothing rather than its reverse.
 fn calibration(kind: OutputKind, scores: &[f64], targets: &[f64]) -> (f64, f64) {
-    let n = scores.len() as f64;
-    let mean = |v: &[f64]| v.iter().sum::<f64>() / n;
-    let (ms, mt) = (mean(scores), mean(targets));
-    let sxx: f64 = scores.iter().map(|s| (s - ms) * (s - ms)).sum();
-    let sxy: f64 = scores
-        .iter()
-        .zip(targets)
-        .map(|(s, t)| (s - ms) * (t - mt))
-        .sum();
+    let task = match kind {
+        OutputKind::Regression => Task::Quantitative,
+        OutputKind::Binary => Task::Binary,
+    };
+    let (a, b, _) = calibrate(scores, targets, task);
+    if a.is_finite() && b.is_finite() && b >= 0.0 {
+        return (a, b);
+    }
+    let mean = targets.iter().sum::<f64>() / targets.len().max(1) as f64;
     match kind {
-        OutputKind::Regression => {
-            let b = if sxx > 0.0 { (sxy / sxx).max(0.0) } else { 0.0 };
-            (mt - b * ms, b)
-        }
+        OutputKind::Regression => (mean, 0.0),
         OutputKind::Binary => {
-            let logit = |p: f64| (p / (1.0 - p)).ln();
-            let (mut a, mut b) = (logit(mt.clamp(1e-6, 1.0 - 1e-6)), 0.0);
-            for _ in 0..50 {
-                // Gradient and Hessian of the log-likelihood in (a, b).
-                let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                for (s, t) in scores.iter().zip(targets) {
-                    let p = 1.0 / (1.0 + (-(a + b * s)).exp());
-                    let w = p * (1.0 - p);
-                    ga += t - p;
-                    gb += (t - p) * s;
-                    haa += w;
-                    hab += w * s;
-                    hbb += w * s * s;
-                }
-                let det = haa * hbb - hab * hab;
-                if det <= 1e-12 {
-                    break;
-                }
-                let da = (hbb * ga - hab * gb) / det;
-                let db = (haa * gb - hab * ga) / det;
-                a += da;
-                b += db;
-                if da.abs() + db.abs() < 1e-10 {
-                    break;
-                }
-            }
-            if b.is_finite() && b >= 0.0 && a.is_finite() {
-                (a, b)
-            } else {
-                (logit(mt.clamp(1e-6, 1.0 - 1e-6)), 0.0)
-            }
+            let p = mean.clamp(1e-6, 1.0 - 1e-6);
+            ((p / (1.0 - p)).ln(), 0.0)
         }
     }
 }
 
 /// Folds `a + b·score` into a linear model's weights.
-fn calibrate(model: &mut LinearPredictor, a: f64, b: f64) {
+fn fold_calibration(model: &mut LinearPredictor, a: f64, b: f64) {
     model.weights.iter_mut().for_each(|w| *w *= b);
     model.covariate_weights.iter_mut().for_each(|w| *w *= b);
     model.intercept = a + b * model.intercept;

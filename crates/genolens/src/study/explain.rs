@@ -156,9 +156,18 @@ pub fn load_model(path: &Path) -> Result<Explainable> {
             path: weights_path.clone(),
             source,
         })?;
+        let additive = crate::study::train::read_additive(path)?.unwrap_or_default();
+        if !additive.is_empty() && additive.len() != saved.outputs.len() {
+            return Err(bad(&format!(
+                "{} additive models for {} outputs",
+                additive.len(),
+                saved.outputs.len()
+            )));
+        }
         Ok(Explainable::Transformer(TransformerArtifact {
             saved,
             weights,
+            additive,
         }))
     } else {
         let model = LinearPredictor::from_json(&read_text(path)?).map_err(|e| bad(&e))?;
@@ -176,14 +185,20 @@ pub fn run_explain(
     let started = Instant::now();
     let (source, mut log) = options.input.open_logged("explain")?;
     let model = load_model(&options.model)?;
-    if matches!(model, Explainable::Transformer(_))
-        && crate::study::train::read_additive(&options.model)?.is_some()
-    {
-        log.warn(format!(
-            "{}: the model's additive path ({}) is not in these attributions; they explain the transformer's part of the prediction",
-            options.model.display(),
-            crate::study::train::ADDITIVE_FILE
-        ));
+    if let Explainable::Transformer(t) = &model {
+        if let Some(first) = t.additive.first() {
+            let _ = writeln!(
+                log,
+                "{}: the transformer's {} tokens refine its additive path ({} over {} variants, {}); \
+                 attributions cover both: the additive part's exact SHAP (on the transformer's scale) \
+                 plus the transformer's on its tokens",
+                options.model.display(),
+                t.saved.variants.len(),
+                first.kind.name(),
+                first.variants.len(),
+                crate::study::train::ADDITIVE_FILE
+            );
+        }
     }
     let mut explain_options = options.method.clone();
     if !options.method_given {
@@ -319,11 +334,17 @@ pub fn run_explain(
             let _ = writeln!(
                 log,
                 "baseline: every genotype unobserved (the missing-call token, standardised \
-                 dosage 0 = the training mean){}",
+                 dosage 0 = the training mean){}{}",
                 explain_options.smooth.map_or(String::new(), |s| format!(
                     "; SmoothGrad over {} noisy copies (noise {})",
                     s.samples, s.noise
-                ))
+                )),
+                match &model {
+                    Explainable::Transformer(t) if !t.additive.is_empty() => {
+                        "; the additive path at the training mean of every variant"
+                    }
+                    _ => "",
+                }
             );
         }
     }

@@ -225,6 +225,9 @@ fn score_transformer(
     let artifact = Explainable::Transformer(TransformerArtifact {
         saved: saved.clone(),
         weights: weights.clone(),
+        // Only the tokens' variants are matched here; the additive path is
+        // scored from its own models below.
+        additive: Vec::new(),
     });
     let order = match_model_variants(&artifact, source)
         .map_err(|e| Error::Invalid(format!("{}: {e}", model_dir.display())))?;
