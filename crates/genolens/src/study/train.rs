@@ -5,7 +5,7 @@
 //! Per outer fold, on the training samples only: a seeded validation split
 //! for early stopping, variant selection on the rest (GWAS p-value driven LD
 //! clumping, or a given list), the additive path over every marker
-//! ([`crate::study::additive`]), scalings, optional masked-genotype pretraining, full or
+//! (`study::additive`), scalings, optional masked-genotype pretraining, full or
 //! LoRA fine-tuning (optionally after a hyperparameter search on the same
 //! validation split), then predictions for the held-out fold. Writes
 //! `OUT/metrics.tsv`, `pred.tsv`, `cv.tsv`, `loss.png`, `model/`,
