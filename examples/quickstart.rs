@@ -157,10 +157,16 @@ title = "genolens quick start: 1000 Genomes EUR, chromosomes 17-22"
     }
     if let Some(t) = &study.transformer {
         println!(
-            "prediction transformer: mean Pearson r {:.3} ± {:.3} over {} folds",
+            "prediction transformer: mean Pearson r {:.3} ± {:.3} over {} folds{}",
             t.mean.first().copied().unwrap_or(f64::NAN),
             t.sd.first().copied().unwrap_or(f64::NAN),
-            t.folds.len()
+            t.folds.len(),
+            t.additive_mean
+                .as_ref()
+                .and_then(|a| a.first())
+                .map_or(String::new(), |r| format!(
+                    " (its additive path over every marker alone: r {r:.3})"
+                ))
         );
     }
     if let Some(explain) = &study.explain {
