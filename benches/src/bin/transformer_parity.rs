@@ -13,11 +13,14 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use ndarray::Array2;
+
 use burn_optim::{AdamWConfig, GradientsParams, Optimizer};
 use genolens::transformer::burn::module::{Module, ModuleVisitor, Param};
 use genolens::transformer::burn::tensor::backend::Backend;
 use genolens::transformer::burn::tensor::{ElementConversion, Int, Tensor, TensorData};
 use genolens::transformer::model::{GenotypeTransformer, TransformerConfig};
+use genolens::transformer::tokens::{DosageScaling, GenotypeTokens};
 use genolens::transformer::CpuBackend as Cpu;
 
 /// Every float parameter, in module order.
@@ -59,8 +62,8 @@ fn main() {
         }
     };
     std::fs::create_dir_all(&dir).expect("output directory");
-    // Seeded data: classes 0/1/2, dosages standardised per variant as
-    // genolens' preprocessing does, a trait carried by the first variants.
+    // Seeded data: classes 0/1/2, dosages standardised by genolens' own
+    // scaling, a trait carried by the first variants.
     let mut state = 0x2545_F491_4F6C_DD1Du64;
     let mut next = move || {
         state ^= state << 13;
@@ -71,19 +74,14 @@ fn main() {
     let classes: Vec<u8> = (0..samples * variants)
         .map(|_| (next() % 3) as u8)
         .collect();
-    let mut dosages = vec![0f32; samples * variants];
-    for v in 0..variants {
-        let column: Vec<f64> = (0..samples)
-            .map(|i| f64::from(classes[i * variants + v]))
-            .collect();
-        let mean = column.iter().sum::<f64>() / samples as f64;
-        let sd = (column.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / samples as f64)
-            .sqrt()
-            .max(1e-6);
-        for i in 0..samples {
-            dosages[i * variants + v] = ((column[i] - mean) / sd) as f32;
-        }
-    }
+    let calls = Array2::from_shape_fn((samples, variants), |(i, v)| {
+        f32::from(classes[i * variants + v])
+    });
+    let tokens = GenotypeTokens::from_dosages(calls.view()).expect("tokens");
+    let scaling = DosageScaling::fit(&tokens);
+    let dosages: Vec<f32> = (0..samples * variants)
+        .map(|k| scaling.value(k % variants, classes[k]))
+        .collect();
     let targets: Vec<f32> = (0..samples)
         .map(|i| {
             let signal: f32 = (0..variants.min(8))

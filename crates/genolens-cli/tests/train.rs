@@ -119,6 +119,16 @@ fn train_writes_outputs_resumes_and_scores() {
         .all(|v| v.parse::<f64>().unwrap().is_finite())));
     ok(run(args(true)));
     assert_eq!(read(&with(&scored, "pred.tsv")), first);
+
+    // An additive path without one model per output is refused by name.
+    std::fs::write(whole.join("model/additive.json"), "[]").unwrap();
+    let refused = run(args(true));
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("additive.json") && err.contains("0 models for the transformer's 2 outputs"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -692,6 +692,9 @@ struct Predictor<'a> {
     output: usize,
     /// Transformer weights loaded once.
     transformer: Option<genolens_transformer::model::GenotypeTransformer<CpuInference>>,
+    /// The transformer's token columns among the model's variants, found
+    /// once (every permuted prediction selects them).
+    token_columns: Vec<usize>,
 }
 
 impl<'a> Predictor<'a> {
@@ -716,11 +719,16 @@ impl<'a> Predictor<'a> {
             }
             Explainable::Linear(_) => None,
         };
+        let token_columns = match model {
+            Explainable::Transformer(t) => t.token_columns()?,
+            Explainable::Linear(_) => Vec::new(),
+        };
         Ok(Self {
             model,
             covariates,
             output: options.output,
             transformer,
+            token_columns,
         })
     }
 
@@ -736,9 +744,9 @@ impl<'a> Predictor<'a> {
                 })
             }
             (Explainable::Transformer(t), Some(model)) => {
-                let columns = t.token_columns()?;
-                let tokens =
-                    GenotypeTokens::from_dosages(x.select(ndarray::Axis(1), &columns).view())?;
+                let tokens = GenotypeTokens::from_dosages(
+                    x.select(ndarray::Axis(1), &self.token_columns).view(),
+                )?;
                 let cov32 = self.covariates.map(|c| c.mapv(|v| v as f32));
                 let dummy = Array2::<f32>::zeros((x.nrows(), t.saved.outputs.len()));
                 // The additive path's scores are the outputs' offsets.
@@ -825,7 +833,7 @@ impl<'a> Predictor<'a> {
             Explainable::Linear(m) => Ok(Scores::Linear(linear_shap(m, x, self.covariates)?.1)),
             Explainable::Transformer(t) if !t.additive.is_empty() => {
                 let mut tokens = vec![false; x.ncols()];
-                for c in t.token_columns()? {
+                for &c in &self.token_columns {
                     tokens[c] = true;
                 }
                 let binary = self.binary();

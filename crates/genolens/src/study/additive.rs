@@ -141,7 +141,7 @@ pub(crate) fn round_offsets(
         }
         let targets: Vec<f64> = fit_rows.iter().map(|&i| column[i]).collect();
         let scores: Vec<f64> = fit_rows.iter().map(|&i| crossed[i]).collect();
-        let (a, b) = calibration(kind, &scores, &targets);
+        let (a, b) = calibration(task, &scores, &targets);
         for (k, &i) in samples.fit.iter().enumerate() {
             offsets.fit[[k, o]] = (a + b * crossed[i]) as f32;
         }
@@ -168,19 +168,15 @@ pub(crate) fn round_offsets(
 /// regression for a binary output: C+T's calibration), with the slope kept
 /// ≥ 0: a model whose out-of-sample scores point the wrong way contributes
 /// nothing rather than its reverse.
-fn calibration(kind: OutputKind, scores: &[f64], targets: &[f64]) -> (f64, f64) {
-    let task = match kind {
-        OutputKind::Regression => Task::Quantitative,
-        OutputKind::Binary => Task::Binary,
-    };
+fn calibration(task: Task, scores: &[f64], targets: &[f64]) -> (f64, f64) {
     let (a, b, _) = calibrate(scores, targets, task);
     if a.is_finite() && b.is_finite() && b >= 0.0 {
         return (a, b);
     }
     let mean = targets.iter().sum::<f64>() / targets.len().max(1) as f64;
-    match kind {
-        OutputKind::Regression => (mean, 0.0),
-        OutputKind::Binary => {
+    match task {
+        Task::Quantitative => (mean, 0.0),
+        Task::Binary => {
             let p = mean.clamp(1e-6, 1.0 - 1e-6);
             ((p / (1.0 - p)).ln(), 0.0)
         }
@@ -223,13 +219,13 @@ mod tests {
     fn calibration_recovers_a_known_line_and_never_reverses() {
         let t: Vec<f64> = (0..50).map(|i| f64::from(i) / 7.0).collect();
         let s: Vec<f64> = t.iter().map(|t| 2.0 * t + 1.0).collect();
-        let (a, b) = calibration(OutputKind::Regression, &s, &t);
+        let (a, b) = calibration(Task::Quantitative, &s, &t);
         assert!(
             (a + 0.5).abs() < 1e-12 && (b - 0.5).abs() < 1e-12,
             "{a} {b}"
         );
         let reversed: Vec<f64> = t.iter().map(|t| -t).collect();
-        let (a, b) = calibration(OutputKind::Regression, &reversed, &t);
+        let (a, b) = calibration(Task::Quantitative, &reversed, &t);
         assert_eq!(b, 0.0);
         assert!((a - t.iter().sum::<f64>() / 50.0).abs() < 1e-12);
 
@@ -250,10 +246,10 @@ mod tests {
                 f64::from(u8::from(uniform() < p))
             })
             .collect();
-        let (a, b) = calibration(OutputKind::Binary, &scores, &y);
+        let (a, b) = calibration(Task::Binary, &scores, &y);
         assert!((a + 0.5).abs() < 0.1 && (b - 0.8).abs() < 0.1, "{a} {b}");
         let mut model_scores = scores.clone();
         model_scores.iter_mut().for_each(|s| *s = -*s);
-        assert_eq!(calibration(OutputKind::Binary, &model_scores, &y).1, 0.0);
+        assert_eq!(calibration(Task::Binary, &model_scores, &y).1, 0.0);
     }
 }

@@ -156,14 +156,8 @@ pub fn load_model(path: &Path) -> Result<Explainable> {
             path: weights_path.clone(),
             source,
         })?;
-        let additive = crate::study::train::read_additive(path)?.unwrap_or_default();
-        if !additive.is_empty() && additive.len() != saved.outputs.len() {
-            return Err(bad(&format!(
-                "{} additive models for {} outputs",
-                additive.len(),
-                saved.outputs.len()
-            )));
-        }
+        let additive =
+            crate::study::train::read_additive(path, saved.outputs.len())?.unwrap_or_default();
         Ok(Explainable::Transformer(TransformerArtifact {
             saved,
             weights,

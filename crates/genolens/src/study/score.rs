@@ -19,7 +19,7 @@ use crate::io::scorefile::{read_score_file, write_sscore, SscoreRow};
 use crate::io::{GenotypeSource, SampleId};
 use crate::study::additive::saved_offsets;
 use crate::study::input::read_model_covariates;
-use crate::study::train::{read_additive, ADDITIVE_FILE};
+use crate::study::train::read_additive;
 use crate::study::{with_suffix, GenotypeInput, RunLog};
 use crate::transformer::finetune::{predict, TaskData};
 use crate::transformer::saved::SavedTransformer;
@@ -240,19 +240,9 @@ fn score_transformer(
     let dummy = Array2::<f32>::zeros((source.n_samples(), saved.outputs.len()));
     // The additive path, when the model was trained with one: its scores
     // are the transformer's offsets.
-    let additive = read_additive(model_dir)?;
+    let additive = read_additive(model_dir, saved.outputs.len())?;
     let offsets = match &additive {
-        Some(models) => {
-            if models.len() != saved.outputs.len() {
-                return Err(Error::Invalid(format!(
-                    "{}: {} additive models for {} outputs",
-                    model_dir.join(ADDITIVE_FILE).display(),
-                    models.len(),
-                    saved.outputs.len()
-                )));
-            }
-            Some(saved_offsets(models, source, covariates.map(|c| c.view()))?)
-        }
+        Some(models) => Some(saved_offsets(models, source, covariates.map(|c| c.view()))?),
         None => None,
     };
     let data = TaskData {

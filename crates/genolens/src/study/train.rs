@@ -289,8 +289,8 @@ struct Round {
     /// Held-out predictions, `test.len() × outputs`.
     predictions: Array2<f64>,
     saved: Option<(SavedTransformer, Vec<u8>)>,
-    /// The additive models (one per output) the final model adds to its
-    /// outputs.
+    /// The final round's additive models (one per output), saved with it;
+    /// empty for the folds.
     additive: Vec<LinearPredictor>,
     /// With the additive path: the transformer's validation gain over it
     /// (kept when significant).
@@ -601,7 +601,11 @@ impl TrainJob<'_> {
             history,
             predictions,
             saved,
-            additive: offsets.map(|o| o.models.clone()).unwrap_or_default(),
+            // Only the final model is saved with its additive path.
+            additive: match offsets {
+                Some(o) if round.test.is_empty() => o.models.clone(),
+                _ => Vec::new(),
+            },
             gain,
             additive_predictions: offsets.map(|o| {
                 Array2::from_shape_fn(o.test.dim(), |(i, j)| {
@@ -650,8 +654,9 @@ fn additive_json(models: &[LinearPredictor]) -> Result<String> {
 }
 
 /// Reads [`ADDITIVE_FILE`] from a model directory: `None` when the model
-/// has no additive path.
-pub fn read_additive(model_dir: &Path) -> Result<Option<Vec<LinearPredictor>>> {
+/// has no additive path. A file with other than one model per output
+/// (`outputs`) is an error.
+pub fn read_additive(model_dir: &Path, outputs: usize) -> Result<Option<Vec<LinearPredictor>>> {
     let path = model_dir.join(ADDITIVE_FILE);
     if !path.exists() {
         return Ok(None);
@@ -666,6 +671,12 @@ pub fn read_additive(model_dir: &Path) -> Result<Option<Vec<LinearPredictor>>> {
         .iter()
         .map(|v| LinearPredictor::from_json(&v.to_string()).map_err(|e| bad(e.to_string())))
         .collect::<Result<Vec<_>>>()?;
+    if models.len() != outputs {
+        return Err(bad(format!(
+            "{} models for the transformer's {outputs} outputs",
+            models.len()
+        )));
+    }
     Ok(Some(models))
 }
 
@@ -1107,10 +1118,7 @@ fn write_outputs(
         let mut b = AtomicFile::create(dir.join("model.json"))?;
         b.write_all(json.as_bytes())?;
         let mut files = vec![a, b];
-        let additive = &results
-            .last()
-            .map(|r| r.additive.clone())
-            .unwrap_or_default();
+        let additive = results.last().map_or(&[][..], |r| r.additive.as_slice());
         let path = dir.join(ADDITIVE_FILE);
         if additive.is_empty() {
             // A model trained without the additive path must not pick up a
