@@ -1,7 +1,8 @@
 //! Block decode rate of genolens' `.bed` reader, in genotypes per second, next to
 //! bed-reader's dense read of the same file (with `--features bed-reader`), and
 //! of its BGEN reader on the same genotypes exported by plink2 as UK Biobank
-//! ships them (BGEN 1.2, 8 bits, zlib).
+//! ships them (BGEN 1.2, 8 bits, zlib), and of its PGEN reader on them as
+//! `plink2 --make-pgen` writes them.
 //!
 //! The file is `$GENOLENS_BENCH_BED` (a fileset prefix; `cargo xtask bench` makes a
 //! simulated 10,000 × 60,000 one), else a 2,000 × 5,000 file generated
@@ -12,6 +13,7 @@ use std::process::Command;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use genolens::io::bgen::{BgenFile, RefAllele};
+use genolens::io::pgen::PgenFile;
 use genolens::io::plink::BedFile;
 use genolens::io::{blocks, GenotypeSource};
 
@@ -84,6 +86,30 @@ fn decode(c: &mut Criterion) {
     }
     let reader = BgenFile::open(&bgen, None, RefAllele::First).expect("benchmark BGEN opens");
     group.bench_function("genolens_bgen_blocks_1024", |b| {
+        b.iter(|| {
+            let mut missing = 0usize;
+            for block in blocks(&reader, 1024) {
+                let block = block.expect("block decodes");
+                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
+            }
+            missing
+        })
+    });
+    // The same genotypes as plink2's own fileset (difflist and
+    // LD-compressed records).
+    let pfile = prefix.with_extension("pg");
+    if !PathBuf::from(format!("{}.pgen", pfile.display())).exists() {
+        let status = Command::new("plink2")
+            .arg("--bfile")
+            .arg(&prefix)
+            .args(["--make-pgen", "--out"])
+            .arg(&pfile)
+            .status()
+            .expect("plink2 writes the benchmark PGEN");
+        assert!(status.success(), "plink2 --make-pgen failed");
+    }
+    let reader = PgenFile::open(&pfile).expect("benchmark PGEN opens");
+    group.bench_function("genolens_pgen_blocks_1024", |b| {
         b.iter(|| {
             let mut missing = 0usize;
             for block in blocks(&reader, 1024) {

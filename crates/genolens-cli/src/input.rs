@@ -11,7 +11,8 @@ use genolens::study::{GenotypeFiles, GenotypeInput};
 
 use crate::error::CliError;
 
-/// Where genotypes come from: a PLINK fileset, a VCF or a BGEN file.
+/// Where genotypes come from: a PLINK 1 or PLINK 2 fileset, a VCF or a BGEN
+/// file.
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct GenotypeArgs {
@@ -21,6 +22,10 @@ pub struct GenotypeArgs {
     /// VCF file: plain, gzip or bgzip (told apart by content).
     #[arg(long, value_name = "FILE")]
     pub vcf: Option<PathBuf>,
+    /// PLINK 2 fileset prefix (`P.pgen`, `P.pvar` or `P.pvar.zst`, `P.psam`):
+    /// hard calls and dosages as plink2 reads them.
+    #[arg(long, value_name = "PREFIX")]
+    pub pfile: Option<PathBuf>,
     /// BGEN file (v1.1-1.3, zlib or zstd): dosages as plink2 imports them;
     /// with --sample for an Oxford `.sample` file and --ref-last for files
     /// whose last allele is REF (the first is, by default: UK Biobank's).
@@ -60,10 +65,12 @@ pub struct InputArgs {
 impl InputArgs {
     /// The genotype input the flags name, as the study steps take it.
     pub fn to_input(&self) -> Result<GenotypeInput, CliError> {
-        let files = match (&self.geno.bfile, &self.geno.vcf, &self.geno.bgen) {
-            (Some(prefix), None, None) => GenotypeFiles::Bfile(prefix.clone()),
-            (None, Some(path), None) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
-            (None, None, Some(path)) => GenotypeFiles::Bgen {
+        let g = &self.geno;
+        let files = match (&g.bfile, &g.vcf, &g.bgen, &g.pfile) {
+            (Some(prefix), None, None, None) => GenotypeFiles::Bfile(prefix.clone()),
+            (None, Some(path), None, None) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
+            (None, None, None, Some(prefix)) => GenotypeFiles::Pfile(prefix.clone()),
+            (None, None, Some(path), None) => GenotypeFiles::Bgen {
                 path: path.clone(),
                 sample: self.sample.clone(),
                 reference: if self.ref_last {
@@ -74,7 +81,7 @@ impl InputArgs {
             },
             _ => {
                 return Err(CliError::Usage(
-                    "give exactly one of --bfile, --vcf or --bgen".into(),
+                    "give exactly one of --bfile, --pfile, --vcf or --bgen".into(),
                 ))
             }
         };

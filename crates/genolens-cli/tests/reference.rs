@@ -592,3 +592,419 @@ fn bad_bgen_files_are_clear_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("variant 1000"), "{err}");
 }
+
+/// A VCF for plink2 to turn into a `.pgen` with every dosage encoding: per
+/// variant, no, 2 %, 30 % or all samples with a fractional dosage (the last
+/// without missing calls, so plink2 stores dosages densely), phased calls on
+/// every third variant, from a fixed linear congruential stream; and a
+/// phenotype for its samples.
+fn pgen_dosage_vcf(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let mut state = 2024u64;
+    let mut uniform = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (n, m) = (300, 96);
+    let mut vcf = String::from(
+        "##fileformat=VCFv4.2\n##FORMAT=<ID=GT,Number=1,Type=String,Description=\"g\">\n\
+         ##FORMAT=<ID=DS,Number=1,Type=Float,Description=\"d\">\n##contig=<ID=1>\n\
+         #CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT",
+    );
+    for i in 0..n {
+        vcf.push_str(&format!("\ts{i}"));
+    }
+    vcf.push('\n');
+    for j in 0..m {
+        let p = 0.05 + 0.5 * uniform();
+        let fractional = [0.0, 0.02, 0.3, 1.0][j % 4];
+        let dense = j % 8 == 7;
+        let sep = if j % 3 == 0 { '|' } else { '/' };
+        vcf.push_str(&format!("1\t{}\tv{j}\tA\tG\t.\t.\t.\tGT:DS", 1000 + 10 * j));
+        for _ in 0..n {
+            let g = (uniform() < p) as u8 + (uniform() < p) as u8;
+            if !dense && uniform() < 0.03 {
+                vcf.push_str(&format!("\t.{sep}.:."));
+                continue;
+            }
+            let mut d = f64::from(g);
+            if dense || uniform() < fractional {
+                d = (d + 0.9 * (uniform() - 0.5)).clamp(0.0, 2.0);
+                if dense {
+                    // Never an exact hard call: every sample keeps a dosage.
+                    d = d.clamp(0.01, 1.99);
+                    if (d - d.round()).abs() < 0.005 {
+                        d += 0.01;
+                    }
+                }
+            }
+            let gt = match (g, uniform() < 0.5) {
+                (0, _) => format!("0{sep}0"),
+                (1, true) if sep == '|' => "1|0".to_string(),
+                (1, _) => format!("0{sep}1"),
+                _ => format!("1{sep}1"),
+            };
+            vcf.push_str(&format!("\t{gt}:{d:.3}"));
+        }
+        vcf.push('\n');
+    }
+    let mut pheno = String::from("#IID\tY\n");
+    for i in 0..n {
+        pheno.push_str(&format!("s{i}\t{:.4}\n", 4.0 * uniform() - 2.0));
+    }
+    let (v, p) = (dir.join("pds.vcf"), dir.join("pds.pheno"));
+    std::fs::write(&v, vcf).unwrap();
+    std::fs::write(&p, pheno).unwrap();
+    (v, p)
+}
+
+/// The record types of a mode 0x10 `.pgen` (4- or 8-bit, per its header).
+fn pgen_record_types(pgen: &Path) -> Vec<u8> {
+    let b = std::fs::read(pgen).unwrap();
+    let m = u32::from_le_bytes(b[3..7].try_into().unwrap()) as usize;
+    assert!(m <= 65536, "one variant block");
+    if b[11] & 4 != 0 {
+        b[20..20 + m].to_vec()
+    } else {
+        (0..m)
+            .map(|k| (b[20 + k / 2] >> (4 * (k % 2))) & 15)
+            .collect()
+    }
+}
+
+/// PGEN input against plink2 reading the same fileset: regenie's shipped
+/// `.pgen`, and plink2's `--make-pgen` of HapMap, wheat and the EUR subset
+/// (between them every hard-call record type plink2 writes: 2-bit, 1-bit,
+/// the three difflist fills, LD-compressed and inverted), of HapMap with a
+/// zstd `.pvar` (`vzs`), of regenie's zstd BGEN, of a VCF with phased calls
+/// and all three dosage encodings, and regenie's fileset with negative
+/// positions in the `.pvar`. `.afreq`, `--make-bed` byte-identical; `gwas` on
+/// dosages within plink2's printed precision; the negative-position count in
+/// the log as plink2 prints it.
+#[test]
+fn pgen_reads_as_plink2_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = |f: &str| data(&format!("regenie_example/{f}"));
+    let (vcf, pheno) = pgen_dosage_vcf(d);
+    // (label, prefix, plink2 needs `vzs`)
+    let mut cases = vec![("regenie shipped".to_string(), r("example"), false)];
+    let make = |label: &str, source: &[&str], vzs: bool| -> Option<std::path::PathBuf> {
+        let out = d.join(label.replace(' ', "_"));
+        let mut args = source.to_vec();
+        args.extend(["--make-pgen"]);
+        if vzs {
+            args.push("vzs");
+        }
+        args.extend(["--out", s(&out)]);
+        reference("plink2", &args).map(|_| out)
+    };
+    let sources: Vec<(&str, Vec<String>, bool)> = vec![
+        (
+            "hapmap",
+            vec![
+                "--bfile".into(),
+                s(&data("hapmap_snprelate_60x5000/plinkhapmap")).into(),
+            ],
+            false,
+        ),
+        (
+            "hapmap vzs",
+            vec![
+                "--bfile".into(),
+                s(&data("hapmap_snprelate_60x5000/plinkhapmap")).into(),
+            ],
+            true,
+        ),
+        (
+            "wheat",
+            vec!["--bfile".into(), s(&data("bglr_wheat/wheat")).into()],
+            false,
+        ),
+        (
+            "eur",
+            vec![
+                "--bfile".into(),
+                s(&data("bolt_lmm_eur_subset_1000g/EUR_subset")).into(),
+            ],
+            false,
+        ),
+        (
+            "regenie zstd bgen",
+            vec![
+                "--bgen".into(),
+                s(&r("example_3chr_zstd.bgen")).into(),
+                "ref-first".into(),
+                "--sample".into(),
+                s(&r("example_3chr.sample")).into(),
+            ],
+            false,
+        ),
+        (
+            "dosage",
+            vec!["--vcf".into(), s(&vcf).into(), "dosage=DS".into()],
+            false,
+        ),
+    ];
+    for (label, source, vzs) in &sources {
+        let source: Vec<&str> = source.iter().map(String::as_str).collect();
+        let Some(prefix) = make(label, &source, *vzs) else {
+            return;
+        };
+        cases.push((label.to_string(), prefix, *vzs));
+    }
+    // The record types the files exercise.
+    let mut types = std::collections::BTreeSet::new();
+    for (_, prefix, _) in &cases {
+        types.extend(pgen_record_types(&with(prefix, "pgen")));
+    }
+    for low in [0u8, 1, 2, 3, 4, 6, 7] {
+        assert!(
+            types.iter().any(|t| t & 7 == low),
+            "no record of type {low}: {types:?}"
+        );
+    }
+    for (bits, what) in [
+        (0x10, "phased"),
+        (0x20, "dosage list"),
+        (0x40, "dense dosage"),
+        (0x60, "dosage bitarray"),
+    ] {
+        let mask = if bits == 0x10 { 0x10 } else { 0x60 };
+        assert!(
+            types.iter().any(|t| t & mask == bits),
+            "no {what} record: {types:?}"
+        );
+    }
+    // Negative positions in the .pvar drop those variants, as plink2 does.
+    let neg = d.join("neg");
+    for ext in ["pgen", "psam"] {
+        std::fs::copy(with(&r("example"), ext), with(&neg, ext)).unwrap();
+    }
+    let pvar: String = read(&with(&r("example"), "pvar"))
+        .lines()
+        .enumerate()
+        .map(|(k, l)| {
+            let mut f: Vec<String> = l.split('\t').map(String::from).collect();
+            if k > 0 && k % 97 == 0 {
+                f[1] = format!("-{}", f[1]);
+            }
+            f.join("\t") + "\n"
+        })
+        .collect();
+    std::fs::write(with(&neg, "pvar"), pvar).unwrap();
+    cases.push(("negative positions".into(), neg, false));
+
+    for (label, prefix, vzs) in &cases {
+        let (g, p) = (d.join("g"), d.join("p"));
+        let mut theirs = vec!["--pfile", s(prefix)];
+        if *vzs {
+            theirs.push("vzs");
+        }
+        ok(genolens(&[
+            "convert",
+            "--pfile",
+            s(prefix),
+            "--make-bed",
+            "--out",
+            s(&g),
+        ]));
+        ok(genolens(&["freq", "--pfile", s(prefix), "--out", s(&g)]));
+        reference(
+            "plink2",
+            &[&theirs[..], &["--freq", "--make-bed", "--out", s(&p)]].concat(),
+        );
+        for ext in ["afreq", "bed", "bim", "fam"] {
+            assert_eq!(
+                std::fs::read(with(&g, ext)).unwrap(),
+                std::fs::read(with(&p, ext)).unwrap(),
+                "{label}: .{ext}"
+            );
+        }
+        if label == "negative positions" {
+            let line = "990 out of 1000 variants loaded from";
+            assert!(read(&with(&p, "log")).contains(line));
+            assert!(
+                read(&with(&g, "log")).contains(&format!("{line} {}", s(&with(prefix, "pvar"))))
+            );
+        }
+        if label == "dosage" {
+            ok(genolens(&[
+                "gwas",
+                "--pfile",
+                s(prefix),
+                "--pheno",
+                s(&pheno),
+                "--out",
+                s(&g),
+            ]));
+            reference(
+                "plink2",
+                &[
+                    &theirs[..],
+                    &[
+                        "--pheno",
+                        s(&pheno),
+                        "--glm",
+                        "allow-no-covars",
+                        "--out",
+                        s(&p),
+                    ],
+                ]
+                .concat(),
+            );
+            let (a, b) = (
+                read(&with(&g, "Y.glm.linear")),
+                read(&with(&p, "Y.glm.linear")),
+            );
+            assert_eq!(a.lines().count(), b.lines().count(), "{label}");
+            for (x, y) in a.lines().zip(b.lines()).skip(1) {
+                for (u, v) in x.split('\t').zip(y.split('\t')) {
+                    if u != v {
+                        let (fu, fv): (f64, f64) = (u.parse().unwrap(), v.parse().unwrap());
+                        assert!(
+                            (fu - fv).abs() <= 1e-4 * fv.abs().max(1e-300),
+                            "{label}: {x} vs plink2 {y}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases.len(), 8);
+}
+
+#[test]
+fn bad_pgen_filesets_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let r = |f: &str| data(&format!("regenie_example/{f}"));
+    let good = std::fs::read(r("example.pgen")).unwrap();
+    let pvar = read(&r("example.pvar"));
+    let psam = read(&r("example.psam"));
+    let set = |pgen: &[u8], pvar: &str, psam: &str| {
+        let prefix = d.join("bad");
+        std::fs::write(with(&prefix, "pgen"), pgen).unwrap();
+        std::fs::write(with(&prefix, "pvar"), pvar).unwrap();
+        std::fs::write(with(&prefix, "psam"), psam).unwrap();
+        prefix
+    };
+    // A 1-bit record's difflist naming sample 500 of 500: the first record's
+    // common-code byte and bitarray (1 + 63 bytes) are followed by its
+    // difflist, whose first group start is set past the last sample.
+    let first_record = u32::from_le_bytes(good[12..16].try_into().unwrap()) as usize;
+    let mut past_samples = good.clone();
+    let list = first_record + 1 + 500usize.div_ceil(8);
+    past_samples[list] = 1;
+    past_samples[list + 1..list + 3].copy_from_slice(&500u16.to_le_bytes());
+    let mut multi = pvar
+        .lines()
+        .map(|l| l.to_string() + "\n")
+        .collect::<Vec<_>>();
+    multi[5] = multi[5].trim_end().to_string() + ",T\n";
+    // (label, .pgen bytes, .pvar, .psam, the file the error names, what it says)
+    type Case<'a> = (&'a str, Vec<u8>, String, String, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "empty",
+            Vec::new(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "magic",
+        ),
+        (
+            "text",
+            b"hello, not a pgen".to_vec(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "magic",
+        ),
+        (
+            "truncated header",
+            good[..300].to_vec(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "truncated",
+        ),
+        (
+            "truncated records",
+            good[..good.len() - 100].to_vec(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "truncated",
+        ),
+        (
+            "counts",
+            good.clone(),
+            pvar.lines()
+                .take(900)
+                .map(|l| l.to_string() + "\n")
+                .collect(),
+            psam.clone(),
+            "bad.pgen",
+            "the .pvar has 899 variants",
+        ),
+        (
+            "pgi",
+            [&good[..2], &[0x20][..], &good[3..]].concat(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            ".pgi",
+        ),
+        (
+            "fixed dosage",
+            [&good[..2], &[0x03][..], &good[3..]].concat(),
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "0x03",
+        ),
+        (
+            "multi-allelic",
+            good.clone(),
+            multi.concat(),
+            psam.clone(),
+            "bad.pvar",
+            "multi-allelic",
+        ),
+        (
+            "pvar columns",
+            good.clone(),
+            pvar.replace("#CHROM\tPOS", "#CHROM\tPOSITION"),
+            psam.clone(),
+            "bad.pvar",
+            "no POS column",
+        ),
+        (
+            "psam duplicate",
+            good.clone(),
+            pvar.clone(),
+            psam.replacen("\n2\t2\t", "\n1\t1\t", 1),
+            "bad.psam",
+            "duplicate",
+        ),
+        (
+            "difflist",
+            past_samples,
+            pvar.clone(),
+            psam.clone(),
+            "bad.pgen",
+            "record 1",
+        ),
+    ];
+    for (label, pgen, pvar, psam, file, says) in cases {
+        let prefix = set(&pgen, &pvar, &psam);
+        let out = d.join("o");
+        let o = genolens(&["freq", "--pfile", s(&prefix), "--out", s(&out)]);
+        assert!(!o.status.success(), "{label} should fail");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(file) && err.contains(says), "{label}: {err}");
+        assert!(!with(&out, "afreq").exists(), "{label} left output");
+    }
+}

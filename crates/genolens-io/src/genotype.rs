@@ -131,6 +131,12 @@ pub trait GenotypeSource: Send + Sync {
         0
     }
 
+    /// The file the variants are listed in (a `.bim`, a `.pvar`), for
+    /// messages; [`origin`](Self::origin) by default.
+    fn variants_origin(&self) -> &Path {
+        self.origin()
+    }
+
     /// Decodes variant `variant` for every sample into `out` (`out.len()` must be
     /// the number of samples), `NaN` where missing.
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()>;
@@ -240,6 +246,9 @@ macro_rules! forward_genotype_source {
             }
             fn skipped_on_load(&self) -> usize {
                 (**self).skipped_on_load()
+            }
+            fn variants_origin(&self) -> &Path {
+                (**self).variants_origin()
             }
             fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
                 (**self).read_variant_into(variant, out)
@@ -355,6 +364,9 @@ impl<S: GenotypeSource> GenotypeSource for Subset<S> {
     }
     fn origin(&self) -> &Path {
         self.inner.origin()
+    }
+    fn variants_origin(&self) -> &Path {
+        self.inner.variants_origin()
     }
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {
         let Some(&v) = self.variant_idx.get(variant) else {

@@ -52,6 +52,7 @@ pub fn decode_variant(bytes: &[u8], out: &mut [f32]) {
 #[derive(Debug)]
 pub struct BedFile {
     bed_path: PathBuf,
+    bim_path: PathBuf,
     file: File,
     samples: Vec<Sample>,
     variants: Vec<Variant>,
@@ -81,6 +82,7 @@ impl BedFile {
         fam: impl AsRef<Path>,
     ) -> Result<Self> {
         let bed_path = bed.as_ref().to_path_buf();
+        let bim_path = bim.as_ref().to_path_buf();
         let samples = read_fam(fam.as_ref())?;
         let bim = read_bim_records(bim.as_ref())?;
         let n_records = bim.n_records;
@@ -133,6 +135,7 @@ impl BedFile {
         }
         Ok(Self {
             bed_path,
+            bim_path,
             file,
             samples,
             variants,
@@ -208,6 +211,10 @@ impl GenotypeSource for BedFile {
 
     fn skipped_on_load(&self) -> usize {
         self.skipped_negative_bp()
+    }
+
+    fn variants_origin(&self) -> &Path {
+        &self.bim_path
     }
 
     fn read_variant_into(&self, variant: usize, out: &mut [f32]) -> Result<()> {

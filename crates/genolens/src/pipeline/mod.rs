@@ -661,6 +661,10 @@ fn step_inputs(input: &GenotypeInput, extra: impl IntoIterator<Item = PathBuf>) 
             .map(|ext| with_suffix(prefix, ext))
             .collect(),
         GenotypeFiles::Vcf(path, _) => vec![path.clone()],
+        GenotypeFiles::Pfile(prefix) => {
+            let (pgen, pvar, psam) = crate::io::pgen::pfile_paths(prefix);
+            vec![pgen, pvar, psam]
+        }
         GenotypeFiles::Bgen { path, sample, .. } => std::iter::once(path.clone())
             .chain(sample.clone())
             .collect(),

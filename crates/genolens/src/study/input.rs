@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::io::bgen::{BgenFile, RefAllele};
+use crate::io::pgen::{pfile_paths, PgenFile};
 use crate::io::plink::BedFile;
 use crate::io::report::{read_id_list, read_sample_list};
 use crate::io::vcf::{VcfGenotypes, VcfOptions};
@@ -22,6 +23,8 @@ pub enum GenotypeFiles {
     Bfile(PathBuf),
     /// A VCF (plain, gzip or bgzip) and how its records become variants.
     Vcf(PathBuf, VcfOptions),
+    /// A PLINK 2 fileset prefix (`P.pgen`, `P.pvar` or `P.pvar.zst`, `P.psam`).
+    Pfile(PathBuf),
     /// A BGEN file, its Oxford `.sample` file if any, and which allele is REF.
     Bgen {
         /// The `.bgen`.
@@ -57,10 +60,19 @@ impl GenotypeInput {
     /// `true` when the genotypes come from a VCF (no family IDs: reports print
     /// `IID` only, as PLINK 2 does).
     pub fn is_vcf(&self) -> bool {
-        matches!(
-            self.files,
-            GenotypeFiles::Vcf(..) | GenotypeFiles::Bgen { sample: None, .. }
-        )
+        match &self.files {
+            GenotypeFiles::Vcf(..) | GenotypeFiles::Bgen { sample: None, .. } => true,
+            // A `.psam` without an FID column: plink2 prints IIDs only.
+            GenotypeFiles::Pfile(prefix) => std::fs::read_to_string(pfile_paths(prefix).2)
+                .ok()
+                .and_then(|t| {
+                    t.lines()
+                        .find(|l| !l.trim().is_empty() && !l.starts_with("##"))
+                        .map(|l| l.starts_with("#IID"))
+                })
+                .unwrap_or(false),
+            _ => false,
+        }
     }
 
     /// Opens the genotypes and applies the subset; notes for the user (e.g.
@@ -68,6 +80,7 @@ impl GenotypeInput {
     pub fn open(&self, notes: &mut Vec<String>) -> Result<Box<dyn GenotypeSource>> {
         let source: Box<dyn GenotypeSource> = match &self.files {
             GenotypeFiles::Bfile(prefix) => Box::new(BedFile::open(prefix)?),
+            GenotypeFiles::Pfile(prefix) => Box::new(PgenFile::open(prefix)?),
             GenotypeFiles::Bgen {
                 path,
                 sample,

@@ -44,7 +44,7 @@ impl RunLog {
                  negative bp coordinates.",
                 source.n_variants(),
                 source.n_variants() + skipped,
-                source.origin().with_extension("bim").display(),
+                source.variants_origin().display(),
             );
         }
         log
