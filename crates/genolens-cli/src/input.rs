@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use genolens::io::bgen::RefAllele;
+use genolens::io::matrix::{MatrixCoding, MatrixOptions};
 use genolens::io::vcf::{MultiAllelic, VcfOptions};
 use genolens::io::GenotypeSource;
 use genolens::study::predict::FoldSpec;
@@ -26,6 +27,11 @@ pub struct GenotypeArgs {
     /// hard calls and dosages as plink2 reads them.
     #[arg(long, value_name = "PREFIX")]
     pub pfile: Option<PathBuf>,
+    /// Numeric genotype matrix, CSV or TSV (plain or gzip): a row per sample,
+    /// an ID column then one value per marker, an optional header of marker
+    /// names; `NA`/`.`/empty missing. See --delimiter and --matrix-coding.
+    #[arg(long, value_name = "FILE")]
+    pub geno_matrix: Option<PathBuf>,
     /// BGEN file (v1.1-1.3, zlib or zstd): dosages as plink2 imports them;
     /// with --sample for an Oxford `.sample` file and --ref-last for files
     /// whose last allele is REF (the first is, by default: UK Biobank's).
@@ -41,6 +47,15 @@ pub struct InputArgs {
     geno: GenotypeArgs,
     #[command(flatten)]
     vcf: VcfArgs,
+    /// With --geno-matrix: the field separator (one character; `tab` for a
+    /// tab). Default: `,` when the first line has one, else tabs or spaces.
+    #[arg(long, value_name = "C", requires = "geno_matrix")]
+    delimiter: Option<String>,
+    /// With --geno-matrix: what a value counts. `additive` 0/1/2 copies or
+    /// a dosage (default); `inbred` 0/1 absent/present in homozygous lines,
+    /// two copies each (BGLR's wheat); `centered` -1/0/1 (rrBLUP).
+    #[arg(long, value_name = "CODING", requires = "geno_matrix", value_parser = ["additive", "inbred", "centered"])]
+    matrix_coding: Option<String>,
     /// With --bgen: the Oxford `.sample` file (ID_1 = FID, ID_2 = IID, sex).
     #[arg(long, value_name = "FILE", requires = "bgen")]
     sample: Option<PathBuf>,
@@ -66,11 +81,16 @@ impl InputArgs {
     /// The genotype input the flags name, as the study steps take it.
     pub fn to_input(&self) -> Result<GenotypeInput, CliError> {
         let g = &self.geno;
-        let files = match (&g.bfile, &g.vcf, &g.bgen, &g.pfile) {
-            (Some(prefix), None, None, None) => GenotypeFiles::Bfile(prefix.clone()),
-            (None, Some(path), None, None) => GenotypeFiles::Vcf(path.clone(), self.vcf.options()?),
-            (None, None, None, Some(prefix)) => GenotypeFiles::Pfile(prefix.clone()),
-            (None, None, Some(path), None) => GenotypeFiles::Bgen {
+        let files = match (&g.bfile, &g.vcf, &g.bgen, &g.pfile, &g.geno_matrix) {
+            (Some(prefix), None, None, None, None) => GenotypeFiles::Bfile(prefix.clone()),
+            (None, Some(path), None, None, None) => {
+                GenotypeFiles::Vcf(path.clone(), self.vcf.options()?)
+            }
+            (None, None, None, Some(prefix), None) => GenotypeFiles::Pfile(prefix.clone()),
+            (None, None, None, None, Some(path)) => {
+                GenotypeFiles::Matrix(path.clone(), self.matrix_options()?)
+            }
+            (None, None, Some(path), None, None) => GenotypeFiles::Bgen {
                 path: path.clone(),
                 sample: self.sample.clone(),
                 reference: if self.ref_last {
@@ -81,7 +101,7 @@ impl InputArgs {
             },
             _ => {
                 return Err(CliError::Usage(
-                    "give exactly one of --bfile, --pfile, --vcf or --bgen".into(),
+                    "give exactly one of --bfile, --pfile, --vcf, --bgen or --geno-matrix".into(),
                 ))
             }
         };
@@ -90,6 +110,25 @@ impl InputArgs {
             extract: self.extract.clone(),
             keep: self.keep.clone(),
         })
+    }
+
+    fn matrix_options(&self) -> Result<MatrixOptions, CliError> {
+        let delimiter = match self.delimiter.as_deref() {
+            None => None,
+            Some("tab" | "\\t") => Some(b'\t'),
+            Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+            Some(d) => {
+                return Err(CliError::Usage(format!(
+                    "--delimiter {d:?}: give one character (or `tab`)"
+                )))
+            }
+        };
+        let coding = match self.matrix_coding.as_deref() {
+            Some("inbred") => MatrixCoding::Inbred,
+            Some("centered") => MatrixCoding::Centered,
+            _ => MatrixCoding::Additive,
+        };
+        Ok(MatrixOptions { delimiter, coding })
     }
 
     /// Opens the genotype source the flags name.

@@ -12,6 +12,7 @@
 //! | [`clumped`] | PLINK 1.9 `--clump` input reports (ID and P columns) and `.clumped` output, byte for byte |
 //! | [`epistasis`] | PLINK 1.9 `--epistasis` reports: `.epi.qt` and `.epi.qt.summary` |
 //! | [`prior`] | gene prior tables (`gene_prior.tsv`, user `gene score` tables), evidence sentences, p-value tables of any association tool |
+//! | [`matrix`] | numeric genotype matrices (CSV/TSV, a row per sample), streamed through a temporary file |
 //! | [`pgen`] | PLINK 2 `.pgen/.pvar(.zst)/.psam` (hard calls, dosages, LD-compressed and difflist records), as a streamed source |
 //! | [`bgen`] | BGEN 1.1–1.3 (layouts 1 and 2; zlib, zstd; phased or not) and Oxford `.sample` files, as a streamed source with plink2's dosages |
 //! | [`loco`] | leave-one-chromosome-out predictions in regenie's `.loco` and `pred.list` files |
@@ -39,6 +40,7 @@ pub mod genes;
 mod genotype;
 pub mod hardcall;
 pub mod loco;
+pub mod matrix;
 pub mod pgen;
 pub mod plink;
 pub mod prior;

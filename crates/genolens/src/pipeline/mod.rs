@@ -660,7 +660,7 @@ fn step_inputs(input: &GenotypeInput, extra: impl IntoIterator<Item = PathBuf>) 
             .iter()
             .map(|ext| with_suffix(prefix, ext))
             .collect(),
-        GenotypeFiles::Vcf(path, _) => vec![path.clone()],
+        GenotypeFiles::Vcf(path, _) | GenotypeFiles::Matrix(path, _) => vec![path.clone()],
         GenotypeFiles::Pfile(prefix) => {
             let (pgen, pvar, psam) = crate::io::pgen::pfile_paths(prefix);
             vec![pgen, pvar, psam]

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::io::bgen::{BgenFile, RefAllele};
+use crate::io::matrix::{GenoMatrix, MatrixOptions};
 use crate::io::pgen::{pfile_paths, PgenFile};
 use crate::io::plink::BedFile;
 use crate::io::report::{read_id_list, read_sample_list};
@@ -25,6 +26,8 @@ pub enum GenotypeFiles {
     Vcf(PathBuf, VcfOptions),
     /// A PLINK 2 fileset prefix (`P.pgen`, `P.pvar` or `P.pvar.zst`, `P.psam`).
     Pfile(PathBuf),
+    /// A numeric genotype matrix (a row per sample) and how it is read.
+    Matrix(PathBuf, MatrixOptions),
     /// A BGEN file, its Oxford `.sample` file if any, and which allele is REF.
     Bgen {
         /// The `.bgen`.
@@ -61,7 +64,9 @@ impl GenotypeInput {
     /// `IID` only, as PLINK 2 does).
     pub fn is_vcf(&self) -> bool {
         match &self.files {
-            GenotypeFiles::Vcf(..) | GenotypeFiles::Bgen { sample: None, .. } => true,
+            GenotypeFiles::Vcf(..)
+            | GenotypeFiles::Matrix(..)
+            | GenotypeFiles::Bgen { sample: None, .. } => true,
             // A `.psam` without an FID column: plink2 prints IIDs only.
             GenotypeFiles::Pfile(prefix) => std::fs::read_to_string(pfile_paths(prefix).2)
                 .ok()
@@ -81,6 +86,7 @@ impl GenotypeInput {
         let source: Box<dyn GenotypeSource> = match &self.files {
             GenotypeFiles::Bfile(prefix) => Box::new(BedFile::open(prefix)?),
             GenotypeFiles::Pfile(prefix) => Box::new(PgenFile::open(prefix)?),
+            GenotypeFiles::Matrix(path, options) => Box::new(GenoMatrix::open(path, *options)?),
             GenotypeFiles::Bgen {
                 path,
                 sample,
