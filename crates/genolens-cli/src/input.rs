@@ -8,7 +8,7 @@ use genolens::io::matrix::{MatrixCoding, MatrixOptions};
 use genolens::io::vcf::{MultiAllelic, VcfOptions};
 use genolens::io::GenotypeSource;
 use genolens::study::predict::FoldSpec;
-use genolens::study::{GenotypeFiles, GenotypeInput};
+use genolens::study::{GenotypeFiles, GenotypeInput, VariantRange};
 
 use crate::error::CliError;
 
@@ -75,6 +75,23 @@ pub struct InputArgs {
     /// PLINK's `--keep`).
     #[arg(long, value_name = "FILE")]
     keep: Option<PathBuf>,
+    /// Keep only these chromosomes: codes and ranges, e.g. `1-4,22,X` (as
+    /// plink2's `--chr`).
+    #[arg(long, value_name = "LIST")]
+    chr: Option<String>,
+    /// With one --chr: the first base-pair position kept.
+    #[arg(long, value_name = "BP", requires = "chr")]
+    from_bp: Option<u64>,
+    /// With one --chr: the last base-pair position kept.
+    #[arg(long, value_name = "BP", requires = "chr")]
+    to_bp: Option<u64>,
+    /// The first variant kept, by ID (to --to, or the end of its chromosome).
+    #[arg(long, value_name = "ID")]
+    from: Option<String>,
+    /// The last variant kept, by ID (from --from, or the start of its
+    /// chromosome).
+    #[arg(long, value_name = "ID")]
+    to: Option<String>,
 }
 
 impl InputArgs {
@@ -109,6 +126,13 @@ impl InputArgs {
             files,
             extract: self.extract.clone(),
             keep: self.keep.clone(),
+            range: VariantRange {
+                chromosomes: self.chr.clone(),
+                from_bp: self.from_bp,
+                to_bp: self.to_bp,
+                from_id: self.from.clone(),
+                to_id: self.to.clone(),
+            },
         })
     }
 

@@ -997,6 +997,7 @@ impl StudyConfig {
             files,
             extract: self.input.extract.clone(),
             keep: self.input.keep.clone(),
+            range: Default::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::io::vcf::{VcfGenotypes, VcfOptions};
 use ndarray::Array2;
 
 use crate::io::table::{SampleTable, TableOptions};
-use crate::io::{GenotypeSource, SampleId, Subset};
+use crate::io::{plink_chrom, GenotypeSource, SampleId, Subset, Variant};
 use crate::study::RunLog;
 use crate::{Error, Result};
 
@@ -48,6 +48,181 @@ pub struct GenotypeInput {
     pub extract: Option<PathBuf>,
     /// Keep only the samples listed, `FID IID` or `IID` per line (`--keep`).
     pub keep: Option<PathBuf>,
+    /// Keep only the variants in a chromosome list or range (`--chr`,
+    /// `--from-bp`/`--to-bp`, `--from`/`--to`).
+    pub range: VariantRange,
+}
+
+/// A variant range as plink2 spells it: `--chr 1-4,22,X`, then on one
+/// chromosome `--from-bp`/`--to-bp` (inclusive) or `--from`/`--to` (variant
+/// IDs, inclusive, in file order). Empty selects everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VariantRange {
+    /// `--chr`: chromosome codes and ranges (`1-4`, `X`, `chr2`), as given.
+    pub chromosomes: Option<String>,
+    /// `--from-bp`: the first position kept (needs one `--chr`).
+    pub from_bp: Option<u64>,
+    /// `--to-bp`: the last position kept (needs one `--chr`).
+    pub to_bp: Option<u64>,
+    /// `--from`: the first variant kept, by ID.
+    pub from_id: Option<String>,
+    /// `--to`: the last variant kept, by ID.
+    pub to_id: Option<String>,
+}
+
+/// A chromosome code's place in PLINK's order (`X` 23, `Y` 24, `XY` 25,
+/// `MT` 26), for ranges; `None` for other contig names.
+fn chrom_number(code: &str) -> Option<u32> {
+    match plink_chrom(code) {
+        "X" | "x" => Some(23),
+        "Y" | "y" => Some(24),
+        "XY" | "xy" => Some(25),
+        "MT" | "mt" => Some(26),
+        c => c.parse().ok(),
+    }
+}
+
+/// A chromosome code as `--chr` compares it: PLINK's printed code, with
+/// numbers normalised (`01` is `1`).
+fn chrom_key(code: &str) -> String {
+    match chrom_number(code) {
+        Some(n) => plink_chrom(&n.to_string()).to_string(),
+        None => plink_chrom(code).to_string(),
+    }
+}
+
+impl VariantRange {
+    /// `true` when nothing is selected out.
+    pub fn is_all(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// The chromosome keys `--chr` names.
+    fn chromosome_set(&self) -> Result<Option<HashSet<String>>> {
+        let Some(list) = &self.chromosomes else {
+            return Ok(None);
+        };
+        let mut set = HashSet::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item.split_once('-') {
+                Some((a, b)) => {
+                    let (Some(a), Some(b)) = (chrom_number(a), chrom_number(b)) else {
+                        return Err(Error::Invalid(format!(
+                            "--chr {item}: a range needs two chromosome numbers (or X, Y, XY, MT)"
+                        )));
+                    };
+                    if a > b {
+                        return Err(Error::Invalid(format!(
+                            "--chr {item}: the range is reversed"
+                        )));
+                    }
+                    set.extend((a..=b).map(|n| chrom_key(&n.to_string())));
+                }
+                None => {
+                    set.insert(chrom_key(item));
+                }
+            }
+        }
+        if set.is_empty() {
+            return Err(Error::Invalid("--chr: no chromosome given".into()));
+        }
+        Ok(Some(set))
+    }
+
+    /// The indices of `variants` the range keeps, in order; an error when
+    /// the range is malformed or keeps nothing.
+    pub fn select(&self, variants: &[Variant], origin: &Path) -> Result<Vec<usize>> {
+        let chromosomes = self.chromosome_set()?;
+        if (self.from_bp.is_some() || self.to_bp.is_some())
+            && chromosomes.as_ref().is_none_or(|c| c.len() != 1)
+        {
+            return Err(Error::Invalid(
+                "--from-bp/--to-bp need --chr with exactly one chromosome".into(),
+            ));
+        }
+        if let (Some(a), Some(b)) = (self.from_bp, self.to_bp) {
+            if a > b {
+                return Err(Error::Invalid(format!(
+                    "--from-bp {a} is after --to-bp {b}"
+                )));
+            }
+        }
+        let find = |id: &str, flag: &str| {
+            variants.iter().position(|v| v.id == id).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{flag} {id}: no such variant in {}",
+                    origin.display()
+                ))
+            })
+        };
+        let from = self
+            .from_id
+            .as_deref()
+            .map(|id| find(id, "--from"))
+            .transpose()?;
+        let to = self
+            .to_id
+            .as_deref()
+            .map(|id| find(id, "--to"))
+            .transpose()?;
+        // --from/--to stay on one chromosome: the other end defaults to the
+        // chromosome's first or last variant.
+        let id_range = match (from, to) {
+            (None, None) => None,
+            (Some(f), Some(t)) => {
+                if variants[f].plink_chrom() != variants[t].plink_chrom() {
+                    return Err(Error::Invalid(format!(
+                        "--from {} and --to {} are on different chromosomes",
+                        variants[f].id, variants[t].id
+                    )));
+                }
+                if f > t {
+                    return Err(Error::Invalid(format!(
+                        "--to {} comes before --from {} in {}",
+                        variants[t].id,
+                        variants[f].id,
+                        origin.display()
+                    )));
+                }
+                Some((f, t))
+            }
+            (Some(f), None) => {
+                let c = variants[f].plink_chrom();
+                let last = (f..variants.len())
+                    .take_while(|&k| variants[k].plink_chrom() == c)
+                    .last()
+                    .unwrap_or(f);
+                Some((f, last))
+            }
+            (None, Some(t)) => {
+                let c = variants[t].plink_chrom();
+                let first = (0..=t)
+                    .rev()
+                    .take_while(|&k| variants[k].plink_chrom() == c)
+                    .last()
+                    .unwrap_or(t);
+                Some((first, t))
+            }
+        };
+        let kept: Vec<usize> = (0..variants.len())
+            .filter(|&k| {
+                let v = &variants[k];
+                chromosomes
+                    .as_ref()
+                    .is_none_or(|c| c.contains(&chrom_key(&v.chrom)))
+                    && self.from_bp.is_none_or(|a| v.pos >= a)
+                    && self.to_bp.is_none_or(|b| v.pos <= b)
+                    && id_range.is_none_or(|(f, t)| (f..=t).contains(&k))
+            })
+            .collect();
+        if kept.is_empty() {
+            return Err(Error::Invalid(format!(
+                "no variants of {} remain in the range (--chr/--from-bp/--to-bp/--from/--to)",
+                origin.display()
+            )));
+        }
+        Ok(kept)
+    }
 }
 
 impl GenotypeInput {
@@ -57,6 +232,7 @@ impl GenotypeInput {
             files: GenotypeFiles::Bfile(prefix.into()),
             extract: None,
             keep: None,
+            range: VariantRange::default(),
         }
     }
 
@@ -103,23 +279,31 @@ impl GenotypeInput {
                 Box::new(g)
             }
         };
-        if self.extract.is_none() && self.keep.is_none() {
+        if self.extract.is_none() && self.keep.is_none() && self.range.is_all() {
             return Ok(source);
         }
+        let in_range = if self.range.is_all() {
+            None
+        } else {
+            Some(self.range.select(source.variants(), source.origin())?)
+        };
         let variants = match &self.extract {
-            None => None,
+            None => in_range,
             Some(path) => {
                 let ids: HashSet<String> = read_id_list(path)?.into_iter().collect();
                 let idx: Vec<usize> = source
                     .variants()
                     .iter()
                     .enumerate()
-                    .filter(|(_, v)| ids.contains(&v.id))
+                    .filter(|(i, v)| {
+                        ids.contains(&v.id)
+                            && in_range.as_ref().is_none_or(|r| r.binary_search(i).is_ok())
+                    })
                     .map(|(i, _)| i)
                     .collect();
                 if idx.is_empty() {
                     return Err(Error::Invalid(format!(
-                        "--extract {}: none of its {} IDs is a variant of {}",
+                        "--extract {}: none of its {} IDs is a variant of {} (in the range given)",
                         path.display(),
                         ids.len(),
                         source.origin().display()

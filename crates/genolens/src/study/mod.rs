@@ -28,7 +28,7 @@ pub mod wgr;
 
 use std::path::{Path, PathBuf};
 
-pub use input::{GenotypeFiles, GenotypeInput};
+pub use input::{GenotypeFiles, GenotypeInput, VariantRange};
 pub use log::RunLog;
 pub use progress::{NoProgress, Progress};
 
