@@ -52,6 +52,9 @@ enum Command {
     /// Prior-weighted multiple testing (weighted Benjamini-Hochberg and
     /// Bonferroni) of an association report from any tool.
     Fdr(commands::fdr::Args),
+    /// Join the .glm.* results of a sharded run (per chromosome or range) into
+    /// one, with lambda GC, Bonferroni/BH counts and plots over all variants.
+    Merge(commands::merge::Args),
     /// Clump an association report into lead variants by LD, as plink1.9 --clump.
     Clump(commands::clump::Args),
     /// Test every pair of variants for an interaction effect on a quantitative
@@ -111,6 +114,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Clump(a) => commands::clump::run(a),
         Command::Epistasis(a) => commands::epistasis::run(a),
         Command::Fdr(a) => commands::fdr::run(a),
+        Command::Merge(a) => commands::merge::run(a),
         Command::Explain(a) => commands::explain::run(a),
         Command::Predict(a) => commands::predict::run(a),
         Command::Score(a) => commands::predict::score(a),

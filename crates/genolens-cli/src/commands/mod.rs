@@ -9,6 +9,7 @@ pub mod freq;
 pub mod gwas;
 pub mod info;
 pub mod literature;
+pub mod merge;
 pub mod pca;
 pub mod predict;
 pub mod prior;

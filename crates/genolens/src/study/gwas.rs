@@ -936,8 +936,15 @@ pub fn run_gwas(options: &GwasOptions, progress: &dyn Progress) -> Result<GwasOu
                 Some(summary)
             }
         };
+        let chrom_pos: Vec<(&str, u64)> = source
+            .variants()
+            .iter()
+            .map(|v| (v.plink_chrom(), v.pos))
+            .collect();
+        let ids: Vec<&str> = source.variants().iter().map(|v| v.id.as_str()).collect();
         let (manhattan, qq) = draw_plots(
-            source.as_ref(),
+            &chrom_pos,
+            &ids,
             &options.out,
             &PlotInput {
                 name,
@@ -1058,15 +1065,14 @@ fn with_principal_components(
 /// chromosomes side by side and named, the genome-wide (5e-8) and Bonferroni
 /// lines, lead loci named by their nearest gene; the QQ diagonal with its
 /// 95 % band and λGC in the title.
-fn draw_plots(
-    source: &dyn GenotypeSource,
+pub(crate) fn draw_plots(
+    chrom_pos: &[(&str, u64)],
+    ids: &[&str],
     out: &std::path::Path,
     scan: &PlotInput<'_>,
 ) -> Result<(PathBuf, PathBuf)> {
     let (name, ln_p, tested) = (scan.name, scan.ln_p, scan.tested);
-    let variants = source.variants();
-    let chrom_pos: Vec<(&str, u64)> = variants.iter().map(|v| (v.plink_chrom(), v.pos)).collect();
-    let layout = manhattan_layout(&chrom_pos, ln_p, 1600, 600, 4.0);
+    let layout = manhattan_layout(chrom_pos, ln_p, 1600, 600, 4.0);
     let manhattan = with_suffix(out, &format!("{name}.manhattan.png"));
     let bonferroni = -bonferroni_threshold(0.05, tested.max(1)).log10();
     let mut plot = ScatterPlot::new()
@@ -1102,11 +1108,7 @@ fn draw_plots(
                 dashed: true,
             },
         );
-    let by_id: HashMap<&str, usize> = variants
-        .iter()
-        .enumerate()
-        .map(|(k, v)| (v.id.as_str(), k))
-        .collect();
+    let by_id: HashMap<&str, usize> = ids.iter().enumerate().map(|(k, &id)| (id, k)).collect();
     for lead in scan.leads.iter().take(10) {
         let Some(&k) = by_id.get(lead.id.as_str()) else {
             continue;
@@ -1144,13 +1146,13 @@ fn draw_plots(
 }
 
 /// What a phenotype's plots show.
-struct PlotInput<'a> {
-    name: &'a str,
-    ln_p: &'a [f64],
-    tested: usize,
+pub(crate) struct PlotInput<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) ln_p: &'a [f64],
+    pub(crate) tested: usize,
     /// Lead loci by ascending p, to be named on the Manhattan plot.
-    leads: &'a [LeadVariant],
-    genes: Option<&'a GeneMap>,
+    pub(crate) leads: &'a [LeadVariant],
+    pub(crate) genes: Option<&'a GeneMap>,
 }
 
 /// The gene nearest a position within 250 kb (0 inside a gene).
@@ -1168,14 +1170,21 @@ fn nearest_gene(map: &GeneMap, chrom: &str, pos: u64) -> Option<String> {
 }
 
 /// A phenotype's λGC and multiple-testing counts.
-struct Counts {
-    lambda_gc: Option<f64>,
-    bonferroni: usize,
-    bh: usize,
+pub(crate) struct Counts {
+    pub(crate) lambda_gc: Option<f64>,
+    pub(crate) bonferroni: usize,
+    pub(crate) bh: usize,
 }
 
-/// λGC overall and by MAF bin, and the multiple-testing counts, into the log.
-fn summarize(log: &mut RunLog, name: &str, ln_p: &[f64], maf: &[f64], tested: usize) -> Counts {
+/// λGC overall and by MAF bin (none when `maf` is empty), and the
+/// multiple-testing counts, into the log.
+pub(crate) fn summarize(
+    log: &mut RunLog,
+    name: &str,
+    ln_p: &[f64],
+    maf: &[f64],
+    tested: usize,
+) -> Counts {
     let lambda_gc = genomic_control(ln_p);
     match lambda_gc {
         Some(l) => {
@@ -1185,7 +1194,12 @@ fn summarize(log: &mut RunLog, name: &str, ln_p: &[f64], maf: &[f64], tested: us
             let _ = writeln!(log, "{name}: lambda GC NA (no p-value)");
         }
     }
-    for (lo, hi, n, l) in genomic_control_by_maf(ln_p, maf, &[0.0, 0.01, 0.05, 0.2, 0.5]) {
+    let bins = if maf.is_empty() {
+        Vec::new()
+    } else {
+        genomic_control_by_maf(ln_p, maf, &[0.0, 0.01, 0.05, 0.2, 0.5])
+    };
+    for (lo, hi, n, l) in bins {
         let l = l.map_or("NA".to_string(), |l| format!("{l:.4}"));
         let _ = writeln!(
             log,

@@ -16,6 +16,7 @@ pub mod input;
 pub mod literature;
 pub mod lmm;
 pub mod log;
+pub mod merge;
 pub mod pca;
 pub mod predict;
 pub mod prior;
