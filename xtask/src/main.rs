@@ -35,13 +35,14 @@ fn main() -> ExitCode {
         Some("bench") => bench(),
         Some("fusion-bench") => fusion_bench(&args[1..]),
         Some("install-tools") => install_tools(),
+        Some("workflow") => workflow_check("target/release/genolens"),
         Some("text-env") => text_env(args.iter().any(|a| a == "--python-ref")).map(|env| {
             for (k, v) in env.vars {
                 println!("export {k}={v}");
             }
         }),
         _ => Err(
-            "usage: cargo xtask <ci|bench|fusion-bench [options]|install-tools|text-env [--python-ref]>"
+            "usage: cargo xtask <ci|bench|fusion-bench [options]|install-tools|workflow|text-env [--python-ref]>"
                 .to_string(),
         ),
     };
@@ -194,6 +195,8 @@ fn ci() -> Result<(), String> {
     let mut test = ci_cargo();
     test.args(["test", "--workspace"]);
     let (passed, failed) = test_step(test)?;
+    // The tests built the debug binary the workflow drives.
+    workflow_check("target/debug/genolens")?;
     let mut doc = ci_cargo();
     doc.args(["doc", "--workspace", "--no-deps"])
         .env("RUSTDOCFLAGS", "-D warnings");
@@ -261,6 +264,85 @@ fn ci() -> Result<(), String> {
     eprintln!("xtask: ci passed in {:.1} s", t.elapsed().as_secs_f64());
     // One closing line for the whole suite (cargo prints one per test binary).
     println!("ci: {passed} passed, {failed} failed");
+    Ok(())
+}
+
+/// Runs the Snakemake workflow (`workflow/Snakefile`, Snakemake from PyPI in
+/// a venv under `target/`) on the bundled EUR subset with `genolens` (a path
+/// relative to the repository), and checks that the merged `.glm.linear` of
+/// its shards equals one `qc` + `gwas` run over everything, byte for byte.
+fn workflow_check(genolens: &str) -> Result<(), String> {
+    let t = Instant::now();
+    let root = root();
+    let venv = root.join("target/snakemake-venv");
+    let snakemake = venv.join("bin/snakemake");
+    if !snakemake.exists() {
+        let mut mk = Command::new("python3");
+        mk.args(["-m", "venv"]).arg(&venv);
+        step("python3 -m venv target/snakemake-venv", mk)?;
+        let mut pip = Command::new(venv.join("bin/pip"));
+        pip.args(["install", "-q", "snakemake==9.27.1"]);
+        step("pip install snakemake", pip)?;
+    }
+    let out = "target/workflow-check";
+    let _ = std::fs::remove_dir_all(root.join(out));
+    let mut run = Command::new(&snakemake);
+    run.current_dir(&root).args([
+        "-s",
+        "workflow/Snakefile",
+        "--cores",
+        "2",
+        "--quiet",
+        "--config",
+        &format!("genolens={genolens}"),
+        &format!("out={out}"),
+    ]);
+    step("snakemake -s workflow/Snakefile --cores 2", run)?;
+    // The same analysis in one process, with the workflow's QC flags.
+    let data = "../shared/data/bolt_lmm_eur_subset_1000g/EUR_subset";
+    let single = format!("{out}/single");
+    let mut qc = Command::new(root.join(genolens));
+    qc.current_dir(&root).args([
+        "qc",
+        "--bfile",
+        data,
+        "--geno",
+        "0.05",
+        "--maf",
+        "0.01",
+        "--hwe",
+        "1e-6",
+        "--make-bed",
+        "--out",
+        &single,
+    ]);
+    step("genolens qc (single run)", qc)?;
+    let mut gwas = Command::new(root.join(genolens));
+    gwas.current_dir(&root).args([
+        "gwas",
+        "--bfile",
+        &single,
+        "--pheno",
+        &format!("{data}.pheno.covars"),
+        "--pheno-name",
+        "PHENO",
+        "--out",
+        &single,
+    ]);
+    step("genolens gwas (single run)", gwas)?;
+    let read = |p: &str| std::fs::read(root.join(p)).map_err(|e| format!("{p}: {e}"));
+    let merged = read(&format!("{out}/merged/all.PHENO.glm.linear"))?;
+    let whole = read(&format!("{single}.PHENO.glm.linear"))?;
+    if merged != whole {
+        return Err(format!(
+            "workflow: {out}/merged/all.PHENO.glm.linear differs from the single run's {single}.PHENO.glm.linear"
+        ));
+    }
+    eprintln!(
+        "xtask: workflow: 3 shards merged equal the single run ({} rows) in {:.1} s",
+        merged.iter().filter(|&&b| b == b'\n').count() - 1,
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
