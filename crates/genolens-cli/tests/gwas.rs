@@ -2276,3 +2276,120 @@ fn merged_shards_equal_the_single_run() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Every file under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A `gwas` killed with SIGKILL at points from its start to its last writes
+/// leaves only whole files: each file present equals the one an
+/// uninterrupted run writes (the log but for its timing line), and no
+/// temporary file is left, hidden or not. Rerun in the same place, it
+/// writes the uninterrupted run's bytes.
+#[test]
+fn a_killed_gwas_leaves_whole_files_only_and_reruns_to_the_same_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let eur = data("bolt_lmm_eur_subset_1000g/EUR_subset");
+    let pheno = with(&eur, "pheno.covars");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "gwas",
+            "--bfile",
+            s(&eur),
+            "--pheno",
+            s(&pheno),
+            "--pheno-name",
+            "PHENO",
+            "--covar",
+            s(&pheno),
+            "--covar-name",
+            "QCOV1,QCOV2",
+            "--out",
+            s(out),
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    };
+    // A file's bytes, the log's without its timing line and with its own
+    // directory (the `wrote` lines) blanked.
+    let comparable = |root: &Path, f: &Path| -> Vec<u8> {
+        let bytes = std::fs::read(root.join(f)).unwrap();
+        if f.extension().is_some_and(|e| e == "log") {
+            String::from_utf8(bytes)
+                .unwrap()
+                .replace(s(root), "DIR")
+                .lines()
+                .filter(|l| !l.starts_with("time:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes()
+        } else {
+            bytes
+        }
+    };
+    let reference = dir.path().join("ref");
+    std::fs::create_dir(&reference).unwrap();
+    let started = std::time::Instant::now();
+    ok(genolens(
+        &args(&reference.join("o"))
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    ));
+    let full = started.elapsed();
+    let want = files_under(&reference);
+    assert!(want.len() >= 4, "{want:?}");
+    for k in 0..8 {
+        let here = dir.path().join(format!("k{k}"));
+        std::fs::create_dir(&here).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_genolens"))
+            .args(args(&here.join("o")))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full.mul_f64(k as f64 / 8.0 + 0.05));
+        let _ = child.kill();
+        let _ = child.wait();
+        for f in files_under(&here) {
+            assert!(
+                want.contains(&f),
+                "kill {k}: {} is not an output",
+                f.display()
+            );
+            assert!(
+                comparable(&here, &f) == comparable(&reference, &f),
+                "kill {k}: {} is partial",
+                f.display()
+            );
+        }
+        ok(genolens(
+            &args(&here.join("o"))
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ));
+        assert_eq!(files_under(&here), want, "rerun {k}");
+        for f in &want {
+            assert!(
+                comparable(&here, f) == comparable(&reference, f),
+                "rerun {k}: {}",
+                f.display()
+            );
+        }
+    }
+}

@@ -236,6 +236,45 @@ fn saved_models_score_and_refuse_mismatches() {
     assert!(!fail.status.success());
     assert!(String::from_utf8_lossy(&fail.stderr).contains("newer than this genolens reads"));
 
+    // Truncated, foreign and inconsistent model files: refused by name.
+    let text = read(&model);
+    assert_eq!(text.matches("\"weights\": [").count(), 1);
+    for (label, bytes, says) in [
+        (
+            "truncated",
+            text[..text.len() / 2].to_string(),
+            "not a genolens model file",
+        ),
+        (
+            "other format",
+            text.replacen("\"genolens-model\"", "\"other-model\"", 1),
+            "no \"format\": \"genolens-model\"",
+        ),
+        (
+            "one weight too many",
+            text.replacen("\"weights\": [", "\"weights\": [0.5, ", 1),
+            "array lengths disagree",
+        ),
+    ] {
+        let bad = dir.path().join("bad.model");
+        std::fs::write(&bad, bytes).unwrap();
+        let fail = genolens(&[
+            "score",
+            "--model",
+            s(&bad),
+            "--bfile",
+            s(&wheat),
+            "--out",
+            s(&scored),
+        ]);
+        assert!(!fail.status.success(), "{label} was accepted");
+        let err = String::from_utf8_lossy(&fail.stderr);
+        assert!(
+            err.contains(says) && err.contains("bad.model"),
+            "{label}: {err}"
+        );
+    }
+
     // A constant phenotype.
     let flat = dir.path().join("flat.pheno");
     let mut t = String::from("FID IID Y\n");

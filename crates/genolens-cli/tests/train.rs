@@ -6,7 +6,8 @@ mod common;
 
 use common::*;
 
-fn train(out: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::Output {
+/// The arguments of the runs below.
+fn train_args(out: &std::path::Path, epochs: &str, extra: &[&str]) -> Vec<String> {
     let (bfile, pheno, covar) = (
         data("regenie_example/example"),
         data("regenie_example/phenotype.txt"),
@@ -38,7 +39,12 @@ fn train(out: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::O
         s(out),
     ];
     args.extend_from_slice(extra);
-    genolens(&args)
+    args.into_iter().map(String::from).collect()
+}
+
+fn train(out: &std::path::Path, epochs: &str, extra: &[&str]) -> std::process::Output {
+    let args = train_args(out, epochs, extra);
+    genolens(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]
@@ -121,6 +127,7 @@ fn train_writes_outputs_resumes_and_scores() {
     assert_eq!(read(&with(&scored, "pred.tsv")), first);
 
     // An additive path without one model per output is refused by name.
+    let additive_saved = std::fs::read(whole.join("model/additive.json")).unwrap();
     std::fs::write(whole.join("model/additive.json"), "[]").unwrap();
     let refused = run(args(true));
     assert!(!refused.status.success());
@@ -129,6 +136,71 @@ fn train_writes_outputs_resumes_and_scores() {
         err.contains("additive.json") && err.contains("0 models for the transformer's 2 outputs"),
         "{err}"
     );
+
+    // Damaged or foreign model files are refused by name, with no output.
+    std::fs::write(whole.join("model/additive.json"), &additive_saved).unwrap();
+    let model_json = read(&whole.join("model/model.json"));
+    let weights = std::fs::read(whole.join("model/weights.mpk")).unwrap();
+    let cases: Vec<(&str, &str, Vec<u8>, &str)> = vec![
+        (
+            "truncated model.json",
+            "model/model.json",
+            model_json.as_bytes()[..model_json.len() / 2].to_vec(),
+            "model.json",
+        ),
+        (
+            "newer format",
+            "model/model.json",
+            model_json
+                .replacen("\"format_version\": 1", "\"format_version\": 999", 1)
+                .into_bytes(),
+            "999",
+        ),
+        (
+            "other architecture",
+            "model/model.json",
+            model_json
+                .replacen("\"n_variants\": 32", "\"n_variants\": 33", 1)
+                .into_bytes(),
+            "model/",
+        ),
+        (
+            "truncated weights",
+            "model/weights.mpk",
+            weights[..weights.len() / 3].to_vec(),
+            "weights.mpk",
+        ),
+        (
+            "not MessagePack",
+            "model/weights.mpk",
+            b"{\"weights\": []}".to_vec(),
+            "weights.mpk",
+        ),
+    ];
+    for (label, file, bytes, says) in cases {
+        std::fs::write(whole.join(file), bytes).unwrap();
+        let _ = std::fs::remove_file(with(&scored, "pred.tsv"));
+        let refused = run(args(true));
+        assert!(!refused.status.success(), "{label} was accepted");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        // The file at fault is named, not only the model's directory.
+        let names_file = err.contains("model.json") || err.contains("weights.mpk");
+        assert!(err.contains(says) && names_file, "{label}: {err}");
+        assert!(!with(&scored, "pred.tsv").exists(), "{label} left output");
+        std::fs::write(whole.join("model/model.json"), &model_json).unwrap();
+        std::fs::write(whole.join("model/weights.mpk"), &weights).unwrap();
+    }
+    // A damaged checkpoint stops --resume with its name.
+    let ckpt = resumed.join("checkpoints/final.ckpt");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() / 2]).unwrap();
+    let refused = train(&resumed, "4", &["--resume"]);
+    assert!(
+        !refused.status.success(),
+        "a truncated checkpoint was accepted"
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("final.ckpt"), "{err}");
 }
 
 #[test]
@@ -292,4 +364,57 @@ fn the_additive_path_carries_a_polygenic_trait_the_tokens_cannot() {
     assert_eq!(additive.matches("\"id\": ").count(), 1279);
     assert!(!without.join("model/additive.json").exists());
     assert!(!read(&without.join("train.log")).contains("additive path"));
+}
+
+/// A `train` killed with SIGKILL halfway leaves no temporary file behind,
+/// and `--resume` then finishes it with the bytes of an uninterrupted run:
+/// the predictions, the per-epoch metrics, the CV summary and the model.
+#[test]
+fn a_killed_train_resumes_to_the_bytes_of_an_uninterrupted_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole = dir.path().join("whole");
+    let t = std::time::Instant::now();
+    ok(train(&whole, "3", &[]));
+    let full = t.elapsed();
+    let started = std::time::Instant::now();
+    let killed = dir.path().join("killed");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_genolens"))
+        .args(train_args(&killed, "3", &[]))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the first round has checkpointed: mid-training, with
+    // files being written.
+    let first = killed.join("checkpoints/fold-1.ckpt");
+    while !first.exists() && started.elapsed() < 4 * full && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run finished before it was killed");
+    let mut stack = vec![killed.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            assert!(!name.starts_with('.'), "left behind: {}", p.display());
+            if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
+    ok(train(&killed, "3", &["--resume"]));
+    for f in [
+        "pred.tsv",
+        "metrics.tsv",
+        "cv.tsv",
+        "model/model.json",
+        "model/weights.mpk",
+        "model/additive.json",
+    ] {
+        assert!(
+            std::fs::read(killed.join(f)).unwrap() == std::fs::read(whole.join(f)).unwrap(),
+            "{f} differs after the resume"
+        );
+    }
 }

@@ -8,14 +8,110 @@ use tempfile::NamedTempFile;
 
 use crate::error::{Error, Result};
 
-/// A file being written: the bytes go to a temporary file in the destination's
-/// directory, which is renamed over the destination by [`commit`](Self::commit).
-/// Dropped without committing, the temporary file is removed, so a failed run
-/// leaves no partial output behind.
+/// A file being written. On Linux the bytes go to an unnamed file
+/// (`O_TMPFILE`) in the destination's directory, which [`commit`](Self::commit)
+/// links in under a hidden name and renames over the destination: a process
+/// killed before that (even by `SIGKILL`) leaves nothing behind. Elsewhere,
+/// or on a filesystem without unnamed files, a hidden named temporary file
+/// takes its place, removed when dropped. Either way a failed run leaves no
+/// partial output.
 #[derive(Debug)]
 pub struct AtomicFile {
     path: PathBuf,
-    writer: BufWriter<NamedTempFile>,
+    writer: BufWriter<Pending>,
+}
+
+/// Where the bytes go until the commit.
+#[derive(Debug)]
+enum Pending {
+    /// An unnamed file in `dir` (Linux).
+    #[cfg(target_os = "linux")]
+    Unnamed { file: File, dir: PathBuf },
+    /// A hidden named temporary file.
+    Named(NamedTempFile),
+}
+
+impl Write for Pending {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Pending::Unnamed { file, .. } => file.write(buf),
+            Pending::Named(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            #[cfg(target_os = "linux")]
+            Pending::Unnamed { file, .. } => file.flush(),
+            Pending::Named(f) => f.flush(),
+        }
+    }
+}
+
+/// A hidden named temporary file in `dir`, with the permissions the user's
+/// umask gives any new file (a temporary file is 0600 by default).
+fn named_temp(dir: &Path) -> std::io::Result<NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".genolens-").suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    builder.tempfile_in(dir)
+}
+
+/// An unnamed file in `dir`, or `None` where the filesystem has none.
+#[cfg(target_os = "linux")]
+fn unnamed_in(dir: &Path) -> Option<File> {
+    use rustix::fs::{Mode, OFlags};
+    rustix::fs::openat(
+        rustix::fs::CWD,
+        dir,
+        OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    )
+    .ok()
+    .map(File::from)
+}
+
+/// Gives the unnamed `file` the name `path`: linked into `dir` under a
+/// hidden name through `/proc/self/fd`, then renamed over `path`. Where the
+/// link is impossible (no `/proc`), the bytes are copied to a named
+/// temporary file instead.
+#[cfg(target_os = "linux")]
+fn name_unnamed(mut file: File, dir: &Path, path: &Path) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::AsRawFd;
+    file.sync_all()?;
+    let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    for attempt in 0..8 {
+        let hidden = dir.join(format!(
+            ".genolens-{}-{stamp}-{attempt}.tmp",
+            std::process::id()
+        ));
+        match rustix::fs::linkat(
+            rustix::fs::CWD,
+            proc.as_str(),
+            rustix::fs::CWD,
+            &hidden,
+            rustix::fs::AtFlags::SYMLINK_FOLLOW,
+        ) {
+            Ok(()) => {
+                return std::fs::rename(&hidden, path).inspect_err(|_| {
+                    let _ = std::fs::remove_file(&hidden);
+                });
+            }
+            Err(e) if e == rustix::io::Errno::EXIST => continue,
+            Err(_) => break,
+        }
+    }
+    let mut named = named_temp(dir)?;
+    file.seek(SeekFrom::Start(0))?;
+    std::io::copy(&mut file, named.as_file_mut())?;
+    named.as_file().sync_all()?;
+    named.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 impl AtomicFile {
@@ -26,16 +122,17 @@ impl AtomicFile {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(".genolens-").suffix(".tmp");
-        // A temporary file is private (0600) by default; an output gets what
-        // the user's umask gives any new file, as every Unix tool's does.
-        #[cfg(unix)]
-        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
-        let tmp = builder.tempfile_in(&dir).map_err(|e| Error::io(&path, e))?;
+        #[cfg(target_os = "linux")]
+        if let Some(file) = unnamed_in(&dir) {
+            return Ok(Self {
+                path,
+                writer: BufWriter::with_capacity(1 << 20, Pending::Unnamed { file, dir }),
+            });
+        }
+        let tmp = named_temp(&dir).map_err(|e| Error::io(&path, e))?;
         Ok(Self {
             path,
-            writer: BufWriter::with_capacity(1 << 20, tmp),
+            writer: BufWriter::with_capacity(1 << 20, Pending::Named(tmp)),
         })
     }
 
@@ -54,13 +151,21 @@ impl AtomicFile {
     /// Flushes, syncs and renames the file into place.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
-        let tmp = self
+        let pending = self
             .writer
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?;
-        tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
-        tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
-        Ok(())
+        match pending {
+            #[cfg(target_os = "linux")]
+            Pending::Unnamed { file, dir } => {
+                name_unnamed(file, &dir, &path).map_err(|e| Error::io(&path, e))
+            }
+            Pending::Named(tmp) => {
+                tmp.as_file().sync_all().map_err(|e| Error::io(&path, e))?;
+                tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
+                Ok(())
+            }
+        }
     }
 }
 
@@ -94,8 +199,13 @@ pub(crate) fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| Error::io(path, e))
 }
 
+/// Reads a text file, without the byte-order mark some Windows editors put
+/// first (it would otherwise stick to the first column name).
 pub(crate) fn read_to_string(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes).map_err(|e| {
         let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;

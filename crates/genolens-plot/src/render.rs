@@ -54,11 +54,23 @@ where
     if !font::ensure_registered() {
         return Err(Error::draw(path, "the bundled font could not be loaded"));
     }
-    write_png_atomically(path, |tmp| {
-        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+    // Rendered and encoded in memory, then written in one piece.
+    let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
         draw(&root).map_err(|e| Error::draw(path, e))?;
-        root.present().map_err(|e| Error::draw(path, e))
-    })
+        root.present().map_err(|e| Error::draw(path, e))?;
+    }
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        &pixels,
+        size.0,
+        size.1,
+        image::ColorType::Rgb8,
+    )
+    .map_err(|e| Error::draw(path, e))?;
+    write_png_atomically(path, &png)
 }
 
 /// Text and marker sizes, scaled with the image so that large images stay legible.

@@ -15,10 +15,10 @@
 //! hidden layer, one column per output (regression or binary, multi-task when
 //! there are several).
 
-use burn::module::{Module, Param};
+use burn::module::{Module, ModuleMapper, Param, ParamId};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::backend::Backend;
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{Bool, Int, Tensor};
 use burn_nn::{
     Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear,
     LinearConfig,
@@ -211,7 +211,16 @@ impl<B: Backend> GenotypeTransformer<B> {
             hidden: AdaptedLinear::new(d, d, device),
             head: LinearConfig::new(d, config.n_outputs).init(device),
             dropout: DropoutConfig::new(config.dropout).init(),
-        })
+        }
+        .stable_ids())
+    }
+
+    /// The same model with its parameters numbered 1, 2, … in module order.
+    /// burn draws parameter ids from a process-wide generator, and records
+    /// (weights, checkpoints, the optimiser's state) store them: without
+    /// this, two runs with the same seed write different bytes.
+    fn stable_ids(self) -> Self {
+        self.map(&mut StableIds(0))
     }
 
     /// Token vectors `[batch, n_variants, d_model]` for token classes and
@@ -332,7 +341,8 @@ impl<B: Backend> GenotypeTransformer<B> {
             hidden: frozen.hidden.adapt(lora, device),
             head: frozen.head.map(&mut RequireGrad(true)),
             ..frozen
-        })
+        }
+        .stable_ids())
     }
 
     /// Folds every LoRA adapter into its base weight (the same function,
@@ -344,6 +354,7 @@ impl<B: Backend> GenotypeTransformer<B> {
             hidden: self.hidden.merge(),
             ..self
         }
+        .stable_ids()
     }
 
     /// The same model with the output layer's weights and bias set to 0, so
@@ -358,7 +369,7 @@ impl<B: Backend> GenotypeTransformer<B> {
         if let Some(bias) = &self.head.bias {
             self.head.bias = Some(Param::from_tensor(bias.val().zeros_like()));
         }
-        self
+        self.stable_ids()
     }
 
     /// A new task head with `n_outputs` outputs and a covariate branch for
@@ -377,7 +388,41 @@ impl<B: Backend> GenotypeTransformer<B> {
             covariates: (n_covariates > 0).then(|| LinearConfig::new(n_covariates, d).init(device)),
             head: LinearConfig::new(d, n_outputs).init(device),
             ..self
-        })
+        }
+        .stable_ids())
+    }
+}
+
+/// Renumbers parameters in visiting order (see `stable_ids`).
+struct StableIds(u64);
+
+impl StableIds {
+    fn next(&mut self) -> ParamId {
+        self.0 += 1;
+        ParamId::from(self.0)
+    }
+}
+
+impl<B: Backend> ModuleMapper<B> for StableIds {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (_, tensor, mapper) = param.consume();
+        Param::from_mapped_value(self.next(), tensor, mapper)
+    }
+
+    fn map_int<const D: usize>(
+        &mut self,
+        param: Param<Tensor<B, D, Int>>,
+    ) -> Param<Tensor<B, D, Int>> {
+        let (_, tensor, mapper) = param.consume();
+        Param::from_mapped_value(self.next(), tensor, mapper)
+    }
+
+    fn map_bool<const D: usize>(
+        &mut self,
+        param: Param<Tensor<B, D, Bool>>,
+    ) -> Param<Tensor<B, D, Bool>> {
+        let (_, tensor, mapper) = param.consume();
+        Param::from_mapped_value(self.next(), tensor, mapper)
     }
 }
 

@@ -149,8 +149,9 @@ pub struct ExplainOutcome {
 pub fn load_model(path: &Path) -> Result<Explainable> {
     let bad = |e: &dyn std::fmt::Display| Error::Invalid(format!("{}: {e}", path.display()));
     if path.is_dir() {
-        let saved = SavedTransformer::from_json(&read_text(path.join("model.json"))?)
-            .map_err(|e| bad(&e))?;
+        let json_path = path.join("model.json");
+        let saved = SavedTransformer::from_json(&read_text(&json_path)?)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", json_path.display())))?;
         let weights_path = path.join("weights.mpk");
         let weights = std::fs::read(&weights_path).map_err(|source| Error::File {
             path: weights_path.clone(),

@@ -98,9 +98,9 @@ pub fn run_score(args: &ScoreOptions) -> Result<ScoreOutcome> {
     let ids: Vec<SampleId> = source.samples().iter().map(|s| s.id.clone()).collect();
     let is_transformer = model_path.is_dir();
     let (model, covariate_names) = if is_transformer {
-        let text = read_text(model_path.join("model.json"))?;
-        let saved = crate::transformer::saved::SavedTransformer::from_json(&text)
-            .map_err(|e| Error::Invalid(format!("{}: {e}", model_path.display())))?;
+        let json_path = model_path.join("model.json");
+        let saved = crate::transformer::saved::SavedTransformer::from_json(&read_text(&json_path)?)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", json_path.display())))?;
         (None, saved.covariates)
     } else {
         let model = LinearPredictor::from_json(&read_text(&model_path)?)
@@ -218,10 +218,16 @@ fn score_transformer(
 ) -> Result<(Vec<String>, Array2<f64>), Error> {
     let bad =
         |e: crate::transformer::Error| Error::Invalid(format!("{}: {e}", model_dir.display()));
+    // Errors name the file at fault: the description or the weights.
+    let (json_path, weights_path) = (model_dir.join("model.json"), model_dir.join("weights.mpk"));
+    let in_file = |path: &Path| {
+        let path = path.to_path_buf();
+        move |e: crate::transformer::Error| Error::Invalid(format!("{}: {e}", path.display()))
+    };
     let saved =
-        SavedTransformer::from_json(&read_text(model_dir.join("model.json"))?).map_err(bad)?;
-    let weights = std::fs::read(model_dir.join("weights.mpk"))
-        .map_err(|e| Error::Invalid(format!("{}: {e}", model_dir.join("weights.mpk").display())))?;
+        SavedTransformer::from_json(&read_text(&json_path)?).map_err(in_file(&json_path))?;
+    let weights = std::fs::read(&weights_path)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", weights_path.display())))?;
     let artifact = Explainable::Transformer(TransformerArtifact {
         saved: saved.clone(),
         weights: weights.clone(),
@@ -235,7 +241,9 @@ fn score_transformer(
     let dosages = read_dosages(source, &order, &all)?;
     let tokens = GenotypeTokens::from_dosages(dosages.view()).map_err(bad)?;
     let device = Default::default();
-    let model = saved.load::<CpuInference>(&weights, &device).map_err(bad)?;
+    let model = saved
+        .load::<CpuInference>(&weights, &device)
+        .map_err(in_file(&weights_path))?;
     let cov32 = covariates.map(|c| c.mapv(|v| v as f32));
     let dummy = Array2::<f32>::zeros((source.n_samples(), saved.outputs.len()));
     // The additive path, when the model was trained with one: its scores
