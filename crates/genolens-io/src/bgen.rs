@@ -212,8 +212,11 @@ impl BgenFile {
         };
         // Variant identifying blocks, skipping the genotype blocks.
         c.seek(first_block)?;
-        let mut variants = Vec::with_capacity(n_variants.min(1 << 20));
-        let mut blocks = Vec::with_capacity(n_variants.min(1 << 20));
+        // A variant's identifying block takes at least 16 bytes, so the file
+        // bounds how many there can be, whatever the header claims.
+        let room = usize::try_from(len / 16).unwrap_or(usize::MAX);
+        let mut variants = Vec::with_capacity(n_variants.min(room));
+        let mut blocks = Vec::with_capacity(n_variants.min(room));
         for k in 0..n_variants {
             let what = |x: &str| format!("variant {}: {x}", k + 1);
             if layout == 1 {

@@ -315,11 +315,61 @@ pub fn read_evidence(path: impl AsRef<Path>) -> Result<Vec<EvidenceRow>> {
 pub fn read_npy_matrix(path: impl AsRef<Path>) -> Result<ndarray::Array2<f32>> {
     use ndarray_npy::ReadNpyExt;
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    ndarray::Array2::<f32>::read_npy(std::io::BufReader::new(file)).map_err(|e| Error::Invalid {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bad = |reason: String| Error::Invalid {
         path: path.into(),
-        reason: format!("not a 2-D float32 .npy array: {e}"),
-    })
+        reason,
+    };
+    // The header's own lengths are checked against the file first: the npy
+    // reader allocates what they claim before reading.
+    let (header, data) = npy_header(&bytes).ok_or_else(|| {
+        bad("not a .npy file, or its header runs past the end of the file".into())
+    })?;
+    if let Some(values) =
+        npy_shape(header).and_then(|s| s.iter().try_fold(1usize, |a, &d| a.checked_mul(d)))
+    {
+        if values.checked_mul(4).is_none_or(|need| need > data) {
+            return Err(bad(format!(
+                "its header claims {values} values, the file holds {data} bytes of data"
+            )));
+        }
+    }
+    ndarray::Array2::<f32>::read_npy(&bytes[..])
+        .map_err(|e| bad(format!("not a 2-D float32 .npy array: {e}")))
+}
+
+/// The header text of a `.npy` file and the number of bytes after it, if
+/// the magic and the header length fit the file.
+fn npy_header(bytes: &[u8]) -> Option<(&str, usize)> {
+    let rest = bytes.strip_prefix(b"\x93NUMPY".as_slice())?;
+    let (&major, rest) = rest.split_first()?;
+    let rest = rest.get(1..)?;
+    let (len, rest) = match major {
+        1 => (
+            usize::from(u16::from_le_bytes([*rest.first()?, *rest.get(1)?])),
+            rest.get(2..)?,
+        ),
+        2 | 3 => {
+            let l = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?);
+            (usize::try_from(l).ok()?, rest.get(4..)?)
+        }
+        _ => return None,
+    };
+    let header = std::str::from_utf8(rest.get(..len)?).ok()?;
+    Some((header, rest.len() - len))
+}
+
+/// The `shape` tuple of a `.npy` header, when it reads as one.
+fn npy_shape(header: &str) -> Option<Vec<usize>> {
+    let start = header.find("'shape'")?;
+    let open = start + header[start..].find('(')?;
+    let close = open + header[open..].find(')')?;
+    header[open + 1..close]
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.parse().ok())
+        .collect()
 }
 
 /// One variant's p-value from an association report.

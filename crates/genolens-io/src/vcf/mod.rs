@@ -142,6 +142,26 @@ impl VcfGenotypes {
             }
             rec_no += 1;
             let bad = |reason: String| Error::record(path, rec_no, reason);
+            // noodles-vcf 0.96 can split a damaged line inside a multi-byte
+            // character and then panic when a field is read (found by the
+            // fuzz harness): every field is touched once here, so such a
+            // line is an error naming the record instead.
+            let splits = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let r = &record;
+                r.reference_sequence_name().len()
+                    + r.ids().as_ref().len()
+                    + r.reference_bases().len()
+                    + r.alternate_bases().as_ref().len()
+                    + r.filters().as_ref().len()
+                    + r.info().as_ref().len()
+                    + r.samples().keys().iter().count()
+                    + r.samples().iter().count()
+                    + usize::from(r.variant_start().is_some())
+                    + usize::from(r.quality_score().is_some())
+            }));
+            if splits.is_err() {
+                return Err(bad("malformed record: its fields could not be split".into()));
+            }
             let chrom = record.reference_sequence_name().to_string();
             let pos = match record.variant_start() {
                 Some(Ok(p)) => usize::from(p) as u64,
