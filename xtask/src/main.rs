@@ -277,6 +277,16 @@ fn workflow_check(genolens: &str) -> Result<(), String> {
     let venv = root.join("target/snakemake-venv");
     let snakemake = venv.join("bin/snakemake");
     if !snakemake.exists() {
+        // A fresh Debian's python3 has no venv module (ensurepip): install it.
+        let ensurepip = Command::new("python3")
+            .args(["-c", "import ensurepip"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ensurepip {
+            apt_install(&["python3-venv", "python3-pip"], "Snakemake's venv")?;
+        }
+        let _ = std::fs::remove_dir_all(&venv);
         let mut mk = Command::new("python3");
         mk.args(["-m", "venv"]).arg(&venv);
         step("python3 -m venv target/snakemake-venv", mk)?;
