@@ -404,25 +404,28 @@ impl StableIds {
 }
 
 impl<B: Backend> ModuleMapper<B> for StableIds {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let (_, tensor, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), tensor, mapper)
+    // Only the id changes: consuming the parameter would initialise a lazy
+    // one here, in visiting order, and so change which random numbers each
+    // weight draws.
+    fn map_float<const D: usize>(&mut self, mut param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        param.id = self.next();
+        param
     }
 
     fn map_int<const D: usize>(
         &mut self,
-        param: Param<Tensor<B, D, Int>>,
+        mut param: Param<Tensor<B, D, Int>>,
     ) -> Param<Tensor<B, D, Int>> {
-        let (_, tensor, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), tensor, mapper)
+        param.id = self.next();
+        param
     }
 
     fn map_bool<const D: usize>(
         &mut self,
-        param: Param<Tensor<B, D, Bool>>,
+        mut param: Param<Tensor<B, D, Bool>>,
     ) -> Param<Tensor<B, D, Bool>> {
-        let (_, tensor, mapper) = param.consume();
-        Param::from_mapped_value(self.next(), tensor, mapper)
+        param.id = self.next();
+        param
     }
 }
 
