@@ -42,6 +42,17 @@ fn bench_file() -> PathBuf {
     prefix
 }
 
+/// Decodes every block of 1,024 variants and counts the missing dosages (so
+/// the decode cannot be optimised away).
+fn missing_in_blocks(source: &dyn GenotypeSource) -> usize {
+    let mut missing = 0usize;
+    for block in blocks(source, 1024) {
+        let block = block.expect("block decodes");
+        missing += block.dosages().iter().filter(|d| d.is_nan()).count();
+    }
+    missing
+}
+
 fn decode(c: &mut Criterion) {
     let prefix = bench_file();
     let bed = BedFile::open(&prefix).expect("benchmark fileset opens");
@@ -50,14 +61,7 @@ fn decode(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(genotypes));
     group.bench_function("genolens_blocks_1024", |b| {
-        b.iter(|| {
-            let mut missing = 0usize;
-            for block in blocks(&bed, 1024) {
-                let block = block.expect("block decodes");
-                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
-            }
-            missing
-        })
+        b.iter(|| missing_in_blocks(&bed))
     });
     #[cfg(feature = "bed-reader")]
     group.bench_function("bed_reader_dense_f32", |b| {
@@ -86,14 +90,7 @@ fn decode(c: &mut Criterion) {
     }
     let reader = BgenFile::open(&bgen, None, RefAllele::First).expect("benchmark BGEN opens");
     group.bench_function("genolens_bgen_blocks_1024", |b| {
-        b.iter(|| {
-            let mut missing = 0usize;
-            for block in blocks(&reader, 1024) {
-                let block = block.expect("block decodes");
-                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
-            }
-            missing
-        })
+        b.iter(|| missing_in_blocks(&reader))
     });
     // The same genotypes as plink2's own fileset (difflist and
     // LD-compressed records).
@@ -110,14 +107,7 @@ fn decode(c: &mut Criterion) {
     }
     let reader = PgenFile::open(&pfile).expect("benchmark PGEN opens");
     group.bench_function("genolens_pgen_blocks_1024", |b| {
-        b.iter(|| {
-            let mut missing = 0usize;
-            for block in blocks(&reader, 1024) {
-                let block = block.expect("block decodes");
-                missing += block.dosages().iter().filter(|d| d.is_nan()).count();
-            }
-            missing
-        })
+        b.iter(|| missing_in_blocks(&reader))
     });
     group.finish();
 }

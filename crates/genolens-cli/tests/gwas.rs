@@ -2277,24 +2277,6 @@ fn merged_shards_equal_the_single_run() {
     );
 }
 
-/// Every file under `dir`, relative, sorted.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(dir).unwrap().to_path_buf());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// A `gwas` killed with SIGKILL at points from its start to its last writes
 /// leaves only whole files: each file present equals the one an
 /// uninterrupted run writes (the log but for its timing line), and no
@@ -2352,7 +2334,7 @@ fn a_killed_gwas_leaves_whole_files_only_and_reruns_to_the_same_bytes() {
             .collect::<Vec<_>>(),
     ));
     let full = started.elapsed();
-    let want = files_under(&reference);
+    let want = entries_under(&reference);
     assert!(want.len() >= 4, "{want:?}");
     for k in 0..8 {
         let here = dir.path().join(format!("k{k}"));
@@ -2365,7 +2347,7 @@ fn a_killed_gwas_leaves_whole_files_only_and_reruns_to_the_same_bytes() {
         std::thread::sleep(full.mul_f64(k as f64 / 8.0 + 0.05));
         let _ = child.kill();
         let _ = child.wait();
-        for f in files_under(&here) {
+        for f in entries_under(&here) {
             assert!(
                 want.contains(&f),
                 "kill {k}: {} is not an output",
@@ -2383,7 +2365,7 @@ fn a_killed_gwas_leaves_whole_files_only_and_reruns_to_the_same_bytes() {
                 .map(String::as_str)
                 .collect::<Vec<_>>(),
         ));
-        assert_eq!(files_under(&here), want, "rerun {k}");
+        assert_eq!(entries_under(&here), want, "rerun {k}");
         for f in &want {
             assert!(
                 comparable(&here, f) == comparable(&reference, f),

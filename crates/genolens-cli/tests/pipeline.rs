@@ -279,20 +279,13 @@ fn a_run_killed_during_a_step_resumes_to_the_same_report() {
         );
         assert!(!out.join("report.html").exists());
         // No temporary file is left behind, hidden or not.
-        let mut stack = vec![out.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                let name = p.file_name().unwrap().to_string_lossy().to_string();
-                assert!(
-                    !name.starts_with(".genolens"),
-                    "left behind: {}",
-                    p.display()
-                );
-                if p.is_dir() {
-                    stack.push(p);
-                }
-            }
+        for f in common::entries_under(&out) {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            assert!(
+                !name.starts_with(".genolens"),
+                "left behind: {}",
+                f.display()
+            );
         }
     }
 

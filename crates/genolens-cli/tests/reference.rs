@@ -409,6 +409,24 @@ fn dosage_vcf(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     (v, p)
 }
 
+/// Two `.glm.linear` files with the same rows, every differing field within
+/// 1e-4 relative (plink2's printed precision for dosage regression).
+fn assert_glm_within_1e4(ours: &Path, plink2: &Path, label: &str) {
+    let (a, b) = (read(ours), read(plink2));
+    assert_eq!(a.lines().count(), b.lines().count(), "{label}");
+    for (x, y) in a.lines().zip(b.lines()).skip(1) {
+        for (u, v) in x.split('\t').zip(y.split('\t')) {
+            if u != v {
+                let (fu, fv): (f64, f64) = (u.parse().unwrap(), v.parse().unwrap());
+                assert!(
+                    (fu - fv).abs() <= 1e-4 * fv.abs().max(1e-300),
+                    "{label}: {x} vs plink2 {y}"
+                );
+            }
+        }
+    }
+}
+
 /// BGEN input against plink2 reading the same files: regenie's zlib and zstd
 /// examples, and plink2's own exports (BGEN 1.1, 1.2 at 8 and 16 bits, 1.3)
 /// of HapMap (missing calls) and of a VCF with fractional dosages. `.afreq`
@@ -520,22 +538,7 @@ fn bgen_reads_as_plink2_reads_it() {
                 ]
                 .concat(),
             );
-            let (a, b) = (
-                read(&with(&g, "Y.glm.linear")),
-                read(&with(&p, "Y.glm.linear")),
-            );
-            assert_eq!(a.lines().count(), b.lines().count(), "{label}");
-            for (x, y) in a.lines().zip(b.lines()).skip(1) {
-                for (u, v) in x.split('\t').zip(y.split('\t')) {
-                    if u != v {
-                        let (fu, fv): (f64, f64) = (u.parse().unwrap(), v.parse().unwrap());
-                        assert!(
-                            (fu - fv).abs() <= 1e-4 * fv.abs().max(1e-300),
-                            "{label}: {x} vs plink2 {y}"
-                        );
-                    }
-                }
-            }
+            assert_glm_within_1e4(&with(&g, "Y.glm.linear"), &with(&p, "Y.glm.linear"), label);
         }
     }
     assert_eq!(cases.len(), 10);
@@ -854,22 +857,7 @@ fn pgen_reads_as_plink2_reads_it() {
                 ]
                 .concat(),
             );
-            let (a, b) = (
-                read(&with(&g, "Y.glm.linear")),
-                read(&with(&p, "Y.glm.linear")),
-            );
-            assert_eq!(a.lines().count(), b.lines().count(), "{label}");
-            for (x, y) in a.lines().zip(b.lines()).skip(1) {
-                for (u, v) in x.split('\t').zip(y.split('\t')) {
-                    if u != v {
-                        let (fu, fv): (f64, f64) = (u.parse().unwrap(), v.parse().unwrap());
-                        assert!(
-                            (fu - fv).abs() <= 1e-4 * fv.abs().max(1e-300),
-                            "{label}: {x} vs plink2 {y}"
-                        );
-                    }
-                }
-            }
+            assert_glm_within_1e4(&with(&g, "Y.glm.linear"), &with(&p, "Y.glm.linear"), label);
         }
     }
     assert_eq!(cases.len(), 8);

@@ -392,16 +392,9 @@ fn a_killed_train_resumes_to_the_bytes_of_an_uninterrupted_run() {
     let _ = child.kill();
     let status = child.wait().unwrap();
     assert!(!status.success(), "the run finished before it was killed");
-    let mut stack = vec![killed.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            let name = p.file_name().unwrap().to_string_lossy().to_string();
-            assert!(!name.starts_with('.'), "left behind: {}", p.display());
-            if p.is_dir() {
-                stack.push(p);
-            }
-        }
+    for f in entries_under(&killed) {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        assert!(!name.starts_with('.'), "left behind: {}", f.display());
     }
     ok(train(&killed, "3", &["--resume"]));
     for f in [

@@ -202,7 +202,13 @@ pub(crate) fn open(path: &Path) -> Result<File> {
 /// Reads a text file, without the byte-order mark some Windows editors put
 /// first (it would otherwise stick to the first column name).
 pub(crate) fn read_to_string(path: &Path) -> Result<String> {
-    let mut bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    text_from_bytes(path, bytes)
+}
+
+/// The text of `path`'s (possibly decompressed) `bytes`: without a leading
+/// byte-order mark, and an error naming the line where UTF-8 breaks.
+pub(crate) fn text_from_bytes(path: &Path, mut bytes: Vec<u8>) -> Result<String> {
     if bytes.starts_with(&[0xef, 0xbb, 0xbf]) {
         bytes.drain(..3);
     }

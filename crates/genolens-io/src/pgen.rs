@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::atomic::{open, read_at};
+use crate::atomic::{open, read_at, text_from_bytes};
 use crate::error::{Error, Result};
 use crate::genotype::{check_range, check_variant_request, GenotypeBlock, GenotypeSource};
 use crate::hardcall::HardCallBlock;
@@ -135,11 +135,7 @@ pub fn read_pvar(path: impl AsRef<Path>) -> Result<Pvar> {
     } else {
         bytes
     };
-    let text = String::from_utf8(bytes).map_err(|e| {
-        let upto = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let line = upto.iter().filter(|&&b| b == b'\n').count() + 1;
-        Error::parse(path, line, "not valid UTF-8 text")
-    })?;
+    let text = text_from_bytes(path, bytes)?;
     // Column positions of POS, ID, REF, ALT and CM.
     struct Columns {
         pos: usize,
@@ -458,10 +454,7 @@ impl Decoder {
                 .extend((0..len).map(|k| (packed[k / 4] >> (2 * (k % 4))) & 3));
         }
         for g in 0..groups {
-            let mut sample = starts[g * id_bytes..(g + 1) * id_bytes]
-                .iter()
-                .rev()
-                .fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            let mut sample = le_uint(&starts[g * id_bytes..(g + 1) * id_bytes]);
             let size = (len - g * DIFFLIST_GROUP).min(DIFFLIST_GROUP);
             for k in 0..size {
                 if k > 0 {
@@ -625,8 +618,13 @@ fn u16_at(b: &[u8], k: usize) -> u16 {
     u16::from_le_bytes([b[2 * k], b[2 * k + 1]])
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+/// A little-endian unsigned integer of up to 8 bytes (the `.pgen` header's
+/// fields are 1–8 bytes wide).
+fn le_uint(bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .rev()
+        .fold(0, |acc, &b| (acc << 8) | u64::from(b))
 }
 
 /// Bytes of a difflist's group-start sample IDs (pgenlib's
@@ -800,8 +798,8 @@ fn read_layout(path: &Path, file: &File, len: u64, m: usize, n: usize) -> Result
         return Err(Error::invalid(path, "truncated: the header needs 12 bytes"));
     }
     let (file_m, file_n, ctrl) = (
-        u32_at(&head, 3) as usize,
-        u32_at(&head, 7) as usize,
+        le_uint(&head[3..7]) as usize,
+        le_uint(&head[7..11]) as usize,
         head[11],
     );
     if file_m != m || file_n != n {
@@ -895,8 +893,7 @@ fn read_variable_layout(path: &Path, file: &File, len: u64, m: usize, ctrl: u8) 
     let mut at = 12 + 8 * blocks;
     for b in 0..blocks {
         let c = (m - b * VBLOCK).min(VBLOCK);
-        let block_start =
-            u64::from_le_bytes(header[12 + 8 * b..20 + 8 * b].try_into().unwrap_or([0; 8]));
+        let block_start = le_uint(&header[12 + 8 * b..20 + 8 * b]);
         if wide_types {
             vrtypes.extend_from_slice(&header[at..at + c]);
             at += c;
@@ -906,22 +903,14 @@ fn read_variable_layout(path: &Path, file: &File, len: u64, m: usize, ctrl: u8) 
         }
         let mut pos = block_start;
         for k in 0..c {
-            let bytes = &header[at + k * len_bytes..at + (k + 1) * len_bytes];
-            let record_len = bytes
-                .iter()
-                .rev()
-                .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+            let record_len = le_uint(&header[at + k * len_bytes..at + (k + 1) * len_bytes]);
             offsets.push(pos);
             pos += record_len;
         }
         at += c * len_bytes;
         if allele_bytes > 0 {
             for k in 0..c {
-                let bytes = &header[at + k * allele_bytes..at + (k + 1) * allele_bytes];
-                let alleles = bytes
-                    .iter()
-                    .rev()
-                    .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+                let alleles = le_uint(&header[at + k * allele_bytes..at + (k + 1) * allele_bytes]);
                 if alleles > 2 {
                     return Err(Error::record(
                         path,

@@ -164,3 +164,20 @@ pub fn hapmap_with_sexes(dir: &Path) -> Option<PathBuf> {
     )?;
     Some(hx)
 }
+
+/// Every file and directory under `dir`, relative, sorted.
+pub fn entries_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p.clone());
+            }
+            out.push(p.strip_prefix(dir).unwrap().to_path_buf());
+        }
+    }
+    out.sort();
+    out
+}

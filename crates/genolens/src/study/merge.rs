@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::assoc::summary::bonferroni_threshold;
+use crate::io::report::read_text;
 use crate::io::sumstats::GlmKind;
 use crate::io::{plink_chrom, AtomicFile};
 use crate::study::gwas::{draw_plots, summarize, PlotInput};
@@ -100,8 +101,7 @@ struct Shard {
 }
 
 fn read_shard(path: &Path) -> Result<Shard> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+    let text = read_text(path)?;
     let mut lines = text.lines();
     let header = lines
         .next()
