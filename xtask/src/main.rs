@@ -140,11 +140,20 @@ fn have(binary: &str) -> bool {
 
 /// Installs the missing reference tools from Debian, when running as root.
 fn install_tools() -> Result<(), String> {
-    let missing: Vec<&str> = REFERENCE_TOOLS
+    let mut missing: Vec<&str> = REFERENCE_TOOLS
         .iter()
         .filter(|(_, bin)| !have(bin))
         .map(|(pkg, _)| *pkg)
         .collect();
+    // The BERT parity test's independent forward pass is numpy.
+    let numpy = Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !numpy {
+        missing.push("python3-numpy");
+    }
     if missing.is_empty() {
         return Ok(());
     }
@@ -192,8 +201,16 @@ fn ci() -> Result<(), String> {
         "warnings",
     ]);
     step("cargo clippy", clippy)?;
+    // The model directory (all-MiniLM-L6-v2) the BERT parity and tagger
+    // tests of the workspace need; libtorch only matters further down.
+    let env = text_env(false)?;
     let mut test = ci_cargo();
-    test.args(["test", "--workspace"]);
+    test.args(["test", "--workspace"]).envs(
+        env.vars
+            .iter()
+            .filter(|(k, _)| k == "GENOLENS_MINILM")
+            .cloned(),
+    );
     let (passed, failed) = test_step(test)?;
     // The tests built the debug binary the workflow drives.
     workflow_check("target/debug/genolens")?;
@@ -204,7 +221,6 @@ fn ci() -> Result<(), String> {
 
     // The rust-bert feature: libtorch and the model from the cache, then
     // clippy and the tests of the crates that have the feature.
-    let env = text_env(false)?;
     let mut clippy = ci_cargo();
     clippy
         .args([

@@ -74,6 +74,9 @@ enum Command {
     /// Mine abstracts: gene, disease and variant mentions, gene profiles for a
     /// trait with evidence sentences, BM25 and dense retrieval, embeddings.
     Literature(commands::literature::Args),
+    /// Fine-tune the pretrained language model into a mention tagger (genes,
+    /// diseases, variants), fully or with LoRA.
+    TextTrain(commands::text_train::Args),
     /// A gene prior for a trait from the literature (or a table of gene
     /// scores): scores in [0, 1], evidence sentences, gene embeddings.
     Prior(commands::prior::Args),
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(a) => commands::train::run(a),
         Command::Literature(a) => commands::literature::run(a),
         Command::Prior(a) => commands::prior::run(a),
+        Command::TextTrain(a) => commands::text_train::run(a),
     })
 }
 

@@ -21,5 +21,6 @@ pub mod preprocess;
 pub mod profile;
 pub mod report;
 pub mod retrieval;
+pub mod tagger;
 
 pub use error::{Error, Result};

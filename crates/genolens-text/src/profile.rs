@@ -52,6 +52,32 @@ impl AnnotatedCorpus {
         extractor: &MentionExtractor,
         progress: &dyn Fn(usize),
     ) -> Result<Self> {
+        Self::build(corpus, &mut |_, text| extractor.extract(text), progress)
+    }
+
+    /// The corpus with mentions found elsewhere (e.g. by the neural tagger,
+    /// linked to identifiers): `mentions[d]` are document `d`'s, as byte
+    /// spans into its [`Document::text`](genolens_io::corpus::Document::text).
+    pub fn from_mentions(corpus: &Corpus, mut mentions: Vec<Vec<Mention>>) -> Result<Self> {
+        if mentions.len() != corpus.len() {
+            return Err(Error::invalid(format!(
+                "{} mention lists for {} documents",
+                mentions.len(),
+                corpus.len()
+            )));
+        }
+        Self::build(
+            corpus,
+            &mut |d, _| std::mem::take(&mut mentions[d]),
+            &|_| {},
+        )
+    }
+
+    fn build(
+        corpus: &Corpus,
+        mentions_of: &mut dyn FnMut(usize, &str) -> Vec<Mention>,
+        progress: &dyn Fn(usize),
+    ) -> Result<Self> {
         if corpus.is_empty() {
             return Err(Error::invalid("the corpus has no documents"));
         }
@@ -63,7 +89,17 @@ impl AnnotatedCorpus {
         };
         for (d, doc) in corpus.iter().enumerate() {
             let text = doc.text();
-            let mentions = extractor.extract(&text);
+            let mentions = mentions_of(d, &text);
+            if let Some(m) = mentions.iter().find(|m| {
+                m.span.end > text.len()
+                    || !text.is_char_boundary(m.span.start)
+                    || !text.is_char_boundary(m.span.end)
+            }) {
+                return Err(Error::invalid(format!(
+                    "document {}: mention {:?} does not lie on the text's characters",
+                    doc.pmid, m.span
+                )));
+            }
             for span in split_document(&text, doc.title.len()) {
                 let inside = mentions
                     .iter()

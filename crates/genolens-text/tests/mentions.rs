@@ -84,3 +84,89 @@ fn disease_mentions_on_ncbi_disease_test() {
     // Measured when written: 0.730 (0.723 without abbreviations).
     assert!(s.f1() > 0.70, "{s:?}");
 }
+
+/// Entity linking as the neural tagger's spans get it: each gold mention's
+/// text looked up in the dictionary of its kind, scored against the gold ids.
+fn linking_accuracy(
+    test: &Corpus,
+    extractor: &MentionExtractor,
+    kind: MentionKind,
+    keep: impl Fn(EntityType) -> bool,
+) -> (usize, usize, usize) {
+    use genolens_text::mention::Mention;
+    use genolens_text::tagger::link_mentions;
+    let (mut right, mut wrong, mut unlinked) = (0, 0, 0);
+    for doc in test {
+        let text = doc.text();
+        let gold = genolens_text::mention::gold_mentions(doc, &text, &keep);
+        let mut found: Vec<Mention> = gold
+            .iter()
+            .map(|(span, _)| Mention {
+                span: *span,
+                kind,
+                id: String::new(),
+            })
+            .collect();
+        link_mentions(&mut found, &text, extractor);
+        let gold_ids = doc
+            .annotations
+            .iter()
+            .filter(|a| keep(a.entity_type))
+            .map(|a| &a.ids);
+        for (m, ids) in found.iter().zip(gold_ids) {
+            if m.id.is_empty() {
+                unlinked += 1;
+            } else if ids.contains(&m.id) {
+                right += 1;
+            } else {
+                wrong += 1;
+            }
+        }
+    }
+    (right, wrong, unlinked)
+}
+
+#[test]
+fn gold_spans_link_to_their_identifiers_through_the_dictionaries() {
+    let mut genes = read_gene_dictionary(
+        format!("{DATA}/gene_annotations/genes_GRCh38_orgHsEgDb.tsv"),
+        format!("{DATA}/gene_annotations/gene_aliases_orgHsEgDb.tsv"),
+        &GeneRules::default(),
+    )
+    .unwrap();
+    tune_gene_dictionary(&mut genes, &corpus("biored/Train.PubTator"));
+    let ex = MentionExtractor::new().with_genes(genes);
+    let (right, wrong, unlinked) = linking_accuracy(
+        &corpus("biored/Test.PubTator"),
+        &ex,
+        MentionKind::Gene,
+        |t| t == EntityType::GeneOrGeneProduct,
+    );
+    let n = (right + wrong + unlinked) as f64;
+    eprintln!(
+        "genes (BioRED test gold spans): {right} right, {wrong} wrong, {unlinked} unlinked: \
+         accuracy {:.3}, {:.3} of the linked",
+        right as f64 / n,
+        right as f64 / (right + wrong).max(1) as f64
+    );
+    let (dict, _) = disease_dictionary(&corpus("ncbi_disease_corpus/NCBItrainset_corpus.txt"), 0.5);
+    let ex = MentionExtractor::new().with_diseases(dict);
+    let (dr, dw, du) = linking_accuracy(
+        &corpus("ncbi_disease_corpus/NCBItestset_corpus.txt"),
+        &ex,
+        MentionKind::Disease,
+        is_disease_type,
+    );
+    let dn = (dr + dw + du) as f64;
+    eprintln!(
+        "diseases (NCBI-disease test gold spans): {dr} right, {dw} wrong, {du} unlinked: \
+         accuracy {:.3}, {:.3} of the linked",
+        dr as f64 / dn,
+        dr as f64 / (dr + dw).max(1) as f64
+    );
+    // Measured when written: genes 0.567 (0.712 of the linked; BioRED also
+    // annotates mouse and rat genes, whose Entrez ids a human dictionary
+    // cannot give), diseases 0.621 (0.980 of the linked).
+    assert!(right as f64 / n > 0.54 && right as f64 / (right + wrong) as f64 > 0.69);
+    assert!(dr as f64 / dn > 0.59 && dr as f64 / (dr + dw) as f64 > 0.96);
+}

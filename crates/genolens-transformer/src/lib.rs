@@ -25,6 +25,7 @@
 pub extern crate burn_core as burn;
 
 pub mod attribution;
+pub mod bert;
 pub mod checkpoint;
 pub mod device;
 pub mod error;

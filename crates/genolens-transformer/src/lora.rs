@@ -96,6 +96,30 @@ impl<B: Backend> AdaptedLinear<B> {
         }
     }
 
+    /// A layer with the given weight `[d_in, d_out]` and bias `[d_out]` (e.g.
+    /// pretrained ones), no adapter.
+    pub fn from_weights(weight: Tensor<B, 2>, bias: Param<Tensor<B, 1>>) -> Self {
+        let [d_in, d_out] = weight.dims();
+        let mut base = LinearConfig::new(d_in, d_out).init(&weight.device());
+        base.weight = Param::from_tensor(weight);
+        base.bias = Some(bias);
+        Self { base, lora: None }
+    }
+
+    /// Draws the adapter's `B` from `N(0, 1)`, as if training had moved it
+    /// (tests of merging).
+    #[cfg(test)]
+    pub(crate) fn randomize_adapter(&mut self, device: &B::Device) {
+        if let Some(lora) = self.lora.as_mut() {
+            let [rank, cols] = lora.b.dims();
+            lora.b = Param::from_tensor(Tensor::random(
+                [rank, cols],
+                Distribution::Normal(0.0, 1.0),
+                device,
+            ));
+        }
+    }
+
     /// `x·W + b`, plus the adapter's update when there is one.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         match &self.lora {

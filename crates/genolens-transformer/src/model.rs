@@ -393,6 +393,13 @@ impl<B: Backend> GenotypeTransformer<B> {
     }
 }
 
+/// The same module with its parameters renumbered 1, 2, … in visiting order:
+/// burn draws parameter ids at random, and they are written into records, so
+/// without this the same weights would not give the same bytes.
+pub fn with_stable_ids<B: Backend, M: Module<B>>(module: M) -> M {
+    module.map(&mut StableIds(0))
+}
+
 /// Renumbers parameters in visiting order (see `stable_ids`).
 struct StableIds(u64);
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use genolens::io::corpus::Corpus;
 use genolens::io::genes::GeneName;
-use genolens::study::literature::{run_literature, LiteratureOptions};
+use genolens::study::literature::{run_literature, LiteratureOptions, MentionTagger};
 use genolens::study::prior::PriorEmbedding;
 use genolens::study::RunLog;
 use genolens::text::mention::MentionExtractor;
@@ -80,11 +80,31 @@ pub struct Args {
     /// Hits kept per retrieval method.
     #[arg(long, value_name = "N", default_value_t = 20)]
     hits: usize,
+    /// Where mentions come from: the dictionaries, a neural tagger
+    /// (`--tagger-dir`, from `genolens text-train`) linked through the
+    /// dictionaries, or both (the tagger's, plus the dictionary's where the
+    /// tagger found nothing).
+    #[arg(long, value_enum, default_value = "dictionary")]
+    tagger: TaggerChoice,
+    /// The tagger directory for `--tagger model|both`.
+    #[arg(long, value_name = "DIR")]
+    tagger_dir: Option<PathBuf>,
     /// Output prefix: `OUT.mentions.tsv`, `OUT.genes.tsv`, `OUT.hits.tsv`,
     /// `OUT.summary.md`, `OUT.log`, and with `--embed`
     /// `OUT.gene_embeddings.npy` (rows in the order of `OUT.genes.tsv`).
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
+}
+
+/// `--tagger`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TaggerChoice {
+    /// Dictionaries and variant patterns.
+    Dictionary,
+    /// The neural tagger.
+    Model,
+    /// Both.
+    Both,
 }
 
 /// Runs the literature pipeline.
@@ -100,6 +120,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
         embedding: PriorEmbedding::chosen(args.embed, args.model, args.tfidf_dim),
         evidence: args.evidence,
         hits: args.hits,
+        tagger: match (args.tagger, args.tagger_dir) {
+            (TaggerChoice::Dictionary, None) => MentionTagger::Dictionary,
+            (TaggerChoice::Model, Some(dir)) => MentionTagger::Model(dir),
+            (TaggerChoice::Both, Some(dir)) => MentionTagger::Both(dir),
+            (TaggerChoice::Dictionary, Some(_)) => {
+                return Err(CliError::Usage(
+                    "--tagger-dir needs --tagger model or --tagger both".into(),
+                ))
+            }
+            (_, None) => {
+                return Err(CliError::Usage(
+                    "--tagger model|both needs --tagger-dir DIR (from genolens text-train)".into(),
+                ))
+            }
+        },
         out: args.out,
     };
     let outcome = run_literature(&options, &crate::progress::Bars::default())?;

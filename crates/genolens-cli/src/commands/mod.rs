@@ -18,4 +18,5 @@ pub mod relatedness;
 pub mod run;
 pub mod runlog;
 pub mod simulate;
+pub mod text_train;
 pub mod train;

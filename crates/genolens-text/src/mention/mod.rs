@@ -27,7 +27,9 @@ pub use variant::find_variants;
 use crate::preprocess::{tokenize, CharOffsets, Span};
 
 /// What a mention names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum MentionKind {
     /// A gene or gene product (id: NCBI Entrez Gene).
     Gene,

@@ -16,8 +16,8 @@ use crate::study::progress::{stage, Progress};
 use crate::study::{with_suffix, RunLog};
 use crate::text::embed::{TextEmbedder, TfIdfEmbedder};
 use crate::text::mention::{
-    disease_dictionary, gene_dictionary, tune_gene_dictionary, GeneRules, MentionExtractor,
-    MentionKind,
+    disease_dictionary, gene_dictionary, tune_gene_dictionary, GeneRules, Mention,
+    MentionExtractor, MentionKind,
 };
 use crate::text::profile::{gene_profiles, profile_embeddings, AnnotatedCorpus, TraitQuery};
 use crate::text::report::{
@@ -145,8 +145,81 @@ pub struct LiteratureOptions {
     pub evidence: usize,
     /// Hits kept per retrieval method.
     pub hits: usize,
+    /// Where mentions come from.
+    pub tagger: MentionTagger,
     /// Output prefix.
     pub out: PathBuf,
+}
+
+/// Where the literature step's mentions come from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum MentionTagger {
+    /// The gene and disease dictionaries and the variant patterns.
+    #[default]
+    Dictionary,
+    /// A neural tagger directory (`genolens text-train`); its spans are
+    /// linked to identifiers through the dictionaries.
+    Model(PathBuf),
+    /// The tagger's mentions, plus the dictionary's where the tagger found
+    /// nothing overlapping.
+    Both(PathBuf),
+}
+
+/// Documents tagged per call of the neural tagger (one progress tick each).
+const TAGGER_CHUNK: usize = 32;
+
+/// Mentions of every document by the neural tagger in `dir`, linked to
+/// identifiers through `extractor`'s dictionaries (and joined with its own
+/// mentions with `union`).
+fn tagged_corpus(
+    corpus: &Corpus,
+    dir: &Path,
+    extractor: &MentionExtractor,
+    union: bool,
+    log: &mut RunLog,
+    progress: &dyn Progress,
+) -> Result<AnnotatedCorpus> {
+    use crate::text::tagger::{link_mentions, union_mentions, LinkCounts, NeuralTagger};
+    use crate::transformer::CpuInference;
+    let tagger = NeuralTagger::<CpuInference>::load(dir, &Default::default())?;
+    let texts: Vec<String> = corpus.iter().map(|d| d.text()).collect();
+    let started = Instant::now();
+    let mut all: Vec<Vec<Mention>> = Vec::with_capacity(texts.len());
+    let mut counts = LinkCounts::default();
+    stage(progress, "tagging", texts.len(), "abstracts", |tick| {
+        for chunk in texts.chunks(TAGGER_CHUNK) {
+            let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            for (text, mut found) in chunk.iter().zip(tagger.tag(&refs)?) {
+                let c = link_mentions(&mut found, text, extractor);
+                counts.linked += c.linked;
+                counts.unlinked += c.unlinked;
+                all.push(if union {
+                    union_mentions(found, extractor.extract(text))
+                } else {
+                    found
+                });
+            }
+            tick(all.len());
+        }
+        Ok::<_, crate::Error>(())
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = writeln!(
+        log,
+        "neural tagger {}: {} abstracts in {seconds:.1} s ({:.1}/s); {} tagged spans linked \
+         to an identifier, {} not{}",
+        dir.display(),
+        texts.len(),
+        texts.len() as f64 / seconds.max(1e-9),
+        counts.linked,
+        counts.unlinked,
+        if union {
+            "; dictionary mentions added where the tagger found nothing"
+        } else {
+            ""
+        }
+    );
+    Ok(AnnotatedCorpus::from_mentions(corpus, all)?)
 }
 
 /// What the literature step did.
@@ -193,13 +266,21 @@ pub fn run_literature(
     );
     progress.finish();
     let extractor = extractor?;
-    let annotated = stage(
-        progress,
-        "finding mentions",
-        corpus.len(),
-        "abstracts",
-        |tick| AnnotatedCorpus::with_progress(&corpus, &extractor, tick),
-    )?;
+    let annotated = match &args.tagger {
+        MentionTagger::Dictionary => stage(
+            progress,
+            "finding mentions",
+            corpus.len(),
+            "abstracts",
+            |tick| AnnotatedCorpus::with_progress(&corpus, &extractor, tick),
+        )?,
+        MentionTagger::Model(dir) => {
+            tagged_corpus(&corpus, dir, &extractor, false, &mut log, progress)?
+        }
+        MentionTagger::Both(dir) => {
+            tagged_corpus(&corpus, dir, &extractor, true, &mut log, progress)?
+        }
+    };
     for kind in [
         MentionKind::Gene,
         MentionKind::Disease,

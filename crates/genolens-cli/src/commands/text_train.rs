@@ -1,0 +1,116 @@
+//! `genolens text-train`: fine-tunes the pretrained BERT encoder into a
+//! mention tagger (genes, diseases, variants), fully or with LoRA.
+
+use std::path::PathBuf;
+
+use genolens::study::text_train::{lora_config, text_train, SchemeFile, TextTrainOptions};
+use genolens::text::tagger::TrainOptions;
+use genolens::transformer::device::ComputeDevice;
+
+use crate::commands::runlog::announce;
+use crate::commands::train::parse_device;
+use crate::error::CliError;
+
+/// What to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextTask {
+    /// Mention tagging (BIO per word piece), one head per annotation scheme.
+    Ner,
+}
+
+/// Flags of `genolens text-train`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The task.
+    #[arg(long, value_enum)]
+    task: TextTask,
+    /// A PubTator training corpus; repeat for several. `SCHEME:FILE` names the
+    /// scheme (`biored`, `ncbi-disease`); by default it follows the entity
+    /// types.
+    #[arg(long, value_name = "FILE", required = true)]
+    train: Vec<String>,
+    /// A development corpus (picks the epoch); one per training scheme.
+    #[arg(long, value_name = "FILE")]
+    dev: Vec<String>,
+    /// A test corpus, scored with the kept epoch into `OUT/test.tsv`.
+    #[arg(long, value_name = "FILE")]
+    test: Vec<String>,
+    /// The pretrained BERT directory (default: `$GENOLENS_MINILM`, which
+    /// `cargo xtask text-env` sets).
+    #[arg(long, value_name = "DIR")]
+    encoder: Option<PathBuf>,
+    /// Epochs.
+    #[arg(long, value_name = "E", default_value_t = 3)]
+    epochs: usize,
+    /// Windows per step.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    batch_size: usize,
+    /// Peak learning rate of the encoder (default 1e-4, or 1e-3 with LoRA).
+    #[arg(long, value_name = "LR")]
+    lr: Option<f64>,
+    /// Peak learning rate of the heads.
+    #[arg(long, value_name = "LR", default_value_t = 1e-3)]
+    head_lr: f64,
+    /// LoRA rank: train adapters on the query and value projections only.
+    #[arg(long, value_name = "R")]
+    lora_rank: Option<usize>,
+    /// LoRA alpha (default 2·rank).
+    #[arg(long, value_name = "A", requires = "lora_rank")]
+    lora_alpha: Option<f64>,
+    /// Most word pieces per window.
+    #[arg(long, value_name = "N", default_value_t = 254)]
+    max_pieces: usize,
+    /// Use only the first N documents of each training corpus.
+    #[arg(long, value_name = "N")]
+    max_docs: Option<usize>,
+    /// Seed of batch order, head initialisation and dropout.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Compute device: cpu, wgpu or cuda (as compiled in).
+    #[arg(long, value_parser = parse_device, default_value = "cpu")]
+    device: ComputeDevice,
+    /// Output directory: the tagger, `metrics.tsv`, `test.tsv`, `curve.png`,
+    /// `text-train.log`.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// Trains the tagger.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let TextTask::Ner = args.task;
+    let encoder = match args.encoder {
+        Some(dir) => dir,
+        None => std::env::var_os("GENOLENS_MINILM")
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "--encoder DIR is needed (or GENOLENS_MINILM, set by `cargo xtask text-env`)"
+                        .into(),
+                )
+            })?,
+    };
+    let lora = lora_config(args.lora_rank, args.lora_alpha);
+    let defaults = TrainOptions::default();
+    let options = TextTrainOptions {
+        encoder,
+        train: args.train.iter().map(|a| SchemeFile::parse(a)).collect(),
+        dev: args.dev.iter().map(|a| SchemeFile::parse(a)).collect(),
+        test: args.test.iter().map(|a| SchemeFile::parse(a)).collect(),
+        training: TrainOptions {
+            epochs: args.epochs,
+            batch_size: args.batch_size,
+            learning_rate: args.lr.unwrap_or(if lora.is_some() { 1e-3 } else { 1e-4 }),
+            head_learning_rate: args.head_lr,
+            max_pieces: args.max_pieces,
+            lora,
+            seed: args.seed,
+            max_documents: args.max_docs,
+            ..defaults
+        },
+        device: args.device,
+        out: args.out,
+    };
+    let outcome = text_train(&options, &crate::progress::Bars::default())?;
+    announce(&[], &outcome.written);
+    Ok(())
+}
