@@ -91,11 +91,13 @@ fn a_short_lora_run_learns_genes_and_survives_saving() {
             .map(|(_, _, s)| s.f1())
             .unwrap()
     };
-    // Measured when written: gene F1 0.057 after one epoch, 0.311 after two
-    // (60 abstracts, 58 steps; the full runs are in docs/benchmarks.md).
+    // Measured when written (word-level decoding): gene F1 0.310 after one
+    // epoch, 0.460 after two (60 abstracts, 58 steps; the full runs are in
+    // docs/benchmarks.md). The second epoch is kept.
     let best = trained.epochs[trained.best_epoch - 1].clone();
+    assert_eq!(trained.best_epoch, 2);
     assert!(
-        gene_f1(&best) > 0.2 && gene_f1(&best) > 3.0 * gene_f1(first),
+        gene_f1(&best) > 0.4 && gene_f1(&best) > gene_f1(first) + 0.1,
         "{best:?}"
     );
 

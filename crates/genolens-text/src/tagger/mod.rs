@@ -105,7 +105,7 @@ pub struct TaggerSpec {
     pub bert: BertConfig,
     /// The heads, in order.
     pub tasks: Vec<TaskSpec>,
-    /// Most word pieces per window, [CLS] and [SEP] not counted.
+    /// Most word pieces per window, `[CLS]` and `[SEP]` not counted.
     pub max_pieces: usize,
 }
 
@@ -192,7 +192,7 @@ pub(crate) fn batch_tensors<B: Backend>(
 }
 
 /// A text split into model windows: pieces and, per window, its range of
-/// pieces and its ids with [CLS]/[SEP].
+/// pieces and its ids with `[CLS]`/`[SEP]`.
 pub(crate) struct EncodedText {
     pub(crate) pieces: Vec<Piece>,
     pub(crate) windows: Vec<(std::ops::Range<usize>, Vec<i64>)>,

@@ -12,7 +12,7 @@ use crate::preprocess::{CharOffsets, Span};
 
 /// Label index of "outside any mention".
 pub const OUTSIDE: u8 = 0;
-/// Label of positions that carry no training signal ([CLS], [SEP], padding).
+/// Label of positions that carry no training signal (`[CLS]`, `[SEP]`, padding).
 pub const IGNORED: u8 = u8::MAX;
 
 /// The `B-` label of mention kind number `k` of a task (`I-` is one more).

@@ -64,7 +64,7 @@ pub struct TrainOptions {
     /// Share of the steps spent warming the learning rate up from 0 (it then
     /// decays linearly to 0).
     pub warmup_fraction: f64,
-    /// Most word pieces per window ([CLS]/[SEP] not counted; ≤ the encoder's
+    /// Most word pieces per window (`[CLS]`/`[SEP]` not counted; ≤ the encoder's
     /// positions − 2).
     pub max_pieces: usize,
     /// LoRA adapters (frozen encoder) instead of full fine-tuning.
@@ -174,7 +174,7 @@ pub struct TrainedTagger<B: AutodiffBackend> {
     pub windows: Vec<usize>,
 }
 
-/// A training window: task, ids with [CLS]/[SEP], labels aligned to the ids.
+/// A training window: task, ids with `[CLS]`/`[SEP]`, labels aligned to the ids.
 struct Example {
     task: usize,
     ids: Vec<i64>,
