@@ -146,11 +146,15 @@ fn install_tools() -> Result<(), String> {
         .map(|(pkg, _)| *pkg)
         .collect();
     // The BERT parity test's independent forward pass is numpy.
-    let numpy = Command::new("python3")
-        .args(["-c", "import numpy"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    // (Debian's own python3 counts: the test falls back to it when a pyenv
+    // shim comes first on the PATH.)
+    let numpy = ["python3", "/usr/bin/python3"].iter().any(|py| {
+        Command::new(py)
+            .args(["-c", "import numpy"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
     if !numpy {
         missing.push("python3-numpy");
     }

@@ -16,6 +16,20 @@ fn model_dir() -> PathBuf {
         .into()
 }
 
+/// The first Python with numpy: `python3` on the PATH, else Debian's own
+/// (a pyenv shim may come first on the PATH without numpy).
+fn python_with_numpy() -> &'static str {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|py| {
+            Command::new(py)
+                .args(["-c", "import numpy"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("python3 with numpy is needed (cargo xtask ci installs python3-numpy)")
+}
+
 #[test]
 fn pretrained_minilm_matches_an_independent_numpy_forward_pass() {
     let dir = model_dir();
@@ -41,7 +55,7 @@ fn pretrained_minilm_matches_an_independent_numpy_forward_pass() {
     let text: Vec<String> = ids.iter().map(i64::to_string).collect();
     std::fs::write(&ids_csv, text.join(",")).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/bert_reference.py");
-    let status = Command::new("python3")
+    let status = Command::new(python_with_numpy())
         .args([
             script.as_ref(),
             dir.as_os_str(),
