@@ -30,10 +30,7 @@ fn main() {
     let task = |name: &str| spec.tasks.iter().position(|t| t.name == name);
     for (corpus, name) in [(&biored, "biored"), (&ncbi, "ncbi-disease")] {
         let Some(t) = task(name) else { continue };
-        for (k, &kind) in spec.tasks[t].kinds.iter().enumerate() {
-            let s = tagger
-                .evaluate(corpus, t, kind, |e| spec.tasks[t].kind_of(e) == Some(k))
-                .expect("evaluation");
+        for (kind, s) in tagger.evaluate_task(corpus, t).expect("evaluation") {
             println!(
                 "{name}\t{kind}\tP {:.4}\tR {:.4}\tF1 {:.4}\t(TP {} FP {} FN {})",
                 s.precision(),

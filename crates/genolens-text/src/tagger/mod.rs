@@ -386,14 +386,37 @@ impl<B: Backend> NeuralTagger<B> {
         kind: MentionKind,
         gold_type: impl Fn(EntityType) -> bool,
     ) -> Result<SpanScores> {
-        evaluate_model(
+        let k = self
+            .spec
+            .tasks
+            .get(task)
+            .and_then(|t| t.kinds.iter().position(|&x| x == kind))
+            .ok_or_else(|| Error::invalid(format!("task {task} does not tag {kind}")))?;
+        let scores = score_kinds(
             &self.model,
             &self.pieces,
             &self.spec,
             corpus,
             task,
-            kind,
-            gold_type,
+            &[(k, &gold_type)],
+            &self.device,
+        )?;
+        Ok(scores[0])
+    }
+
+    /// Strict span scores of every kind of task `task` against the gold
+    /// types its scheme maps to that kind, with one pass of the model.
+    pub fn evaluate_task(
+        &self,
+        corpus: &Corpus,
+        task: usize,
+    ) -> Result<Vec<(MentionKind, SpanScores)>> {
+        score_task(
+            &self.model,
+            &self.pieces,
+            &self.spec,
+            corpus,
+            task,
             &self.device,
         )
     }
@@ -407,41 +430,65 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Strict span scores of one task's `kind` on a corpus.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn evaluate_model<B: Backend>(
+/// Strict span scores on a corpus of several kinds of one task, each
+/// `(kind number, gold types it is compared with)`: the corpus is encoded and
+/// the encoder run once for all of them.
+pub(crate) fn score_kinds<B: Backend>(
     model: &TaggerModel<B>,
     wp: &WordPieces,
     spec: &TaggerSpec,
     corpus: &Corpus,
     task: usize,
-    kind: MentionKind,
-    gold_type: impl Fn(EntityType) -> bool,
+    targets: &[(usize, &dyn Fn(EntityType) -> bool)],
     device: &B::Device,
-) -> Result<SpanScores> {
-    let k = spec
-        .tasks
-        .get(task)
-        .and_then(|t| t.kinds.iter().position(|&x| x == kind))
-        .ok_or_else(|| Error::invalid(format!("task {task} does not tag {kind}")))?;
+) -> Result<Vec<SpanScores>> {
     let texts: Vec<String> = corpus.iter().map(|d| d.text()).collect();
     let encoded: Vec<EncodedText> = texts
         .iter()
         .map(|t| encode_text(wp, t, spec.max_pieces))
         .collect();
     let labels = predict_labels(model, &[task], &encoded, device)?.remove(0);
-    let mut scores = SpanScores::default();
+    let mut scores = vec![SpanScores::default(); targets.len()];
     for (i, doc) in corpus.iter().enumerate() {
-        let predicted: Vec<Span> = decode_bio(&encoded[i].pieces, &labels[i])
-            .into_iter()
-            .filter(|&(_, kk)| kk == k)
-            .map(|(s, _)| s)
-            .collect();
-        let gold: Vec<Span> = gold_mentions(doc, &texts[i], &gold_type)
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
-        scores.add(SpanScores::compare(&predicted, &gold));
+        let decoded = decode_bio(&encoded[i].pieces, &labels[i]);
+        for (&(k, gold_type), score) in targets.iter().zip(&mut scores) {
+            let predicted: Vec<Span> = decoded
+                .iter()
+                .filter(|&&(_, kk)| kk == k)
+                .map(|&(s, _)| s)
+                .collect();
+            let gold: Vec<Span> = gold_mentions(doc, &texts[i], gold_type)
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect();
+            score.add(SpanScores::compare(&predicted, &gold));
+        }
     }
     Ok(scores)
+}
+
+/// Every kind of `task` scored against the gold types its scheme maps to it
+/// ([`TaskSpec::kind_of`]), in the task's kind order.
+pub(crate) fn score_task<B: Backend>(
+    model: &TaggerModel<B>,
+    wp: &WordPieces,
+    spec: &TaggerSpec,
+    corpus: &Corpus,
+    task: usize,
+    device: &B::Device,
+) -> Result<Vec<(MentionKind, SpanScores)>> {
+    let t = spec
+        .tasks
+        .get(task)
+        .ok_or_else(|| Error::invalid(format!("there is no task {task}")))?;
+    let predicates: Vec<Box<dyn Fn(EntityType) -> bool + '_>> = (0..t.kinds.len())
+        .map(|k| Box::new(move |e| t.kind_of(e) == Some(k)) as Box<dyn Fn(EntityType) -> bool>)
+        .collect();
+    let targets: Vec<(usize, &dyn Fn(EntityType) -> bool)> = predicates
+        .iter()
+        .enumerate()
+        .map(|(k, p)| (k, p.as_ref()))
+        .collect();
+    let scores = score_kinds(model, wp, spec, corpus, task, &targets, device)?;
+    Ok(t.kinds.iter().copied().zip(scores).collect())
 }

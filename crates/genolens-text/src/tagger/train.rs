@@ -14,7 +14,7 @@ use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, LoraConfig, ParameterCount};
 
 use super::{
-    batch_tensors, bio_labels, encode_text, evaluate_model, Alignment, NeuralTagger, TaggerModel,
+    batch_tensors, bio_labels, encode_text, score_task, Alignment, NeuralTagger, TaggerModel,
     TaggerSpec, TaskSpec, WordPieces, IGNORED,
 };
 use crate::error::{Error, Result};
@@ -437,19 +437,11 @@ pub fn train_tagger<B: AutodiffBackend>(
             let Some(dev_corpus) = &corpus.dev else {
                 continue;
             };
-            let task = &training.tasks[corpus.task];
-            for (k, &kind) in task.kinds.iter().enumerate() {
-                let scores = evaluate_model(
-                    &inference,
-                    &wp,
-                    &spec,
-                    dev_corpus,
-                    corpus.task,
-                    kind,
-                    |t| task.kind_of(t) == Some(k),
-                    device,
-                )?;
-                dev.push((task.name.clone(), kind, scores));
+            let name = &training.tasks[corpus.task].name;
+            for (kind, scores) in
+                score_task(&inference, &wp, &spec, dev_corpus, corpus.task, device)?
+            {
+                dev.push((name.clone(), kind, scores));
             }
         }
         let report = EpochReport {

@@ -176,14 +176,11 @@ impl BackendTask for Job<'_> {
         }
         let mut test = Vec::new();
         for (file, task, corpus) in &self.tests {
-            let spec = &self.training.tasks[*task];
-            for (k, &kind) in spec.kinds.iter().enumerate() {
-                let scores = trained
-                    .tagger
-                    .evaluate(corpus, *task, kind, |t| spec.kind_of(t) == Some(k))?;
+            let scheme = &self.training.tasks[*task].name;
+            for (kind, scores) in trained.tagger.evaluate_task(corpus, *task)? {
                 test.push(TestScore {
                     file: file.clone(),
-                    scheme: spec.name.clone(),
+                    scheme: scheme.clone(),
                     kind,
                     scores,
                 });
