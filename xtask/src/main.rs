@@ -209,7 +209,9 @@ fn ci() -> Result<(), String> {
     // tests of the workspace need; libtorch only matters further down.
     let env = text_env(false)?;
     let mut test = ci_cargo();
-    test.args(["test", "--workspace"]).envs(
+    // Every test binary runs even after one fails, so a CI log names all
+    // failures at once instead of the first binary's.
+    test.args(["test", "--workspace", "--no-fail-fast"]).envs(
         env.vars
             .iter()
             .filter(|(k, _)| k == "GENOLENS_MINILM")
