@@ -1,7 +1,8 @@
 //! `genolens text-train --task ner` end to end on the real corpora (a few
 //! documents, so it runs in CI): the tagger directory, metrics, curve and log;
-//! the same seed gives the same weights; bad inputs are errors that leave no
-//! tagger behind. Needs `GENOLENS_MINILM` (set by `cargo xtask text-env`).
+//! the same seed gives the same weights; a finished run resumes from its
+//! checkpoint without training; bad inputs are errors that leave no tagger
+//! behind. Needs `GENOLENS_MINILM` (set by `cargo xtask text-env`).
 
 mod common;
 
@@ -26,7 +27,7 @@ fn head_documents(src: &Path, n: usize, dst: &Path) {
     std::fs::write(dst, docs.join("\n\n") + "\n\n").unwrap();
 }
 
-fn train(out: &Path, test: &Path, seed: &str) -> std::process::Output {
+fn train(out: &Path, test: &Path, seed: &str, extra: &[&str]) -> std::process::Output {
     let biored = data("biored/Train.PubTator");
     let ncbi = data("ncbi_disease_corpus/NCBItrainset_corpus.txt");
     let args = [
@@ -58,7 +59,7 @@ fn train(out: &Path, test: &Path, seed: &str) -> std::process::Output {
         "--out",
         out.to_str().unwrap(),
     ];
-    genolens(&args)
+    genolens(&[args.as_slice(), extra].concat())
 }
 
 #[test]
@@ -68,7 +69,7 @@ fn text_train_writes_a_tagger_with_metrics_and_is_deterministic() {
     head_documents(&data("biored/Test.PubTator"), 5, &small);
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     for out in [&a, &b] {
-        let run = train(out, &small, "3");
+        let run = train(out, &small, "3", &[]);
         assert!(
             run.status.success(),
             "{}",
@@ -83,6 +84,7 @@ fn text_train_writes_a_tagger_with_metrics_and_is_deterministic() {
         "test.tsv",
         "curve.png",
         "text-train.log",
+        "checkpoints/tagger.ckpt",
     ] {
         assert!(a.join(f).is_file(), "missing {f}");
     }
@@ -109,6 +111,29 @@ fn text_train_writes_a_tagger_with_metrics_and_is_deterministic() {
         log.contains("LoRA rank 4") && log.contains("kept epoch"),
         "{log}"
     );
+    // Resuming the finished run trains nothing and keeps the same weights;
+    // resuming under another seed is refused, naming the checkpoint.
+    let weights = std::fs::read(a.join("weights.mpk")).unwrap();
+    let run = train(&a, &small, "3", &["--resume"]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(a.join("weights.mpk")).unwrap(), weights);
+    let log = std::fs::read_to_string(a.join("text-train.log")).unwrap();
+    assert!(
+        log.contains("resumed from") && log.contains("after epoch 2"),
+        "{log}"
+    );
+    let run = train(&a, &small, "4", &["--resume"]);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("tagger.ckpt") && err.contains("other training settings"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(a.join("weights.mpk")).unwrap(), weights);
     // Both schemes got a head: NCBI's corpus was recognised by its types.
     let spec = std::fs::read_to_string(a.join("tagger.json")).unwrap();
     assert!(
@@ -222,4 +247,94 @@ fn text_train_refuses_bad_inputs_without_writing_a_tagger() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("model.safetensors"), "{err}");
     assert!(!out.join("tagger.json").exists() && !out.join("weights.mpk").exists());
+}
+
+#[test]
+fn text_train_relations_writes_a_classifier_with_aucs() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("biored_test8.PubTator");
+    head_documents(&data("biored/Test.PubTator"), 8, &small);
+    let out = dir.path().join("rel");
+    let biored = data("biored/Train.PubTator");
+    let args = [
+        "text-train",
+        "--task",
+        "relations",
+        "--train",
+        biored.to_str().unwrap(),
+        "--dev",
+        small.to_str().unwrap(),
+        "--test",
+        small.to_str().unwrap(),
+        "--encoder",
+        &encoder(),
+        "--max-docs",
+        "6",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--max-pieces",
+        "62",
+        "--lora-rank",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = genolens(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for f in [
+        "relation.json",
+        "vocab.txt",
+        "weights.mpk",
+        "metrics.tsv",
+        "test.tsv",
+        "test_pairs.tsv",
+        "curve.png",
+        "text-train.log",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    // One row per test pair, each with a probability; the summary counts them.
+    let pairs = std::fs::read_to_string(out.join("test_pairs.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = pairs
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    assert!(rows.len() > 5, "{pairs}");
+    assert!(rows
+        .iter()
+        .all(|r| { r.len() == 6 && r[5].parse::<f64>().is_ok_and(|p| (0.0..=1.0).contains(&p)) }));
+    let test = std::fs::read_to_string(out.join("test.tsv")).unwrap();
+    let summary: Vec<&str> = test.lines().nth(1).unwrap().split('\t').collect();
+    assert_eq!(summary[1], rows.len().to_string(), "{test}");
+    let log = std::fs::read_to_string(out.join("text-train.log")).unwrap();
+    assert!(
+        log.contains("--task relations")
+            && log.contains("AUC")
+            && log.contains("salience features on"),
+        "{log}"
+    );
+
+    // A corpus without relation lines (NCBI-disease) is refused by name.
+    let ncbi = data("ncbi_disease_corpus/NCBIdevelopset_corpus.txt");
+    let mut bad = args.to_vec();
+    let train_at = bad.iter().position(|a| *a == "--train").unwrap() + 1;
+    bad[train_at] = ncbi.to_str().unwrap();
+    let bad_out = dir.path().join("bad");
+    let out_at = bad.iter().position(|a| *a == "--out").unwrap() + 1;
+    bad[out_at] = bad_out.to_str().unwrap();
+    let run = genolens(&bad);
+    assert!(!run.status.success());
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        err.contains("NCBIdevelopset_corpus.txt") && err.contains("no relation annotations"),
+        "{err}"
+    );
+    assert!(!bad_out.join("weights.mpk").exists());
 }

@@ -748,8 +748,14 @@ where
 
 /// Writes `text` to `path` atomically (a model file, a JSON report).
 pub fn write_text(path: impl AsRef<Path>, text: &str) -> Result<()> {
+    write_bytes(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` atomically (weights, a checkpoint): a temporary
+/// beside it, renamed when complete, so no partial file is ever left.
+pub fn write_bytes(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path.as_ref())?;
-    f.write_all(text.as_bytes())?;
+    f.write_all(bytes)?;
     f.commit()
 }
 

@@ -9,7 +9,7 @@ use crate::mention::{gold_mentions, MentionExtractor, MentionKind};
 use crate::preprocess::Span;
 
 /// Counts of a span-level comparison.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SpanScores {
     /// Predicted spans equal to a gold span.
     pub true_positives: usize,

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use genolens_io::corpus::{Corpus, EntityType};
 use genolens_text::mention::MentionKind;
 use genolens_text::tagger::{
-    train_tagger, LabelledCorpus, NeuralTagger, TaggerTraining, TaskSpec, TrainOptions,
+    train_tagger, Control, LabelledCorpus, NeuralTagger, TaggerTraining, TaskSpec, TrainOptions,
 };
 use genolens_transformer::lora::LoraConfig;
 use genolens_transformer::{CpuBackend, CpuInference};
@@ -52,8 +52,15 @@ fn a_short_lora_run_learns_genes_and_survives_saving() {
     let device = Default::default();
     let started = std::time::Instant::now();
     let mut steps = 0;
-    let trained =
-        train_tagger::<CpuBackend>(&training, &options, &device, &mut |_| steps += 1).unwrap();
+    let trained = train_tagger::<CpuBackend>(
+        &training,
+        &options,
+        &device,
+        None,
+        &mut |_| steps += 1,
+        &mut |_, _| Control::Continue,
+    )
+    .unwrap();
     eprintln!(
         "{steps} steps in {:.1} s; parameters {:?}; alignment {:?}; windows {:?}",
         started.elapsed().as_secs_f64(),

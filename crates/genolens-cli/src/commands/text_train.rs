@@ -1,8 +1,10 @@
 //! `genolens text-train`: fine-tunes the pretrained BERT encoder into a
-//! mention tagger (genes, diseases, variants), fully or with LoRA.
+//! mention tagger (genes, diseases, variants) or a gene–disease relation
+//! classifier, fully or with LoRA.
 
 use std::path::PathBuf;
 
+use genolens::study::text_relations::text_relations;
 use genolens::study::text_train::{lora_config, text_train, SchemeFile, TextTrainOptions};
 use genolens::text::tagger::TrainOptions;
 use genolens::transformer::device::ComputeDevice;
@@ -16,6 +18,9 @@ use crate::error::CliError;
 pub enum TextTask {
     /// Mention tagging (BIO per word piece), one head per annotation scheme.
     Ner,
+    /// Gene–disease relations (BioRED relation lines label the pairs whose
+    /// mentions share a sentence); AUC on the development and test pairs.
+    Relations,
 }
 
 /// Flags of `genolens text-train`.
@@ -51,7 +56,8 @@ pub struct Args {
     /// Peak learning rate of the heads.
     #[arg(long, value_name = "LR", default_value_t = 1e-3)]
     head_lr: f64,
-    /// LoRA rank: train adapters on the query and value projections only.
+    /// LoRA rank: freeze the encoder and train adapters on all six
+    /// projections of every layer.
     #[arg(long, value_name = "R")]
     lora_rank: Option<usize>,
     /// LoRA alpha (default 2·rank).
@@ -70,14 +76,21 @@ pub struct Args {
     #[arg(long, value_parser = parse_device, default_value = "cpu")]
     device: ComputeDevice,
     /// Output directory: the tagger, `metrics.tsv`, `test.tsv`, `curve.png`,
-    /// `text-train.log`.
+    /// `text-train.log`, `checkpoints/tagger.ckpt` (after every epoch).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Continue from OUT/checkpoints/tagger.ckpt (a run that was stopped),
+    /// after its last finished epoch; the other settings must be the same.
+    #[arg(long)]
+    resume: bool,
+    /// Relations: leave the pairs' salience features (co-mention counts,
+    /// title co-mention) out of the classifier head.
+    #[arg(long)]
+    no_salience: bool,
 }
 
 /// Trains the tagger.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let TextTask::Ner = args.task;
     let encoder = match args.encoder {
         Some(dir) => dir,
         None => std::env::var_os("GENOLENS_MINILM")
@@ -109,8 +122,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
         },
         device: args.device,
         out: args.out,
+        resume: args.resume,
+        salience: !args.no_salience,
     };
-    let outcome = text_train(&options, &crate::progress::Bars::default())?;
-    announce(&[], &outcome.written);
+    let bars = crate::progress::Bars::default();
+    let written = match args.task {
+        TextTask::Ner => text_train(&options, &bars)?.written,
+        TextTask::Relations => text_relations(&options, &bars)?.written,
+    };
+    announce(&[], &written);
     Ok(())
 }

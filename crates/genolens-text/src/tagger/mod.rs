@@ -15,14 +15,17 @@
 //! Layout of a saved tagger directory: `tagger.json` ([`TaggerSpec`]),
 //! `vocab.txt`, `weights.mpk` (burn named MessagePack, LoRA merged).
 
+mod checkpoint;
 mod link;
 mod pieces;
+mod relation;
 mod train;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use burn_nn::{Linear, LinearConfig};
 use genolens_io::corpus::{Corpus, EntityType};
+use genolens_io::report::write_bytes;
 use genolens_transformer::bert::{BertConfig, BertEncoder};
 use genolens_transformer::burn;
 use genolens_transformer::burn::module::Module;
@@ -32,9 +35,15 @@ use genolens_transformer::burn::tensor::{Int, Tensor, TensorData};
 use genolens_transformer::model::with_stable_ids;
 use genolens_transformer::CpuInference;
 
+pub use checkpoint::{TaggerCheckpoint, TaggerTrainerState};
+pub use genolens_transformer::finetune::Control;
 pub use link::{link_mentions, union_mentions, LinkCounts};
 pub use pieces::{
     begin_label, bio_labels, decode_bio, windows, Alignment, Piece, WordPieces, IGNORED, OUTSIDE,
+};
+pub use relation::{
+    train_relations, RelationClassifier, RelationEpoch, RelationSpec, RelationTraining,
+    TrainedRelations,
 };
 pub use train::{
     train_tagger, EpochReport, LabelledCorpus, TaggerTraining, TrainOptions, TrainProgress,
@@ -295,22 +304,15 @@ impl<B: Backend> NeuralTagger<B> {
 
     /// Loads a tagger directory written by [`NeuralTagger::save`].
     pub fn load(dir: &Path, device: &B::Device) -> Result<Self> {
-        let model_err = |path: PathBuf, reason: String| Error::Model { path, reason };
-        let spec_path = dir.join(SPEC_FILE);
-        let text = std::fs::read_to_string(&spec_path)
-            .map_err(|e| model_err(spec_path.clone(), e.to_string()))?;
-        let spec: TaggerSpec =
-            serde_json::from_str(&text).map_err(|e| model_err(spec_path.clone(), e.to_string()))?;
+        let spec: TaggerSpec = read_spec(dir, SPEC_FILE)?;
         let pieces = WordPieces::from_vocab(&dir.join(VOCAB_FILE))?;
-        let encoder = BertEncoder::new(&spec.bert, device)
-            .map_err(|e| model_err(spec_path.clone(), e.to_string()))?;
-        let model = TaggerModel::new(encoder, &spec.tasks, device);
-        let weights = dir.join(format!("{WEIGHTS_FILE}.mpk"));
-        let record = NamedMpkFileRecorder::<FullPrecisionSettings>::default()
-            .load(dir.join(WEIGHTS_FILE), device)
-            .map_err(|e| model_err(weights, e.to_string()))?;
+        let encoder = BertEncoder::new(&spec.bert, device).map_err(|e| Error::Model {
+            path: dir.join(SPEC_FILE),
+            reason: e.to_string(),
+        })?;
+        let model = load_weights(TaggerModel::new(encoder, &spec.tasks, device), dir, device)?;
         Ok(Self {
-            model: model.load_record(record),
+            model,
             spec,
             pieces,
             device: device.clone(),
@@ -320,23 +322,7 @@ impl<B: Backend> NeuralTagger<B> {
     /// Writes `tagger.json`, `vocab.txt` (copied from `vocab`) and
     /// `weights.mpk` into `dir` (created if needed).
     pub fn save(&self, dir: &Path, vocab: &Path) -> Result<()> {
-        let io = |path: PathBuf, e: std::io::Error| Error::Model {
-            path,
-            reason: e.to_string(),
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io(dir.to_path_buf(), e))?;
-        let spec = serde_json::to_string_pretty(&self.spec)
-            .map_err(|e| Error::invalid(format!("tagger spec: {e}")))?;
-        write_file(&dir.join(SPEC_FILE), spec.as_bytes())?;
-        let vocab_text = std::fs::read(vocab).map_err(|e| io(vocab.to_path_buf(), e))?;
-        write_file(&dir.join(VOCAB_FILE), &vocab_text)?;
-        let bytes = genolens_transformer::burn::record::NamedMpkBytesRecorder::<
-            FullPrecisionSettings,
-        >::default()
-        .record(with_stable_ids(self.model.clone()).into_record(), ())
-        .map_err(|e| Error::invalid(format!("tagger weights: {e}")))?;
-        write_file(&dir.join(format!("{WEIGHTS_FILE}.mpk")), &bytes)?;
-        Ok(())
+        save_dir(dir, SPEC_FILE, &self.spec, vocab, &self.model)
     }
 
     /// What the tagger is.
@@ -422,11 +408,54 @@ impl<B: Backend> NeuralTagger<B> {
     }
 }
 
-/// Writes a whole file through a temporary, so no partial file is left.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = genolens_io::AtomicFile::create(path)?;
-    file.write_all(bytes)?;
-    file.commit()?;
+/// Reads a model directory's JSON description (`file` in `dir`).
+pub(crate) fn read_spec<T: serde::de::DeserializeOwned>(dir: &Path, file: &str) -> Result<T> {
+    let path = dir.join(file);
+    std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| serde_json::from_str(&text).map_err(|e| e.to_string()))
+        .map_err(|reason| Error::Model { path, reason })
+}
+
+/// Loads `weights.mpk` of `dir` into a model built from its description.
+pub(crate) fn load_weights<B: Backend, M: Module<B>>(
+    model: M,
+    dir: &Path,
+    device: &B::Device,
+) -> Result<M> {
+    let record = NamedMpkFileRecorder::<FullPrecisionSettings>::default()
+        .load(dir.join(WEIGHTS_FILE), device)
+        .map_err(|e| Error::Model {
+            path: dir.join(format!("{WEIGHTS_FILE}.mpk")),
+            reason: e.to_string(),
+        })?;
+    Ok(model.load_record(record))
+}
+
+/// Writes a model directory: the description as `file`, `vocab.txt` (copied
+/// from `vocab`) and `weights.mpk` (parameter ids made stable, so the same
+/// weights give the same bytes). Each file is written atomically.
+pub(crate) fn save_dir<B: Backend, M: Module<B>>(
+    dir: &Path,
+    file: &str,
+    spec: &impl serde::Serialize,
+    vocab: &Path,
+    model: &M,
+) -> Result<()> {
+    let io = |path: &Path, e: std::io::Error| Error::Model {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+    let text =
+        serde_json::to_string_pretty(spec).map_err(|e| Error::invalid(format!("{file}: {e}")))?;
+    write_bytes(dir.join(file), text.as_bytes())?;
+    let vocab_text = std::fs::read(vocab).map_err(|e| io(vocab, e))?;
+    write_bytes(dir.join(VOCAB_FILE), &vocab_text)?;
+    let bytes = genolens_transformer::burn::record::NamedMpkBytesRecorder::<FullPrecisionSettings>::default()
+        .record(with_stable_ids(model.clone()).into_record(), ())
+        .map_err(|e| Error::invalid(format!("model weights: {e}")))?;
+    write_bytes(dir.join(format!("{WEIGHTS_FILE}.mpk")), &bytes)?;
     Ok(())
 }
 

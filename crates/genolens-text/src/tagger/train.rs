@@ -1,7 +1,7 @@
 //! Fine-tuning the tagger: full or LoRA, AdamW with linear warm-up and decay,
 //! one head per task, the best epoch kept by development-set F1.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn_optim::{AdamWConfig, GradientsParams, Optimizer};
@@ -13,9 +13,10 @@ use genolens_transformer::burn::tensor::backend::AutodiffBackend;
 use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, LoraConfig, ParameterCount};
 
+use super::checkpoint::{TaggerCheckpoint, TaggerTrainerState};
 use super::{
-    batch_tensors, bio_labels, encode_text, score_task, Alignment, NeuralTagger, TaggerModel,
-    TaggerSpec, TaskSpec, WordPieces, IGNORED,
+    batch_tensors, bio_labels, encode_text, score_task, Alignment, Control, NeuralTagger,
+    TaggerModel, TaggerSpec, TaskSpec, WordPieces, IGNORED,
 };
 use crate::error::{Error, Result};
 use crate::eval::SpanScores;
@@ -48,7 +49,7 @@ pub struct TaggerTraining {
 }
 
 /// Optimisation settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainOptions {
     /// Passes over the training windows.
     pub epochs: usize,
@@ -94,7 +95,7 @@ impl Default for TrainOptions {
 }
 
 impl TrainOptions {
-    fn check(&self, bert: &BertConfig) -> Result<()> {
+    pub(crate) fn check(&self, bert: &BertConfig) -> Result<()> {
         if self.epochs == 0 || self.batch_size == 0 || self.max_pieces == 0 {
             return Err(Error::invalid(
                 "tagger training needs ≥ 1 epoch, batch size and window length",
@@ -121,7 +122,7 @@ impl TrainOptions {
 }
 
 /// One epoch's figures.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EpochReport {
     /// 1-based epoch.
     pub epoch: usize,
@@ -172,6 +173,9 @@ pub struct TrainedTagger<B: AutodiffBackend> {
     pub alignment: Alignment,
     /// Training windows per task.
     pub windows: Vec<usize>,
+    /// `on_epoch` stopped the run before its last epoch (the tagger is the
+    /// best epoch so far).
+    pub stopped: bool,
 }
 
 /// A training window: task, ids with `[CLS]`/`[SEP]`, labels aligned to the ids.
@@ -226,7 +230,7 @@ fn examples(
 }
 
 /// SplitMix64: the batch order's random stream.
-fn splitmix(state: &mut u64) -> u64 {
+pub(crate) fn splitmix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -234,15 +238,16 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Batches of example indices: within a task, windows of similar length
-/// together (sorted, then cut), the batch order shuffled with `seed`.
-fn batches(examples: &[Example], size: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..examples.len()).collect();
-    order.sort_by_key(|&i| (examples[i].task, examples[i].ids.len(), i));
+/// Batches of example indices from each example's `(group, length)`: within
+/// a group, examples of similar length together (sorted, then cut), the batch
+/// order shuffled with `seed`.
+pub(crate) fn batches(keys: &[(usize, usize)], size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| (keys[i], i));
     let mut out: Vec<Vec<usize>> = Vec::new();
     for i in order {
         match out.last_mut() {
-            Some(b) if b.len() < size && examples[b[0]].task == examples[i].task => b.push(i),
+            Some(b) if b.len() < size && keys[b[0]].0 == keys[i].0 => b.push(i),
             _ => out.push(vec![i]),
         }
     }
@@ -252,6 +257,67 @@ fn batches(examples: &[Example], size: usize, seed: u64) -> Vec<Vec<usize>> {
         out.swap(i, j);
     }
     out
+}
+
+/// Linear warm-up over the first `warmup_fraction` of `total` steps, then
+/// linear decay to 0: the share of the peak learning rate at each step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Schedule {
+    total: usize,
+    warmup: usize,
+}
+
+impl Schedule {
+    pub(crate) fn new(total: usize, warmup_fraction: f64) -> Self {
+        let total = total.max(1);
+        let warmup = ((total as f64 * warmup_fraction).ceil() as usize).max(1);
+        Self { total, warmup }
+    }
+
+    pub(crate) fn share(&self, step: usize) -> f64 {
+        let up = (step as f64 + 1.0) / self.warmup as f64;
+        let down = self.total.saturating_sub(step) as f64
+            / (self.total - self.warmup.min(self.total - 1)).max(1) as f64;
+        up.min(down).clamp(0.0, 1.0)
+    }
+}
+
+/// The seed of an epoch's batch order and dropout.
+pub(crate) fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(epoch as u64)
+}
+
+/// Reads a Hugging Face BERT directory's `config.json`.
+pub(crate) fn read_bert_config(dir: &Path) -> Result<BertConfig> {
+    let path = dir.join("config.json");
+    std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| BertConfig::from_json(&text).map_err(|e| e.to_string()))
+        .map_err(|reason| Error::Model { path, reason })
+}
+
+/// The pretrained encoder of a BERT directory (`model.safetensors`), with
+/// LoRA adapters when asked for.
+pub(crate) fn pretrained_encoder<B: AutodiffBackend>(
+    dir: &Path,
+    bert: &BertConfig,
+    lora: Option<&LoraConfig>,
+    device: &B::Device,
+) -> Result<BertEncoder<B>> {
+    let path = dir.join("model.safetensors");
+    let encoder = std::fs::read(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            BertEncoder::<B>::from_safetensors(bert, &bytes, device).map_err(|e| e.to_string())
+        })
+        .map_err(|reason| Error::Model { path, reason })?;
+    match lora {
+        Some(lora) => encoder
+            .with_lora(lora, device)
+            .map_err(|e| Error::invalid(e.to_string())),
+        None => Ok(encoder),
+    }
 }
 
 /// Mean cross-entropy over the labelled positions of a batch.
@@ -284,22 +350,24 @@ fn batch_loss<B: AutodiffBackend>(
 ///
 /// Every epoch ends with the development corpora scored (strict span F1 per
 /// task and kind); the epoch with the best mean F1 is kept. `progress` hears
-/// of every step. The same seed gives the same weights.
+/// of every step. After each epoch `on_epoch` receives its figures and a
+/// [`TaggerCheckpoint`] to resume from, and may stop the run. With `resume`,
+/// the model, optimizers and kept epoch come from the checkpoint (written
+/// with the same settings and data, the number of epochs aside) and training
+/// continues after its last epoch: a run stopped and resumed ends with the
+/// same weights as one never stopped. (Asking a finished run for more epochs
+/// continues it under the longer learning-rate schedule.) The same seed
+/// gives the same weights.
 pub fn train_tagger<B: AutodiffBackend>(
     training: &TaggerTraining,
     options: &TrainOptions,
     device: &B::Device,
+    resume: Option<&TaggerCheckpoint>,
     progress: &mut dyn FnMut(&TrainProgress),
+    on_epoch: &mut dyn FnMut(&EpochReport, &TaggerCheckpoint) -> Control,
 ) -> Result<TrainedTagger<B>> {
     let dir = &training.encoder_dir;
-    let config_path = dir.join("config.json");
-    let bert = std::fs::read_to_string(&config_path)
-        .map_err(|e| e.to_string())
-        .and_then(|text| BertConfig::from_json(&text).map_err(|e| e.to_string()))
-        .map_err(|reason| Error::Model {
-            path: config_path.clone(),
-            reason,
-        })?;
+    let bert = read_bert_config(dir)?;
     options.check(&bert)?;
     if training.tasks.is_empty() || training.corpora.is_empty() {
         return Err(Error::invalid("tagger training needs a task and a corpus"));
@@ -333,27 +401,17 @@ pub fn train_tagger<B: AutodiffBackend>(
     if all.is_empty() {
         return Err(Error::invalid("the training corpora hold no text"));
     }
-    let windows = (0..training.tasks.len())
+    let windows: Vec<usize> = (0..training.tasks.len())
         .map(|t| all.iter().filter(|e| e.task == t).count())
         .collect();
+    if let Some(why) = resume.and_then(|c| c.state.mismatch(options, &training.tasks, &windows)) {
+        return Err(Error::invalid(format!(
+            "cannot resume from the checkpoint: {why}"
+        )));
+    }
 
     B::seed(device, options.seed);
-    let weights_path = dir.join("model.safetensors");
-    let encoder = std::fs::read(&weights_path)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            BertEncoder::<B>::from_safetensors(&bert, &bytes, device).map_err(|e| e.to_string())
-        })
-        .map_err(|reason| Error::Model {
-            path: weights_path.clone(),
-            reason,
-        })?;
-    let encoder = match &options.lora {
-        Some(lora) => encoder
-            .with_lora(lora, device)
-            .map_err(|e| Error::invalid(e.to_string()))?,
-        None => encoder,
-    };
+    let encoder = pretrained_encoder::<B>(dir, &bert, options.lora.as_ref(), device)?;
     let mut model = TaggerModel::new(encoder, &training.tasks, device);
     // Heads start at the label frequencies (bias = log share), so the first
     // steps need not spend themselves learning that most pieces are outside.
@@ -382,28 +440,36 @@ pub fn train_tagger<B: AutodiffBackend>(
     let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
     let mut optim = adamw.init::<B, TaggerModel<B>>();
     let mut head_optim = adamw.init::<B, TaggerModel<B>>();
-    let steps_per_epoch = batches(&all, options.batch_size, 0).len();
-    let total = steps_per_epoch * options.epochs;
-    let warmup = ((total as f64 * options.warmup_fraction).ceil() as usize).max(1);
-    // Linear warm-up, then linear decay to 0: the share of the peak rate.
-    let schedule = |step: usize| {
-        let s = step as f64;
-        let up = (s + 1.0) / warmup as f64;
-        let down = (total - step) as f64 / (total - warmup.min(total - 1)).max(1) as f64;
-        up.min(down).clamp(0.0, 1.0)
+    let mut state = TaggerTrainerState {
+        epochs_done: 0,
+        steps_done: 0,
+        best_epoch: 0,
+        history: Vec::new(),
+        options: options.clone(),
+        tasks: training.tasks.clone(),
+        windows: windows.clone(),
     };
-    let mut reports = Vec::new();
-    let mut best: Option<(f64, usize, TaggerModel<B>)> = None;
-    let mut step = 0usize;
-    for epoch in 1..=options.epochs {
+    // The kept epoch's weights.
+    let mut best: Option<TaggerModel<B>> = None;
+    if let Some(checkpoint) = resume {
+        let (m, (o, h), b) = checkpoint.restore(model, (optim, head_optim), device)?;
+        (model, optim, head_optim, best) = (m, o, h, Some(b));
+        state = TaggerTrainerState {
+            options: options.clone(),
+            ..checkpoint.state.clone()
+        };
+    }
+    let score_of = |report: &EpochReport| report.mean_dev_f1().unwrap_or(report.epoch as f64);
+    let keys: Vec<(usize, usize)> = all.iter().map(|e| (e.task, e.ids.len())).collect();
+    let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
+    let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
+    let mut stopped = false;
+    for epoch in state.epochs_done + 1..=options.epochs {
         let started = Instant::now();
-        let epoch_seed = options
-            .seed
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .wrapping_add(epoch as u64);
-        B::seed(device, epoch_seed);
+        let seed = epoch_seed(options.seed, epoch);
+        B::seed(device, seed);
         let (mut sum, mut weight) = (0.0, 0.0);
-        let order = batches(&all, options.batch_size, epoch_seed);
+        let order = batches(&keys, options.batch_size, seed);
         for (i, batch) in order.iter().enumerate() {
             let chosen: Vec<&Example> = batch.iter().map(|&j| &all[j]).collect();
             let n_labels = training.tasks[chosen[0].task].n_labels();
@@ -420,10 +486,10 @@ pub fn train_tagger<B: AutodiffBackend>(
             let mut grads = loss.backward();
             let head_grads = GradientsParams::from_module(&mut grads, &model.heads);
             let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
-            let share = schedule(step);
+            let share = schedule.share(state.steps_done);
             model = optim.step(options.learning_rate * share, model, encoder_grads);
             model = head_optim.step(options.head_learning_rate * share, model, head_grads);
-            step += 1;
+            state.steps_done += 1;
             progress(&TrainProgress {
                 epoch,
                 step: i + 1,
@@ -450,25 +516,39 @@ pub fn train_tagger<B: AutodiffBackend>(
             dev,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let score = report.mean_dev_f1().unwrap_or(epoch as f64);
-        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+        let beats = match state.best_epoch {
+            0 => true,
+            b => score_of(&report) > score_of(&state.history[b - 1]),
+        };
+        if beats {
+            state.best_epoch = epoch;
             // Optimiser steps build new tensors, so a clone keeps this
             // epoch's weights as they are.
-            best = Some((score, epoch, model.clone()));
+            best = Some(model.clone());
         }
-        reports.push(report);
+        state.epochs_done = epoch;
+        state.history.push(report.clone());
+        let kept_apart = best.as_ref().filter(|_| state.best_epoch != epoch);
+        let checkpoint =
+            TaggerCheckpoint::capture(&model, (&optim, &head_optim), kept_apart, &state)?;
+        let control = on_epoch(&report, &checkpoint);
+        if control == Control::Stop && epoch < options.epochs {
+            stopped = true;
+            break;
+        }
     }
-    let (_, best_epoch, kept) = best.ok_or_else(|| Error::invalid("no epoch ran"))?;
+    let kept = best.ok_or_else(|| Error::invalid("no epoch ran"))?;
     drop(model);
     let (encoder, heads) = kept.into_parts();
     let merged = TaggerModel::from_parts(encoder.merge_lora(), heads);
     let tagger = NeuralTagger::from_parts(spec, wp, merged.valid(), device.clone());
     Ok(TrainedTagger {
         tagger,
-        epochs: reports,
-        best_epoch,
+        epochs: state.history,
+        best_epoch: state.best_epoch,
         parameters,
         alignment,
         windows,
+        stopped,
     })
 }

@@ -24,6 +24,7 @@ pub mod progress;
 pub mod qc;
 pub mod relatedness;
 pub mod score;
+pub mod text_relations;
 pub mod text_train;
 pub mod train;
 pub mod wgr;

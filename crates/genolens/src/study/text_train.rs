@@ -14,13 +14,14 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::io::corpus::{Corpus, EntityType, MentionCheck};
-use crate::io::AtomicFile;
+use crate::io::report::{write_bytes, write_text};
 use crate::plot::{LinePlot, LineStyle};
 use crate::study::progress::Progress;
 use crate::study::RunLog;
 use crate::text::eval::SpanScores;
 use crate::text::tagger::{
-    train_tagger, EpochReport, LabelledCorpus, TaggerTraining, TaskSpec, TrainOptions,
+    train_tagger, Control, EpochReport, LabelledCorpus, TaggerCheckpoint, TaggerTraining, TaskSpec,
+    TrainOptions,
 };
 use crate::transformer::burn::tensor::backend::AutodiffBackend;
 use crate::transformer::device::{BackendTask, ComputeDevice};
@@ -72,6 +73,37 @@ pub struct TextTrainOptions {
     pub device: ComputeDevice,
     /// Output directory.
     pub out: PathBuf,
+    /// Continue from `OUT/checkpoints/tagger.ckpt` (written after every
+    /// epoch) when it exists (mention tagging only).
+    pub resume: bool,
+    /// Relation training: give the classifier head the pairs' salience
+    /// features (co-mention counts, title co-mention) beside the text.
+    pub salience: bool,
+}
+
+impl TextTrainOptions {
+    /// The log line of the encoder and optimisation settings.
+    pub fn settings_line(&self) -> String {
+        let t = &self.training;
+        format!(
+            "encoder: {}; {}; epochs {}, batch {}, learning rate {} (heads {}), weight decay \
+             {}, warm-up {}, windows of ≤ {} word pieces, seed {}, device {}",
+            self.encoder.display(),
+            match &t.lora {
+                Some(l) => format!("LoRA rank {} alpha {}", l.rank, l.alpha),
+                None => "full fine-tuning".into(),
+            },
+            t.epochs,
+            t.batch_size,
+            t.learning_rate,
+            t.head_learning_rate,
+            t.weight_decay,
+            t.warmup_fraction,
+            t.max_pieces,
+            t.seed,
+            self.device.as_str()
+        )
+    }
 }
 
 /// Scores of one scheme–kind pair on a test corpus.
@@ -149,14 +181,36 @@ type JobOutput = Result<(
     String,
 )>;
 
+/// Where `text-train` keeps its checkpoint.
+fn checkpoint_path(out: &Path) -> PathBuf {
+    out.join("checkpoints").join("tagger.ckpt")
+}
+
 impl BackendTask for Job<'_> {
     type Output = JobOutput;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
         let progress = self.progress;
+        let path = checkpoint_path(&self.options.out);
+        let resume = match self.options.resume && path.exists() {
+            true => Some(
+                std::fs::read(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| {
+                        TaggerCheckpoint::from_bytes(&bytes).map_err(|e| e.to_string())
+                    })
+                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
+            ),
+            false => None,
+        };
         let mut current = 0usize;
-        let trained =
-            train_tagger::<B>(&self.training, &self.options.training, &device, &mut |p| {
+        let mut write_error = None;
+        let trained = train_tagger::<B>(
+            &self.training,
+            &self.options.training,
+            &device,
+            resume.as_ref(),
+            &mut |p| {
                 if p.epoch != current {
                     if current != 0 {
                         progress.finish();
@@ -170,9 +224,24 @@ impl BackendTask for Job<'_> {
                 }
                 progress.set(p.step);
                 progress.message(&format!("loss {:.4}", p.loss));
-            })?;
+            },
+            &mut |_, checkpoint| match write_checkpoint(&path, checkpoint) {
+                Ok(()) => Control::Continue,
+                Err(e) => {
+                    write_error = Some(e);
+                    Control::Stop
+                }
+            },
+        )
+        .map_err(|e| match &resume {
+            Some(_) => Error::Invalid(format!("{}: {e}", path.display())),
+            None => e.into(),
+        })?;
         if current != 0 {
             progress.finish();
+        }
+        if let Some(e) = write_error {
+            return Err(e);
         }
         let mut test = Vec::new();
         for (file, task, corpus) in &self.tests {
@@ -190,9 +259,14 @@ impl BackendTask for Job<'_> {
             &self.options.out,
             &self.training.encoder_dir.join("vocab.txt"),
         )?;
+        let resumed = resume.map(|c| c.state.epochs_done);
         let note = format!(
-            "training windows per scheme: {:?}; gold mentions on piece bounds: {} exact, {} \
+            "{}training windows per scheme: {:?}; gold mentions on piece bounds: {} exact, {} \
              inexact (unreachable for a strict match), {} overlapping (left out)",
+            match resumed {
+                Some(n) => format!("resumed from {} after epoch {n}; ", path.display()),
+                None => String::new(),
+            },
             trained.windows,
             trained.alignment.exact,
             trained.alignment.inexact,
@@ -277,28 +351,9 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
         })?;
         tests.push((file.path.clone(), task, corpus));
     }
-    std::fs::create_dir_all(&options.out)
+    std::fs::create_dir_all(options.out.join("checkpoints"))
         .map_err(|e| Error::Invalid(format!("{}: {e}", options.out.display())))?;
-    let t = &options.training;
-    let _ = writeln!(
-        log,
-        "encoder: {}; {}; epochs {}, batch {}, learning rate {} (heads {}), weight decay {}, \
-         warm-up {}, windows of ≤ {} word pieces, seed {}, device {}",
-        options.encoder.display(),
-        match &t.lora {
-            Some(l) => format!("LoRA rank {} alpha {}", l.rank, l.alpha),
-            None => "full fine-tuning".into(),
-        },
-        t.epochs,
-        t.batch_size,
-        t.learning_rate,
-        t.head_learning_rate,
-        t.weight_decay,
-        t.warmup_fraction,
-        t.max_pieces,
-        t.seed,
-        options.device.as_str()
-    );
+    let _ = writeln!(log, "{}", options.settings_line());
     let job = Job {
         options,
         training: TaggerTraining {
@@ -372,7 +427,7 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
             );
         }
     }
-    write_text(&out.join("metrics.tsv"), &metrics)?;
+    write_text(out.join("metrics.tsv"), &metrics)?;
     written.push(out.join("metrics.tsv"));
     if !test.is_empty() {
         let mut tsv = String::from("file\tscheme\tkind\ttp\tfp\tfn\tprecision\trecall\tf1\n");
@@ -391,7 +446,7 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
                 s.scores.f1()
             );
         }
-        write_text(&out.join("test.tsv"), &tsv)?;
+        write_text(out.join("test.tsv"), &tsv)?;
         written.push(out.join("test.tsv"));
     }
     // curve.png: training loss (solid) and development F1 per task–kind
@@ -440,11 +495,8 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
     })
 }
 
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(text.as_bytes())?;
-    file.commit()?;
-    Ok(())
+fn write_checkpoint(path: &Path, checkpoint: &TaggerCheckpoint) -> Result<()> {
+    Ok(write_bytes(path, &checkpoint.to_bytes()?)?)
 }
 
 /// LoRA settings from a rank and an optional alpha (default 2·rank).

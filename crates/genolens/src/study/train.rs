@@ -637,10 +637,7 @@ fn task_data<'a>(part: Part<'a>, offsets: Option<&'a Array2<f32>>) -> TaskData<'
 
 fn write_checkpoint(path: &Path, checkpoint: &Checkpoint) -> Result<()> {
     let bytes = checkpoint.to_bytes().map_err(transformer_error)?;
-    let mut f = AtomicFile::create(path)?;
-    f.write_all(&bytes)?;
-    f.commit()?;
-    Ok(())
+    Ok(crate::io::report::write_bytes(path, &bytes)?)
 }
 
 /// The saved model's additive path: `model/additive.json`, a JSON array of

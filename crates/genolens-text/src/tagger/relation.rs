@@ -1,0 +1,380 @@
+//! Relation classification with the fine-tuned encoder: whether a
+//! gene–disease pair of a document is related, from the sentences that
+//! co-mention it with the pair masked as `GENE` / `DISEASE`
+//! ([`crate::classify::gene_disease_pairs`]).
+//!
+//! The encoder reads the masked sentences (the first `max_pieces` word
+//! pieces); its states are mean-pooled over the real pieces (the pooling
+//! all-MiniLM-L6-v2 was trained with), optionally joined by the pair's four
+//! salience features ([`PairExample::salience`]), and a logistic head gives
+//! `P(related)`. Training is full or LoRA fine-tuning with the tagger's
+//! optimiser, schedule and seeding; the epoch with the best development AUC
+//! is kept.
+//!
+//! Layout of a saved classifier directory: `relation.json`
+//! ([`RelationSpec`]), `vocab.txt`, `weights.mpk` (LoRA merged).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn_nn::{Linear, LinearConfig};
+use burn_optim::{AdamWConfig, GradientsParams, Optimizer};
+use genolens_transformer::bert::{BertConfig, BertEncoder};
+use genolens_transformer::burn;
+use genolens_transformer::burn::module::{AutodiffModule, Module, Param};
+use genolens_transformer::burn::tensor::activation::{log_sigmoid, sigmoid};
+use genolens_transformer::burn::tensor::backend::{AutodiffBackend, Backend};
+use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
+use genolens_transformer::lora::{count_parameters, ParameterCount};
+use genolens_transformer::CpuInference;
+
+use super::train::{
+    batches, epoch_seed, pretrained_encoder, read_bert_config, Schedule, TrainOptions,
+    TrainProgress,
+};
+use super::{batch_tensors, load_weights, read_spec, save_dir, WordPieces, VOCAB_FILE};
+use crate::classify::PairExample;
+use crate::error::{Error, Result};
+
+/// Salience features per pair ([`PairExample::salience`]).
+const SALIENCE: usize = 4;
+
+/// File name of a classifier directory's description.
+const SPEC_FILE: &str = "relation.json";
+
+/// Pairs scored per forward pass at inference.
+const INFERENCE_BATCH: usize = 32;
+
+/// What a saved relation classifier is.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelationSpec {
+    /// The encoder's sizes.
+    pub bert: BertConfig,
+    /// Word pieces of the masked sentences read, `[CLS]`/`[SEP]` not counted.
+    pub max_pieces: usize,
+    /// Whether the head also sees the pair's salience features.
+    pub salience: bool,
+}
+
+/// The encoder and its logistic head (crate-private: burn tensors stay out
+/// of the public API).
+#[derive(Module, Debug)]
+pub(crate) struct RelationModel<B: Backend> {
+    encoder: BertEncoder<B>,
+    head: Linear<B>,
+}
+
+impl<B: Backend> RelationModel<B> {
+    fn new(encoder: BertEncoder<B>, salience: bool, device: &B::Device) -> Self {
+        let width = encoder.hidden_size() + if salience { SALIENCE } else { 0 };
+        Self {
+            head: LinearConfig::new(width, 1).init(device),
+            encoder,
+        }
+    }
+
+    /// Log-odds of "related" for a batch `[n]`.
+    fn logits(&self, batch: &[&PairInput], salience: bool, device: &B::Device) -> Tensor<B, 1> {
+        let ids: Vec<&[i64]> = batch.iter().map(|p| p.ids.as_slice()).collect();
+        let (ids, mask, _) = batch_tensors::<B>(&ids, device);
+        let n = batch.len();
+        let hidden = self.encoder.forward(ids, mask.clone());
+        let weights = mask.clone().unsqueeze_dim::<3>(2);
+        let counts = mask.sum_dim(1).clamp_min(1.0);
+        let [_, _, d] = hidden.dims();
+        let pooled = (hidden * weights).sum_dim(1).reshape([n, d]) / counts;
+        let features = if salience {
+            let extra: Vec<f32> = batch.iter().flat_map(|p| p.salience).collect();
+            let extra = Tensor::<B, 2>::from_data(TensorData::new(extra, [n, SALIENCE]), device);
+            Tensor::cat(vec![pooled, extra], 1)
+        } else {
+            pooled
+        };
+        self.head.forward(features).reshape([n])
+    }
+}
+
+/// A pair as the model reads it.
+struct PairInput {
+    ids: Vec<i64>,
+    salience: [f32; SALIENCE],
+}
+
+fn encode_pairs(wp: &WordPieces, examples: &[PairExample], max_pieces: usize) -> Vec<PairInput> {
+    examples
+        .iter()
+        .map(|ex| {
+            let pieces = wp.encode(&ex.text);
+            let mut ids = Vec::with_capacity(pieces.len().min(max_pieces) + 2);
+            ids.push(wp.cls());
+            ids.extend(pieces.iter().take(max_pieces).map(|p| p.id));
+            ids.push(wp.sep());
+            PairInput {
+                ids,
+                salience: ex.salience(),
+            }
+        })
+        .collect()
+}
+
+/// `P(related)` of every input, longest first in batches (little padding),
+/// returned in input order.
+fn predict<B: Backend>(
+    model: &RelationModel<B>,
+    inputs: &[PairInput],
+    salience: bool,
+    device: &B::Device,
+) -> Result<Vec<f64>> {
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].ids.len()));
+    let mut out = vec![0.0; inputs.len()];
+    for chunk in order.chunks(INFERENCE_BATCH) {
+        let batch: Vec<&PairInput> = chunk.iter().map(|&i| &inputs[i]).collect();
+        let p: Vec<f32> = sigmoid(model.logits(&batch, salience, device))
+            .into_data()
+            .convert::<f32>()
+            .into_vec()
+            .map_err(|e| Error::invalid(format!("relation classifier output: {e:?}")))?;
+        for (&i, &v) in chunk.iter().zip(&p) {
+            out[i] = f64::from(v);
+        }
+    }
+    Ok(out)
+}
+
+/// What to fine-tune: the pretrained encoder and labelled pairs.
+#[derive(Debug, Clone)]
+pub struct RelationTraining {
+    /// A Hugging Face BERT directory (`config.json`, `model.safetensors`,
+    /// `vocab.txt`).
+    pub encoder_dir: PathBuf,
+    /// Training pairs.
+    pub train: Vec<PairExample>,
+    /// Development pairs (scored after every epoch; the best AUC is kept).
+    pub dev: Vec<PairExample>,
+    /// Give the head the pairs' salience features.
+    pub salience: bool,
+}
+
+/// One epoch of relation training.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RelationEpoch {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Mean training binary cross-entropy per pair.
+    pub train_loss: f64,
+    /// Development AUC (`None` without development pairs of both classes).
+    pub dev_auc: Option<f64>,
+    /// Wall time of the epoch (training and scoring), seconds.
+    pub seconds: f64,
+}
+
+/// The outcome of [`train_relations`].
+#[derive(Debug)]
+pub struct TrainedRelations<B: AutodiffBackend> {
+    /// The classifier at the best epoch (adapters merged), for inference.
+    pub classifier: RelationClassifier<B::InnerBackend>,
+    /// Every epoch's figures.
+    pub epochs: Vec<RelationEpoch>,
+    /// 1-based epoch kept (best development AUC; the last without one).
+    pub best_epoch: usize,
+    /// Parameters as trained (LoRA: adapters and head trainable).
+    pub parameters: ParameterCount,
+    /// Training pairs used.
+    pub pairs: usize,
+}
+
+/// Fine-tunes the encoder in `training.encoder_dir` into a relation
+/// classifier. `options.max_documents` keeps the pairs of the first that many
+/// documents. `progress` hears of every step; the same seed gives the same
+/// weights.
+pub fn train_relations<B: AutodiffBackend>(
+    training: &RelationTraining,
+    options: &TrainOptions,
+    device: &B::Device,
+    progress: &mut dyn FnMut(&TrainProgress),
+) -> Result<TrainedRelations<B>> {
+    let dir = &training.encoder_dir;
+    let bert = read_bert_config(dir)?;
+    options.check(&bert)?;
+    // The pairs of the first `max_documents` documents (pairs come grouped
+    // by document).
+    let mut documents: Vec<&str> = Vec::new();
+    for ex in &training.train {
+        if documents.last() != Some(&ex.pmid.as_str()) {
+            documents.push(&ex.pmid);
+        }
+    }
+    documents.truncate(options.max_documents.unwrap_or(usize::MAX));
+    let train: Vec<PairExample> = training
+        .train
+        .iter()
+        .filter(|ex| documents.contains(&ex.pmid.as_str()))
+        .cloned()
+        .collect();
+    let positives = train.iter().filter(|ex| ex.related).count();
+    if positives == 0 || positives == train.len() {
+        return Err(Error::invalid(
+            "relation training needs related and unrelated pairs",
+        ));
+    }
+    let wp = WordPieces::from_vocab(&dir.join(VOCAB_FILE))?;
+    let inputs = encode_pairs(&wp, &train, options.max_pieces);
+    let dev_inputs = encode_pairs(&wp, &training.dev, options.max_pieces);
+    let dev_labels: Vec<bool> = training.dev.iter().map(|ex| ex.related).collect();
+    let salience = training.salience;
+
+    B::seed(device, options.seed);
+    let encoder = pretrained_encoder::<B>(dir, &bert, options.lora.as_ref(), device)?;
+    let mut model = RelationModel::new(encoder, salience, device);
+    // The head starts at the share of related pairs.
+    let share = positives as f64 / train.len() as f64;
+    model.head.bias = Some(Param::from_tensor(Tensor::from_data(
+        TensorData::new(vec![(share / (1.0 - share)).ln() as f32], [1]),
+        device,
+    )));
+    let parameters = count_parameters(&model);
+    let spec = RelationSpec {
+        bert,
+        max_pieces: options.max_pieces,
+        salience,
+    };
+
+    let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
+    let mut optim = adamw.init::<B, RelationModel<B>>();
+    let mut head_optim = adamw.init::<B, RelationModel<B>>();
+    let keys: Vec<(usize, usize)> = inputs.iter().map(|p| (0, p.ids.len())).collect();
+    let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
+    let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
+    let mut step = 0usize;
+    let mut epochs: Vec<RelationEpoch> = Vec::new();
+    let mut best: Option<(f64, usize, RelationModel<B>)> = None;
+    for epoch in 1..=options.epochs {
+        let started = Instant::now();
+        let seed = epoch_seed(options.seed, epoch);
+        B::seed(device, seed);
+        let (mut sum, mut count) = (0.0, 0usize);
+        for (i, batch) in batches(&keys, options.batch_size, seed).iter().enumerate() {
+            let chosen: Vec<&PairInput> = batch.iter().map(|&j| &inputs[j]).collect();
+            let labels: Vec<f32> = batch
+                .iter()
+                .map(|&j| f32::from(u8::from(train[j].related)))
+                .collect();
+            let n = labels.len();
+            let y = Tensor::<B, 1>::from_data(TensorData::new(labels, [n]), device);
+            let z = model.logits(&chosen, salience, device);
+            // Binary cross-entropy on the logits, stable for large |z|.
+            let loss = (y.clone() * log_sigmoid(z.clone())
+                + y.neg().add_scalar(1.0) * log_sigmoid(z.neg()))
+            .mean()
+            .neg();
+            let value = loss.clone().into_scalar().elem::<f64>();
+            if !value.is_finite() {
+                return Err(Error::invalid(format!(
+                    "the training loss became {value} at epoch {epoch}, step {}: lower the learning rate",
+                    i + 1
+                )));
+            }
+            sum += value * n as f64;
+            count += n;
+            let mut grads = loss.backward();
+            let head_grads = GradientsParams::from_module(&mut grads, &model.head);
+            let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
+            let share = schedule.share(step);
+            model = optim.step(options.learning_rate * share, model, encoder_grads);
+            model = head_optim.step(options.head_learning_rate * share, model, head_grads);
+            step += 1;
+            progress(&TrainProgress {
+                epoch,
+                step: i + 1,
+                steps_per_epoch,
+                loss: value,
+            });
+        }
+        let dev_auc = if dev_inputs.is_empty() {
+            None
+        } else {
+            let p = predict(&model.valid(), &dev_inputs, salience, device)?;
+            crate::eval::auc(&p, &dev_labels)
+        };
+        let report = RelationEpoch {
+            epoch,
+            train_loss: sum / count.max(1) as f64,
+            dev_auc,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        let score = report.dev_auc.unwrap_or(epoch as f64);
+        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
+            // Optimiser steps build new tensors: the clone keeps this epoch.
+            best = Some((score, epoch, model.clone()));
+        }
+        epochs.push(report);
+    }
+    let (_, best_epoch, kept) = best.ok_or_else(|| Error::invalid("no epoch ran"))?;
+    drop(model);
+    let kept = RelationModel {
+        encoder: kept.encoder.merge_lora(),
+        head: kept.head,
+    };
+    Ok(TrainedRelations {
+        classifier: RelationClassifier {
+            spec,
+            pieces: wp,
+            model: kept.valid(),
+            device: device.clone(),
+        },
+        epochs,
+        best_epoch,
+        parameters,
+        pairs: train.len(),
+    })
+}
+
+/// A trained relation classifier, ready for inference.
+#[derive(Debug)]
+pub struct RelationClassifier<B: Backend = CpuInference> {
+    spec: RelationSpec,
+    pieces: WordPieces,
+    model: RelationModel<B>,
+    device: B::Device,
+}
+
+impl<B: Backend> RelationClassifier<B> {
+    /// `P(related)` of each pair.
+    pub fn probabilities(&self, pairs: &[PairExample]) -> Result<Vec<f64>> {
+        let inputs = encode_pairs(&self.pieces, pairs, self.spec.max_pieces);
+        predict(&self.model, &inputs, self.spec.salience, &self.device)
+    }
+
+    /// What the classifier is.
+    pub fn spec(&self) -> &RelationSpec {
+        &self.spec
+    }
+
+    /// Writes `relation.json`, `vocab.txt` (copied from `vocab`) and
+    /// `weights.mpk` into `dir` (created if needed).
+    pub fn save(&self, dir: &Path, vocab: &Path) -> Result<()> {
+        save_dir(dir, SPEC_FILE, &self.spec, vocab, &self.model)
+    }
+
+    /// Loads a directory written by [`RelationClassifier::save`].
+    pub fn load(dir: &Path, device: &B::Device) -> Result<Self> {
+        let spec: RelationSpec = read_spec(dir, SPEC_FILE)?;
+        let pieces = WordPieces::from_vocab(&dir.join(VOCAB_FILE))?;
+        let encoder = BertEncoder::new(&spec.bert, device).map_err(|e| Error::Model {
+            path: dir.join(SPEC_FILE),
+            reason: e.to_string(),
+        })?;
+        let model = load_weights(
+            RelationModel::new(encoder, spec.salience, device),
+            dir,
+            device,
+        )?;
+        Ok(Self {
+            spec,
+            pieces,
+            model,
+            device: device.clone(),
+        })
+    }
+}
