@@ -1,8 +1,9 @@
 //! Trains the relation classifier on BioRED's gene–disease pairs and scores
-//! the test pairs, in one of three arms on the same seed and settings:
-//! `salience` (text + salience features), `text` (text only) and `shuffled`
-//! (text + salience, training labels permuted with a fixed seed: the control,
-//! which must show no skill on the test pairs).
+//! the test pairs, in one of four arms on the same seed and settings:
+//! `salience` (text with entity pooling + salience features), `text` (text
+//! with entity pooling only), `mean` (text mean-pooled + salience, no entity
+//! pooling) and `shuffled` (as `salience`, training labels permuted with a
+//! fixed seed: the control, which must show no skill on the test pairs).
 //!
 //! Usage: `relation_eval ENCODER_DIR BIORED_DIR ARM EPOCHS LORA_RANK` (rank 0:
 //! full fine-tuning). Prints each epoch's development AUC, the kept epoch's
@@ -14,7 +15,7 @@ use std::time::Instant;
 use genolens::io::corpus::Corpus;
 use genolens::text::classify::gene_disease_pairs;
 use genolens::text::eval::auc;
-use genolens::text::tagger::{train_relations, RelationTraining, TrainOptions};
+use genolens::text::tagger::{train_relations, Control, RelationTraining, TrainOptions};
 use genolens::transformer::lora::LoraConfig;
 use genolens::transformer::CpuBackend;
 
@@ -22,7 +23,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() != 5 {
         eprintln!(
-            "usage: relation_eval ENCODER_DIR BIORED_DIR salience|text|shuffled EPOCHS LORA_RANK"
+            "usage: relation_eval ENCODER_DIR BIORED_DIR salience|text|mean|shuffled EPOCHS LORA_RANK"
         );
         std::process::exit(2);
     }
@@ -58,6 +59,7 @@ fn main() {
         train,
         dev,
         salience: arm != "text",
+        entity_pooling: arm != "mean",
     };
     let options = TrainOptions {
         epochs,
@@ -69,16 +71,22 @@ fn main() {
         ..TrainOptions::default()
     };
     let started = Instant::now();
-    let trained =
-        train_relations::<CpuBackend>(&training, &options, &Default::default(), &mut |p| {
+    let trained = train_relations::<CpuBackend>(
+        &training,
+        &options,
+        &Default::default(),
+        None,
+        &mut |p| {
             if p.step % 20 == 0 {
                 eprintln!(
                     "epoch {} step {}/{} loss {:.4}",
                     p.epoch, p.step, p.steps_per_epoch, p.loss
                 );
             }
-        })
-        .expect("training");
+        },
+        &mut |_, _| Control::Continue,
+    )
+    .expect("training");
     for e in &trained.epochs {
         println!(
             "{arm}\tepoch {}\ttrain loss {:.4}\tdev AUC {:.4}\t{:.0} s",

@@ -247,6 +247,21 @@ fn text_train_refuses_bad_inputs_without_writing_a_tagger() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("model.safetensors"), "{err}");
     assert!(!out.join("tagger.json").exists() && !out.join("weights.mpk").exists());
+    // A relations-only flag with the tagger task.
+    let run = genolens(&[
+        "text-train",
+        "--task",
+        "ner",
+        "--train",
+        data("biored/Dev.PubTator").to_str().unwrap(),
+        "--no-salience",
+        "--encoder",
+        &encoder(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--no-salience"));
 }
 
 #[test]
@@ -296,9 +311,24 @@ fn text_train_relations_writes_a_classifier_with_aucs() {
         "test_pairs.tsv",
         "curve.png",
         "text-train.log",
+        "checkpoints/relation.ckpt",
     ] {
         assert!(out.join(f).is_file(), "missing {f}");
     }
+    // The finished run resumes from its checkpoint without training.
+    let weights = std::fs::read(out.join("weights.mpk")).unwrap();
+    let run = genolens(&[args.as_slice(), &["--resume"]].concat());
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(std::fs::read(out.join("weights.mpk")).unwrap(), weights);
+    let log = std::fs::read_to_string(out.join("text-train.log")).unwrap();
+    assert!(
+        log.contains("resumed from") && log.contains("after epoch 1"),
+        "{log}"
+    );
     // One row per test pair, each with a probability; the summary counts them.
     let pairs = std::fs::read_to_string(out.join("test_pairs.tsv")).unwrap();
     let rows: Vec<Vec<&str>> = pairs

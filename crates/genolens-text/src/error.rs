@@ -13,6 +13,10 @@ pub enum Error {
     /// words, mismatched lengths, ...); the message says which and why.
     #[error("{0}")]
     Invalid(String),
+    /// A training checkpoint does not fit the run asked to resume from it
+    /// (other settings, data or encoder) or its contents are inconsistent.
+    #[error("cannot resume from the checkpoint: {0}")]
+    Checkpoint(String),
     /// A language model could not be loaded or run.
     #[error("{path}: {reason}")]
     Model {

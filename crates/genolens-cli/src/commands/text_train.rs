@@ -47,7 +47,7 @@ pub struct Args {
     /// Epochs.
     #[arg(long, value_name = "E", default_value_t = 3)]
     epochs: usize,
-    /// Windows per step.
+    /// Windows (tagging) or pairs (relations) per step.
     #[arg(long, value_name = "N", default_value_t = 16)]
     batch_size: usize,
     /// Peak learning rate of the encoder (default 1e-4, or 1e-3 with LoRA).
@@ -75,12 +75,16 @@ pub struct Args {
     /// Compute device: cpu, wgpu or cuda (as compiled in).
     #[arg(long, value_parser = parse_device, default_value = "cpu")]
     device: ComputeDevice,
-    /// Output directory: the tagger, `metrics.tsv`, `test.tsv`, `curve.png`,
-    /// `text-train.log`, `checkpoints/tagger.ckpt` (after every epoch).
+    /// Output directory: the tagger (`tagger.json`) or relation classifier
+    /// (`relation.json`) with `vocab.txt` and `weights.mpk`, `metrics.tsv`,
+    /// `test.tsv` (relations: also `test_pairs.tsv`), `curve.png`,
+    /// `text-train.log`, and `checkpoints/tagger.ckpt` or `relation.ckpt`
+    /// (after every epoch).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// Continue from OUT/checkpoints/tagger.ckpt (a run that was stopped),
-    /// after its last finished epoch; the other settings must be the same.
+    /// Continue from OUT/checkpoints/tagger.ckpt (relation.ckpt for
+    /// relations; a run that was stopped), after its last finished epoch; the
+    /// other settings must be the same.
     #[arg(long)]
     resume: bool,
     /// Relations: leave the pairs' salience features (co-mention counts,
@@ -89,8 +93,13 @@ pub struct Args {
     no_salience: bool,
 }
 
-/// Trains the tagger.
+/// Trains the tagger or the relation classifier.
 pub fn run(args: Args) -> Result<(), CliError> {
+    if args.no_salience && args.task == TextTask::Ner {
+        return Err(CliError::Usage(
+            "--no-salience is for --task relations".into(),
+        ));
+    }
     let encoder = match args.encoder {
         Some(dir) => dir,
         None => std::env::var_os("GENOLENS_MINILM")

@@ -1,85 +1,270 @@
-//! Tagger training checkpoints: the model, both optimizers' moments, the best
-//! epoch's model and the loop's state as one byte string, so a stopped run
-//! continues where it stopped and ends with the same weights as one never
-//! stopped. The caller decides where the bytes live (`genolens text-train`
-//! writes `OUT/checkpoints/tagger.ckpt` atomically after every epoch).
+//! Training checkpoints of the tagger and the relation classifier: the model,
+//! both optimizers' moments (encoder, heads), the best epoch's model and the
+//! loop's state as one byte string, so a stopped run continues where it
+//! stopped and ends with the same weights as one never stopped. The caller
+//! decides where the bytes live (`genolens text-train` writes
+//! `OUT/checkpoints/tagger.ckpt` or `relation.ckpt` atomically after every
+//! epoch).
 //!
-//! Layout: the magic `GLTAGCK1`, then five length-prefixed parts (the
-//! transformer crate's [`pack_parts`]): the state as JSON, the model, the
-//! encoder's and the heads' AdamW states, and the best model (empty when the
-//! best epoch is the last one finished, which is the common case and halves
-//! the file).
+//! Layout: an 8-byte magic (`GLTAGCK1`, `GLRELCK1`), then five
+//! length-prefixed parts (the transformer crate's [`pack_parts`]): the state
+//! as JSON, the model, the encoder's and the heads' AdamW states, and the
+//! best model (empty when the best epoch is the last one finished, the
+//! common case, which saves a model's worth of bytes).
 
 use burn_optim::Optimizer;
+use genolens_transformer::bert::BertConfig;
+use genolens_transformer::burn::module::AutodiffModule;
 use genolens_transformer::burn::tensor::backend::AutodiffBackend;
 use genolens_transformer::checkpoint::{
     model_from_bytes, model_to_bytes, optimizer_from_bytes, optimizer_to_bytes, pack_parts,
     unpack_parts,
 };
 
+use super::relation::RelationEpoch;
 use super::train::{EpochReport, TrainOptions};
-use super::{TaggerModel, TaskSpec};
+use super::{Control, TaskSpec};
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"GLTAGCK1";
+/// The loop state a kind of checkpoint carries (serialised as JSON).
+pub trait CheckpointState:
+    Clone + PartialEq + serde::Serialize + serde::de::DeserializeOwned
+{
+    /// The first eight bytes of this kind of checkpoint.
+    const MAGIC: &'static [u8; 8];
+    /// What the file is, for errors.
+    const WHAT: &'static str;
+}
 
-/// The training loop's own state.
+impl CheckpointState for TaggerTrainerState {
+    const MAGIC: &'static [u8; 8] = b"GLTAGCK1";
+    const WHAT: &'static str = "genolens tagger checkpoint";
+}
+
+impl CheckpointState for RelationTrainerState {
+    const MAGIC: &'static [u8; 8] = b"GLRELCK1";
+    const WHAT: &'static str = "genolens relation checkpoint";
+}
+
+/// What a run is trained from, beyond its settings: a resumed run must match
+/// it exactly to end with the weights of a run never stopped.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct TaggerTrainerState {
+pub struct RunIdentity {
+    /// The encoder's sizes.
+    pub bert: BertConfig,
+    /// FNV-1a hash of the ordered training examples (word-piece ids and
+    /// labels) and of the development data.
+    pub data_hash: u64,
+    /// Counts of the data, for the error message.
+    pub counts: String,
+}
+
+/// FNV-1a over 64-bit words: the data fingerprint of [`RunIdentity`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fingerprint(u64);
+
+impl Fingerprint {
+    pub(crate) fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    pub(crate) fn add(&mut self, word: u64) {
+        for byte in word.to_le_bytes() {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    pub(crate) fn add_str(&mut self, text: &str) {
+        self.add(text.len() as u64);
+        for byte in text.bytes() {
+            self.add(u64::from(byte));
+        }
+    }
+
+    pub(crate) fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// Why a checkpoint cannot continue a run with `options` and `identity`
+/// (`None` when it can): other settings (the number of epochs aside, which
+/// may grow), another encoder or other data, or a history that does not add
+/// up. `loop_state`: epochs done, kept epoch, epochs recorded.
+fn resume_mismatch(
+    saved: (&TrainOptions, &RunIdentity),
+    loop_state: (usize, usize, usize),
+    options: &TrainOptions,
+    identity: &RunIdentity,
+) -> Option<String> {
+    let (saved_options, saved_identity) = saved;
+    let (epochs_done, best_epoch, recorded) = loop_state;
+    let same = TrainOptions {
+        epochs: options.epochs,
+        ..saved_options.clone()
+    } == *options;
+    if !same {
+        return Some(format!(
+            "it was written with other training settings ({saved_options:?}; asked for {options:?})"
+        ));
+    }
+    if options.epochs < epochs_done {
+        return Some(format!(
+            "it has {epochs_done} epochs done, more than the {} asked for",
+            options.epochs
+        ));
+    }
+    if saved_identity.bert != identity.bert {
+        return Some("it was trained from another encoder (other sizes)".into());
+    }
+    if saved_identity.data_hash != identity.data_hash {
+        return Some(format!(
+            "it was trained on other data ({}; now {})",
+            saved_identity.counts, identity.counts
+        ));
+    }
+    if recorded != epochs_done || best_epoch > epochs_done || (epochs_done > 0) != (best_epoch > 0)
+    {
+        return Some(format!(
+            "its history does not add up ({epochs_done} epochs done, {recorded} recorded, \
+             epoch {best_epoch} kept)"
+        ));
+    }
+    None
+}
+
+/// What a relation classifier's head reads beside the pooled text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RelationHead {
+    /// The pairs' salience features.
+    pub salience: bool,
+    /// The states pooled over the `GENE` and `DISEASE` masks.
+    pub entity_pooling: bool,
+}
+
+/// A fine-tuning loop's own state: `H` is an epoch's figures, `D` what the
+/// heads are.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainerState<H, D> {
     /// Epochs finished.
     pub epochs_done: usize,
     /// Optimiser steps taken (they set the learning-rate schedule).
     pub steps_done: usize,
-    /// The epoch kept so far (1-based; best mean development F1).
+    /// The epoch kept so far (1-based; best development score).
     pub best_epoch: usize,
     /// Every finished epoch's figures.
-    pub history: Vec<EpochReport>,
+    pub history: Vec<H>,
     /// The settings of the run; a resumed run must use the same (the number
-    /// of epochs aside).
+    /// of epochs aside, which may grow).
     pub options: TrainOptions,
-    /// The heads, in order.
-    pub tasks: Vec<TaskSpec>,
-    /// Training windows per task (a resumed run must see the same data).
-    pub windows: Vec<usize>,
+    /// The heads.
+    pub heads: D,
+    /// The encoder and data trained from.
+    pub identity: RunIdentity,
 }
 
-impl TaggerTrainerState {
-    /// Why a run with `options`, `tasks` and `windows` cannot continue from
+/// The tagger's training loop state (its heads: the annotation schemes).
+pub type TaggerTrainerState = TrainerState<EpochReport, Vec<TaskSpec>>;
+
+/// The relation classifier's training loop state.
+pub type RelationTrainerState = TrainerState<RelationEpoch, RelationHead>;
+
+impl<H, D: PartialEq + std::fmt::Debug> TrainerState<H, D> {
+    /// The state before the first epoch.
+    pub(crate) fn new(options: &TrainOptions, heads: D, identity: RunIdentity) -> Self {
+        Self {
+            epochs_done: 0,
+            steps_done: 0,
+            best_epoch: 0,
+            history: Vec::new(),
+            options: options.clone(),
+            heads,
+            identity,
+        }
+    }
+
+    /// Why a run with `options`, `heads` and `identity` cannot continue from
     /// this state (`None` when it can).
     pub(crate) fn mismatch(
         &self,
         options: &TrainOptions,
-        tasks: &[TaskSpec],
-        windows: &[usize],
+        heads: &D,
+        identity: &RunIdentity,
     ) -> Option<String> {
-        let same_options = TrainOptions {
-            epochs: options.epochs,
-            ..self.options.clone()
-        } == *options;
-        if !same_options {
+        if self.heads != *heads {
             return Some(format!(
-                "it was written with other training settings ({:?}; asked for {:?})",
-                self.options, options
+                "its heads are other ones ({:?}; now {heads:?})",
+                self.heads
             ));
         }
-        if self.tasks != tasks {
-            return Some("its heads are for other annotation schemes".into());
-        }
-        if self.windows != windows {
-            return Some(format!(
-                "it was trained on other data ({:?} windows per scheme, now {:?})",
-                self.windows, windows
-            ));
-        }
-        None
+        resume_mismatch(
+            (&self.options, &self.identity),
+            (self.epochs_done, self.best_epoch, self.history.len()),
+            options,
+            identity,
+        )
     }
 }
 
-/// A resumable snapshot of tagger training.
+/// The figure of an epoch that picks the kept one (higher is better).
+pub(crate) trait EpochScore {
+    fn score(&self) -> f64;
+}
+
+impl EpochScore for EpochReport {
+    /// Mean development F1; without development sets the later epoch.
+    fn score(&self) -> f64 {
+        self.mean_dev_f1().unwrap_or(self.epoch as f64)
+    }
+}
+
+impl EpochScore for RelationEpoch {
+    /// Development AUC; without development pairs the later epoch.
+    fn score(&self) -> f64 {
+        self.dev_auc.unwrap_or(self.epoch as f64)
+    }
+}
+
+/// Ends an epoch of a fine-tuning loop: records `report`, keeps a clone of
+/// the model when it beats the kept epoch (optimiser steps build new tensors,
+/// so the clone keeps this epoch's weights), and hands `on_epoch` a
+/// checkpoint. True when `on_epoch` stopped the run before its last epoch.
+#[allow(clippy::type_complexity)]
+pub(crate) fn end_epoch<B, M, O, H, D>(
+    state: &mut TrainerState<H, D>,
+    report: H,
+    model: &M,
+    optimizers: (&O, &O),
+    best: &mut Option<M>,
+    on_epoch: &mut dyn FnMut(&H, &TrainingCheckpoint<TrainerState<H, D>>) -> Control,
+) -> Result<bool>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+    H: EpochScore + Clone,
+    TrainerState<H, D>: CheckpointState,
+{
+    let epoch = state.epochs_done + 1;
+    let beats = match state.best_epoch {
+        0 => true,
+        b => report.score() > state.history[b - 1].score(),
+    };
+    if beats {
+        state.best_epoch = epoch;
+        *best = Some(model.clone());
+    }
+    state.epochs_done = epoch;
+    state.history.push(report.clone());
+    let kept_apart = best.as_ref().filter(|_| state.best_epoch != epoch);
+    let checkpoint = TrainingCheckpoint::capture(model, optimizers, kept_apart, state)?;
+    Ok(on_epoch(&report, &checkpoint) == Control::Stop && epoch < state.options.epochs)
+}
+
+/// A resumable snapshot of a training run whose loop state is `S`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TaggerCheckpoint {
+pub struct TrainingCheckpoint<S> {
     /// The loop's state.
-    pub state: TaggerTrainerState,
+    pub state: S,
     model: Vec<u8>,
     encoder_optimizer: Vec<u8>,
     head_optimizer: Vec<u8>,
@@ -87,20 +272,27 @@ pub struct TaggerCheckpoint {
     best: Vec<u8>,
 }
 
+/// A resumable snapshot of tagger training.
+pub type TaggerCheckpoint = TrainingCheckpoint<TaggerTrainerState>;
+
+/// A resumable snapshot of relation training.
+pub type RelationCheckpoint = TrainingCheckpoint<RelationTrainerState>;
+
 fn checkpoint_error(e: impl std::fmt::Display) -> Error {
-    Error::invalid(format!("tagger checkpoint: {e}"))
+    Error::Checkpoint(e.to_string())
 }
 
-impl TaggerCheckpoint {
-    pub(crate) fn capture<B, O>(
-        model: &TaggerModel<B>,
+impl<S: CheckpointState> TrainingCheckpoint<S> {
+    pub(crate) fn capture<B, M, O>(
+        model: &M,
         optimizers: (&O, &O),
-        best: Option<&TaggerModel<B>>,
-        state: &TaggerTrainerState,
+        best: Option<&M>,
+        state: &S,
     ) -> Result<Self>
     where
         B: AutodiffBackend,
-        O: Optimizer<TaggerModel<B>, B>,
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
     {
         Ok(Self {
             state: state.clone(),
@@ -116,16 +308,16 @@ impl TaggerCheckpoint {
 
     /// The model, both optimizers and the best model, loaded into a freshly
     /// built model (same encoder, adapters and heads) and optimizers.
-    #[allow(clippy::type_complexity)]
-    pub(crate) fn restore<B, O>(
+    pub(crate) fn restore<B, M, O>(
         &self,
-        model: TaggerModel<B>,
+        model: M,
         optimizers: (O, O),
         device: &B::Device,
-    ) -> Result<(TaggerModel<B>, (O, O), TaggerModel<B>)>
+    ) -> Result<(M, (O, O), M)>
     where
         B: AutodiffBackend,
-        O: Optimizer<TaggerModel<B>, B>,
+        M: AutodiffModule<B>,
+        O: Optimizer<M, B>,
     {
         let loaded = model_from_bytes(model, &self.model, device).map_err(checkpoint_error)?;
         let best = if self.best.is_empty() {
@@ -144,7 +336,7 @@ impl TaggerCheckpoint {
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
         let state = serde_json::to_vec(&self.state).map_err(checkpoint_error)?;
         Ok(pack_parts(
-            MAGIC,
+            S::MAGIC,
             &[
                 &state,
                 &self.model,
@@ -155,11 +347,11 @@ impl TaggerCheckpoint {
         ))
     }
 
-    /// Reads [`TaggerCheckpoint::to_bytes`]; a truncated or foreign file is
-    /// an error.
+    /// Reads [`TrainingCheckpoint::to_bytes`]; a truncated or foreign file
+    /// (another kind of checkpoint among them) is an error.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut parts = unpack_parts(MAGIC, bytes, 5, "genolens tagger checkpoint")
-            .map_err(|e| Error::invalid(e.to_string()))?;
+        let mut parts = unpack_parts(S::MAGIC, bytes, 5, S::WHAT)
+            .map_err(|e| Error::Checkpoint(e.to_string()))?;
         let best = parts.pop().unwrap_or_default();
         let head_optimizer = parts.pop().unwrap_or_default();
         let encoder_optimizer = parts.pop().unwrap_or_default();

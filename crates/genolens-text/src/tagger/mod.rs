@@ -24,8 +24,9 @@ mod train;
 use std::path::Path;
 
 use burn_nn::{Linear, LinearConfig};
+use genolens_io::atomic::commit_all;
 use genolens_io::corpus::{Corpus, EntityType};
-use genolens_io::report::write_bytes;
+use genolens_io::AtomicFile;
 use genolens_transformer::bert::{BertConfig, BertEncoder};
 use genolens_transformer::burn;
 use genolens_transformer::burn::module::Module;
@@ -35,7 +36,10 @@ use genolens_transformer::burn::tensor::{Int, Tensor, TensorData};
 use genolens_transformer::model::with_stable_ids;
 use genolens_transformer::CpuInference;
 
-pub use checkpoint::{TaggerCheckpoint, TaggerTrainerState};
+pub use checkpoint::{
+    CheckpointState, RelationCheckpoint, RelationHead, RelationTrainerState, RunIdentity,
+    TaggerCheckpoint, TaggerTrainerState, TrainerState, TrainingCheckpoint,
+};
 pub use genolens_transformer::finetune::Control;
 pub use link::{link_mentions, union_mentions, LinkCounts};
 pub use pieces::{
@@ -434,7 +438,7 @@ pub(crate) fn load_weights<B: Backend, M: Module<B>>(
 
 /// Writes a model directory: the description as `file`, `vocab.txt` (copied
 /// from `vocab`) and `weights.mpk` (parameter ids made stable, so the same
-/// weights give the same bytes). Each file is written atomically.
+/// weights give the same bytes), all three renamed into place together.
 pub(crate) fn save_dir<B: Backend, M: Module<B>>(
     dir: &Path,
     file: &str,
@@ -449,13 +453,24 @@ pub(crate) fn save_dir<B: Backend, M: Module<B>>(
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let text =
         serde_json::to_string_pretty(spec).map_err(|e| Error::invalid(format!("{file}: {e}")))?;
-    write_bytes(dir.join(file), text.as_bytes())?;
     let vocab_text = std::fs::read(vocab).map_err(|e| io(vocab, e))?;
-    write_bytes(dir.join(VOCAB_FILE), &vocab_text)?;
-    let bytes = genolens_transformer::burn::record::NamedMpkBytesRecorder::<FullPrecisionSettings>::default()
-        .record(with_stable_ids(model.clone()).into_record(), ())
-        .map_err(|e| Error::invalid(format!("model weights: {e}")))?;
-    write_bytes(dir.join(format!("{WEIGHTS_FILE}.mpk")), &bytes)?;
+    let weights = genolens_transformer::burn::record::NamedMpkBytesRecorder::<
+        FullPrecisionSettings,
+    >::default()
+    .record(with_stable_ids(model.clone()).into_record(), ())
+    .map_err(|e| Error::invalid(format!("model weights: {e}")))?;
+    // All three or none: a resumed run saves over an earlier directory.
+    let mut files = Vec::new();
+    for (name, bytes) in [
+        (file.to_string(), text.as_bytes()),
+        (VOCAB_FILE.to_string(), &vocab_text[..]),
+        (format!("{WEIGHTS_FILE}.mpk"), &weights[..]),
+    ] {
+        let mut f = AtomicFile::create(dir.join(name))?;
+        f.write_all(bytes)?;
+        files.push(f);
+    }
+    commit_all(files)?;
     Ok(())
 }
 

@@ -5,9 +5,11 @@
 //!
 //! The encoder reads the masked sentences (the first `max_pieces` word
 //! pieces); its states are mean-pooled over the real pieces (the pooling
-//! all-MiniLM-L6-v2 was trained with), optionally joined by the pair's four
-//! salience features ([`PairExample::salience`]), and a logistic head gives
-//! `P(related)`. Training is full or LoRA fine-tuning with the tagger's
+//! all-MiniLM-L6-v2 was trained with) and, with entity pooling, also over the
+//! pieces of the `GENE` masks and of the `DISEASE` masks (the pair's own
+//! positions, as relation extractors pool entity markers), optionally joined
+//! by the pair's four salience features ([`PairExample::salience`]); a
+//! logistic head gives `P(related)`. Training is full or LoRA fine-tuning with the tagger's
 //! optimiser, schedule and seeding; the epoch with the best development AUC
 //! is kept.
 //!
@@ -28,11 +30,14 @@ use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, ParameterCount};
 use genolens_transformer::CpuInference;
 
+use super::checkpoint::{
+    end_epoch, Fingerprint, RelationCheckpoint, RelationHead, RelationTrainerState, RunIdentity,
+};
 use super::train::{
     batches, epoch_seed, pretrained_encoder, read_bert_config, Schedule, TrainOptions,
     TrainProgress,
 };
-use super::{batch_tensors, load_weights, read_spec, save_dir, WordPieces, VOCAB_FILE};
+use super::{batch_tensors, load_weights, read_spec, save_dir, Control, WordPieces, VOCAB_FILE};
 use crate::classify::PairExample;
 use crate::error::{Error, Result};
 
@@ -54,6 +59,10 @@ pub struct RelationSpec {
     pub max_pieces: usize,
     /// Whether the head also sees the pair's salience features.
     pub salience: bool,
+    /// Whether the head also sees the states pooled over the `GENE` and
+    /// `DISEASE` masks.
+    #[serde(default)]
+    pub entity_pooling: bool,
 }
 
 /// The encoder and its logistic head (crate-private: burn tensors stay out
@@ -65,8 +74,10 @@ pub(crate) struct RelationModel<B: Backend> {
 }
 
 impl<B: Backend> RelationModel<B> {
-    fn new(encoder: BertEncoder<B>, salience: bool, device: &B::Device) -> Self {
-        let width = encoder.hidden_size() + if salience { SALIENCE } else { 0 };
+    fn new(encoder: BertEncoder<B>, spec: &RelationSpec, device: &B::Device) -> Self {
+        let d = encoder.hidden_size();
+        let width =
+            d * if spec.entity_pooling { 3 } else { 1 } + if spec.salience { SALIENCE } else { 0 };
         Self {
             head: LinearConfig::new(width, 1).init(device),
             encoder,
@@ -74,30 +85,87 @@ impl<B: Backend> RelationModel<B> {
     }
 
     /// Log-odds of "related" for a batch `[n]`.
-    fn logits(&self, batch: &[&PairInput], salience: bool, device: &B::Device) -> Tensor<B, 1> {
+    fn logits(
+        &self,
+        batch: &[&PairInput],
+        spec: &RelationSpec,
+        device: &B::Device,
+    ) -> Tensor<B, 1> {
         let ids: Vec<&[i64]> = batch.iter().map(|p| p.ids.as_slice()).collect();
-        let (ids, mask, _) = batch_tensors::<B>(&ids, device);
+        let (ids, mask, len) = batch_tensors::<B>(&ids, device);
         let n = batch.len();
         let hidden = self.encoder.forward(ids, mask.clone());
-        let weights = mask.clone().unsqueeze_dim::<3>(2);
-        let counts = mask.sum_dim(1).clamp_min(1.0);
         let [_, _, d] = hidden.dims();
-        let pooled = (hidden * weights).sum_dim(1).reshape([n, d]) / counts;
-        let features = if salience {
-            let extra: Vec<f32> = batch.iter().flat_map(|p| p.salience).collect();
-            let extra = Tensor::<B, 2>::from_data(TensorData::new(extra, [n, SALIENCE]), device);
-            Tensor::cat(vec![pooled, extra], 1)
-        } else {
-            pooled
+        // Mean of the states where `weights` [n, len] is 1 (0 where none is).
+        let pool = |weights: Tensor<B, 2>| {
+            let counts = weights.clone().sum_dim(1).clamp_min(1.0);
+            (hidden.clone() * weights.unsqueeze_dim::<3>(2))
+                .sum_dim(1)
+                .reshape([n, d])
+                / counts
         };
-        self.head.forward(features).reshape([n])
+        let mut features = vec![pool(mask)];
+        if spec.entity_pooling {
+            for which in [Entity::Gene, Entity::Disease] {
+                let mut w = vec![0f32; n * len];
+                for (r, p) in batch.iter().enumerate() {
+                    for (j, &e) in p.entity.iter().enumerate() {
+                        if e == Some(which) {
+                            w[r * len + j] = 1.0;
+                        }
+                    }
+                }
+                features.push(pool(Tensor::from_data(
+                    TensorData::new(w, [n, len]),
+                    device,
+                )));
+            }
+        }
+        if spec.salience {
+            let extra: Vec<f32> = batch.iter().flat_map(|p| p.salience).collect();
+            features.push(Tensor::from_data(
+                TensorData::new(extra, [n, SALIENCE]),
+                device,
+            ));
+        }
+        self.head.forward(Tensor::cat(features, 1)).reshape([n])
     }
+}
+
+/// Which mask a piece belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entity {
+    Gene,
+    Disease,
 }
 
 /// A pair as the model reads it.
 struct PairInput {
     ids: Vec<i64>,
+    /// Per id, the mask it belongs to (`[CLS]`/`[SEP]` none).
+    entity: Vec<Option<Entity>>,
     salience: [f32; SALIENCE],
+}
+
+/// Byte ranges of the `GENE` and `DISEASE` masks that
+/// [`crate::classify::gene_disease_pairs`] put in a text (uppercase, not part
+/// of a longer uppercase word).
+fn mask_spans(text: &str) -> Vec<(std::ops::Range<usize>, Entity)> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    for (word, entity) in [("GENE", Entity::Gene), ("DISEASE", Entity::Disease)] {
+        for (at, _) in text.match_indices(word) {
+            let end = at + word.len();
+            let before = at.checked_sub(1).map(|i| bytes[i]);
+            let after = bytes.get(end).copied();
+            if !before.is_some_and(|b| b.is_ascii_uppercase())
+                && !after.is_some_and(|b| b.is_ascii_uppercase())
+            {
+                out.push((at..end, entity));
+            }
+        }
+    }
+    out
 }
 
 fn encode_pairs(wp: &WordPieces, examples: &[PairExample], max_pieces: usize) -> Vec<PairInput> {
@@ -105,12 +173,26 @@ fn encode_pairs(wp: &WordPieces, examples: &[PairExample], max_pieces: usize) ->
         .iter()
         .map(|ex| {
             let pieces = wp.encode(&ex.text);
-            let mut ids = Vec::with_capacity(pieces.len().min(max_pieces) + 2);
+            let masks = mask_spans(&ex.text);
+            let kept = &pieces[..pieces.len().min(max_pieces)];
+            let mut ids = Vec::with_capacity(kept.len() + 2);
+            let mut entity = Vec::with_capacity(kept.len() + 2);
             ids.push(wp.cls());
-            ids.extend(pieces.iter().take(max_pieces).map(|p| p.id));
+            entity.push(None);
+            for p in kept {
+                ids.push(p.id);
+                entity.push(
+                    masks
+                        .iter()
+                        .find(|(r, _)| r.start <= p.span.start && p.span.end <= r.end)
+                        .map(|&(_, e)| e),
+                );
+            }
             ids.push(wp.sep());
+            entity.push(None);
             PairInput {
                 ids,
+                entity,
                 salience: ex.salience(),
             }
         })
@@ -122,7 +204,7 @@ fn encode_pairs(wp: &WordPieces, examples: &[PairExample], max_pieces: usize) ->
 fn predict<B: Backend>(
     model: &RelationModel<B>,
     inputs: &[PairInput],
-    salience: bool,
+    spec: &RelationSpec,
     device: &B::Device,
 ) -> Result<Vec<f64>> {
     let mut order: Vec<usize> = (0..inputs.len()).collect();
@@ -130,7 +212,7 @@ fn predict<B: Backend>(
     let mut out = vec![0.0; inputs.len()];
     for chunk in order.chunks(INFERENCE_BATCH) {
         let batch: Vec<&PairInput> = chunk.iter().map(|&i| &inputs[i]).collect();
-        let p: Vec<f32> = sigmoid(model.logits(&batch, salience, device))
+        let p: Vec<f32> = sigmoid(model.logits(&batch, spec, device))
             .into_data()
             .convert::<f32>()
             .into_vec()
@@ -154,6 +236,9 @@ pub struct RelationTraining {
     pub dev: Vec<PairExample>,
     /// Give the head the pairs' salience features.
     pub salience: bool,
+    /// Give the head the states pooled over the `GENE` and `DISEASE` masks
+    /// too.
+    pub entity_pooling: bool,
 }
 
 /// One epoch of relation training.
@@ -182,34 +267,43 @@ pub struct TrainedRelations<B: AutodiffBackend> {
     pub parameters: ParameterCount,
     /// Training pairs used.
     pub pairs: usize,
+    /// `on_epoch` stopped the run before its last epoch (the classifier is
+    /// the best epoch so far).
+    pub stopped: bool,
 }
 
 /// Fine-tunes the encoder in `training.encoder_dir` into a relation
 /// classifier. `options.max_documents` keeps the pairs of the first that many
-/// documents. `progress` hears of every step; the same seed gives the same
-/// weights.
+/// documents (in the order their pairs come). `progress` hears of every step. After each epoch `on_epoch`
+/// receives its figures and a [`RelationCheckpoint`] to resume from, and may
+/// stop the run; with `resume` training continues after the checkpoint's last
+/// epoch, as [`train_tagger`](super::train_tagger) does, ending with the same
+/// weights as a run never stopped. The same seed gives the same weights.
 pub fn train_relations<B: AutodiffBackend>(
     training: &RelationTraining,
     options: &TrainOptions,
     device: &B::Device,
+    resume: Option<&RelationCheckpoint>,
     progress: &mut dyn FnMut(&TrainProgress),
+    on_epoch: &mut dyn FnMut(&RelationEpoch, &RelationCheckpoint) -> Control,
 ) -> Result<TrainedRelations<B>> {
     let dir = &training.encoder_dir;
     let bert = read_bert_config(dir)?;
     options.check(&bert)?;
-    // The pairs of the first `max_documents` documents (pairs come grouped
-    // by document).
-    let mut documents: Vec<&str> = Vec::new();
+    // The pairs of the first `max_documents` documents, in order of first
+    // appearance among the pairs.
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = std::collections::HashSet::new();
+    let limit = options.max_documents.unwrap_or(usize::MAX);
     for ex in &training.train {
-        if documents.last() != Some(&ex.pmid.as_str()) {
-            documents.push(&ex.pmid);
+        if seen.insert(ex.pmid.as_str()) && seen.len() <= limit {
+            kept.insert(ex.pmid.as_str());
         }
     }
-    documents.truncate(options.max_documents.unwrap_or(usize::MAX));
     let train: Vec<PairExample> = training
         .train
         .iter()
-        .filter(|ex| documents.contains(&ex.pmid.as_str()))
+        .filter(|ex| kept.contains(ex.pmid.as_str()))
         .cloned()
         .collect();
     let positives = train.iter().filter(|ex| ex.related).count();
@@ -218,15 +312,55 @@ pub fn train_relations<B: AutodiffBackend>(
             "relation training needs related and unrelated pairs",
         ));
     }
+    let salience = training.salience;
     let wp = WordPieces::from_vocab(&dir.join(VOCAB_FILE))?;
     let inputs = encode_pairs(&wp, &train, options.max_pieces);
     let dev_inputs = encode_pairs(&wp, &training.dev, options.max_pieces);
     let dev_labels: Vec<bool> = training.dev.iter().map(|ex| ex.related).collect();
-    let salience = training.salience;
+    let identity = {
+        let mut hash = Fingerprint::new();
+        for (set, labels) in [
+            (&inputs, train.iter().map(|x| x.related).collect::<Vec<_>>()),
+            (&dev_inputs, dev_labels.clone()),
+        ] {
+            hash.add(set.len() as u64);
+            for (input, &label) in set.iter().zip(&labels) {
+                hash.add(u64::from(label));
+                hash.add(input.ids.len() as u64);
+                input.ids.iter().for_each(|&id| hash.add(id as u64));
+                input
+                    .salience
+                    .iter()
+                    .for_each(|f| hash.add(u64::from(f.to_bits())));
+            }
+        }
+        RunIdentity {
+            bert: bert.clone(),
+            data_hash: hash.finish(),
+            counts: format!(
+                "{} training pairs ({positives} related), {} development pairs",
+                train.len(),
+                dev_inputs.len()
+            ),
+        }
+    };
+    let heads = RelationHead {
+        salience,
+        entity_pooling: training.entity_pooling,
+    };
+    if let Some(why) = resume.and_then(|c| c.state.mismatch(options, &heads, &identity)) {
+        return Err(Error::Checkpoint(why));
+    }
 
     B::seed(device, options.seed);
     let encoder = pretrained_encoder::<B>(dir, &bert, options.lora.as_ref(), device)?;
-    let mut model = RelationModel::new(encoder, salience, device);
+    let spec = RelationSpec {
+        bert,
+        max_pieces: options.max_pieces,
+        salience,
+        entity_pooling: training.entity_pooling,
+    };
+    let mut model = RelationModel::new(encoder, &spec, device);
     // The head starts at the share of related pairs.
     let share = positives as f64 / train.len() as f64;
     model.head.bias = Some(Param::from_tensor(Tensor::from_data(
@@ -234,11 +368,6 @@ pub fn train_relations<B: AutodiffBackend>(
         device,
     )));
     let parameters = count_parameters(&model);
-    let spec = RelationSpec {
-        bert,
-        max_pieces: options.max_pieces,
-        salience,
-    };
 
     let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
     let mut optim = adamw.init::<B, RelationModel<B>>();
@@ -246,10 +375,19 @@ pub fn train_relations<B: AutodiffBackend>(
     let keys: Vec<(usize, usize)> = inputs.iter().map(|p| (0, p.ids.len())).collect();
     let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
     let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
-    let mut step = 0usize;
-    let mut epochs: Vec<RelationEpoch> = Vec::new();
-    let mut best: Option<(f64, usize, RelationModel<B>)> = None;
-    for epoch in 1..=options.epochs {
+    let mut state = RelationTrainerState::new(options, heads, identity);
+    // The kept epoch's weights.
+    let mut best: Option<RelationModel<B>> = None;
+    if let Some(checkpoint) = resume {
+        let (m, (o, h), b) = checkpoint.restore(model, (optim, head_optim), device)?;
+        (model, optim, head_optim, best) = (m, o, h, Some(b));
+        state = RelationTrainerState {
+            options: options.clone(),
+            ..checkpoint.state.clone()
+        };
+    }
+    let mut stopped = false;
+    for epoch in state.epochs_done + 1..=options.epochs {
         let started = Instant::now();
         let seed = epoch_seed(options.seed, epoch);
         B::seed(device, seed);
@@ -262,7 +400,7 @@ pub fn train_relations<B: AutodiffBackend>(
                 .collect();
             let n = labels.len();
             let y = Tensor::<B, 1>::from_data(TensorData::new(labels, [n]), device);
-            let z = model.logits(&chosen, salience, device);
+            let z = model.logits(&chosen, &spec, device);
             // Binary cross-entropy on the logits, stable for large |z|.
             let loss = (y.clone() * log_sigmoid(z.clone())
                 + y.neg().add_scalar(1.0) * log_sigmoid(z.neg()))
@@ -280,10 +418,10 @@ pub fn train_relations<B: AutodiffBackend>(
             let mut grads = loss.backward();
             let head_grads = GradientsParams::from_module(&mut grads, &model.head);
             let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
-            let share = schedule.share(step);
+            let share = schedule.share(state.steps_done);
             model = optim.step(options.learning_rate * share, model, encoder_grads);
             model = head_optim.step(options.head_learning_rate * share, model, head_grads);
-            step += 1;
+            state.steps_done += 1;
             progress(&TrainProgress {
                 epoch,
                 step: i + 1,
@@ -294,7 +432,7 @@ pub fn train_relations<B: AutodiffBackend>(
         let dev_auc = if dev_inputs.is_empty() {
             None
         } else {
-            let p = predict(&model.valid(), &dev_inputs, salience, device)?;
+            let p = predict(&model.valid(), &dev_inputs, &spec, device)?;
             crate::eval::auc(&p, &dev_labels)
         };
         let report = RelationEpoch {
@@ -303,14 +441,20 @@ pub fn train_relations<B: AutodiffBackend>(
             dev_auc,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let score = report.dev_auc.unwrap_or(epoch as f64);
-        if best.as_ref().is_none_or(|(b, _, _)| score > *b) {
-            // Optimiser steps build new tensors: the clone keeps this epoch.
-            best = Some((score, epoch, model.clone()));
+        let stop = end_epoch(
+            &mut state,
+            report,
+            &model,
+            (&optim, &head_optim),
+            &mut best,
+            on_epoch,
+        )?;
+        if stop {
+            stopped = true;
+            break;
         }
-        epochs.push(report);
     }
-    let (_, best_epoch, kept) = best.ok_or_else(|| Error::invalid("no epoch ran"))?;
+    let kept = best.ok_or_else(|| Error::invalid("no epoch ran"))?;
     drop(model);
     let kept = RelationModel {
         encoder: kept.encoder.merge_lora(),
@@ -323,10 +467,11 @@ pub fn train_relations<B: AutodiffBackend>(
             model: kept.valid(),
             device: device.clone(),
         },
-        epochs,
-        best_epoch,
+        epochs: state.history,
+        best_epoch: state.best_epoch,
         parameters,
         pairs: train.len(),
+        stopped,
     })
 }
 
@@ -343,7 +488,7 @@ impl<B: Backend> RelationClassifier<B> {
     /// `P(related)` of each pair.
     pub fn probabilities(&self, pairs: &[PairExample]) -> Result<Vec<f64>> {
         let inputs = encode_pairs(&self.pieces, pairs, self.spec.max_pieces);
-        predict(&self.model, &inputs, self.spec.salience, &self.device)
+        predict(&self.model, &inputs, &self.spec, &self.device)
     }
 
     /// What the classifier is.
@@ -365,11 +510,7 @@ impl<B: Backend> RelationClassifier<B> {
             path: dir.join(SPEC_FILE),
             reason: e.to_string(),
         })?;
-        let model = load_weights(
-            RelationModel::new(encoder, spec.salience, device),
-            dir,
-            device,
-        )?;
+        let model = load_weights(RelationModel::new(encoder, &spec, device), dir, device)?;
         Ok(Self {
             spec,
             pieces,

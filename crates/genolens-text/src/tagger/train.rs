@@ -13,7 +13,9 @@ use genolens_transformer::burn::tensor::backend::AutodiffBackend;
 use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, LoraConfig, ParameterCount};
 
-use super::checkpoint::{TaggerCheckpoint, TaggerTrainerState};
+use super::checkpoint::{
+    end_epoch, Fingerprint, RunIdentity, TaggerCheckpoint, TaggerTrainerState,
+};
 use super::{
     batch_tensors, bio_labels, encode_text, score_task, Alignment, Control, NeuralTagger,
     TaggerModel, TaggerSpec, TaskSpec, WordPieces, IGNORED,
@@ -404,10 +406,36 @@ pub fn train_tagger<B: AutodiffBackend>(
     let windows: Vec<usize> = (0..training.tasks.len())
         .map(|t| all.iter().filter(|e| e.task == t).count())
         .collect();
-    if let Some(why) = resume.and_then(|c| c.state.mismatch(options, &training.tasks, &windows)) {
-        return Err(Error::invalid(format!(
-            "cannot resume from the checkpoint: {why}"
-        )));
+    let identity = {
+        let mut hash = Fingerprint::new();
+        for e in &all {
+            hash.add(e.task as u64);
+            hash.add(e.ids.len() as u64);
+            e.ids.iter().for_each(|&id| hash.add(id as u64));
+            e.labels.iter().for_each(|&l| hash.add(u64::from(l)));
+        }
+        let mut dev_documents = Vec::new();
+        for corpus in &training.corpora {
+            let dev = corpus.dev.as_ref().map_or(&[][..], |c| &c.documents[..]);
+            hash.add(dev.len() as u64);
+            for doc in dev {
+                hash.add_str(&doc.pmid);
+                hash.add_str(&doc.title);
+                hash.add_str(&doc.abstract_text);
+                hash.add(doc.annotations.len() as u64);
+            }
+            dev_documents.push(dev.len());
+        }
+        RunIdentity {
+            bert: bert.clone(),
+            data_hash: hash.finish(),
+            counts: format!(
+                "{windows:?} training windows per scheme, {dev_documents:?} development documents"
+            ),
+        }
+    };
+    if let Some(why) = resume.and_then(|c| c.state.mismatch(options, &training.tasks, &identity)) {
+        return Err(Error::Checkpoint(why));
     }
 
     B::seed(device, options.seed);
@@ -440,15 +468,7 @@ pub fn train_tagger<B: AutodiffBackend>(
     let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
     let mut optim = adamw.init::<B, TaggerModel<B>>();
     let mut head_optim = adamw.init::<B, TaggerModel<B>>();
-    let mut state = TaggerTrainerState {
-        epochs_done: 0,
-        steps_done: 0,
-        best_epoch: 0,
-        history: Vec::new(),
-        options: options.clone(),
-        tasks: training.tasks.clone(),
-        windows: windows.clone(),
-    };
+    let mut state = TaggerTrainerState::new(options, training.tasks.clone(), identity);
     // The kept epoch's weights.
     let mut best: Option<TaggerModel<B>> = None;
     if let Some(checkpoint) = resume {
@@ -459,7 +479,6 @@ pub fn train_tagger<B: AutodiffBackend>(
             ..checkpoint.state.clone()
         };
     }
-    let score_of = |report: &EpochReport| report.mean_dev_f1().unwrap_or(report.epoch as f64);
     let keys: Vec<(usize, usize)> = all.iter().map(|e| (e.task, e.ids.len())).collect();
     let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
     let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
@@ -516,23 +535,15 @@ pub fn train_tagger<B: AutodiffBackend>(
             dev,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let beats = match state.best_epoch {
-            0 => true,
-            b => score_of(&report) > score_of(&state.history[b - 1]),
-        };
-        if beats {
-            state.best_epoch = epoch;
-            // Optimiser steps build new tensors, so a clone keeps this
-            // epoch's weights as they are.
-            best = Some(model.clone());
-        }
-        state.epochs_done = epoch;
-        state.history.push(report.clone());
-        let kept_apart = best.as_ref().filter(|_| state.best_epoch != epoch);
-        let checkpoint =
-            TaggerCheckpoint::capture(&model, (&optim, &head_optim), kept_apart, &state)?;
-        let control = on_epoch(&report, &checkpoint);
-        if control == Control::Stop && epoch < options.epochs {
+        let stop = end_epoch(
+            &mut state,
+            report,
+            &model,
+            (&optim, &head_optim),
+            &mut best,
+            on_epoch,
+        )?;
+        if stop {
             stopped = true;
             break;
         }

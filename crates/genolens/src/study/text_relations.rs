@@ -5,7 +5,8 @@
 //! [`gene_disease_pairs`](crate::text::classify::gene_disease_pairs)), keeps
 //! the epoch with the best development AUC, scores test corpora, and writes
 //! the classifier with its metrics, per-pair test probabilities, a
-//! learning-curve plot and a log.
+//! learning-curve plot and a log. `OUT/checkpoints/relation.ckpt` is written
+//! after every epoch; `resume` continues from it.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -15,7 +16,7 @@ use crate::io::corpus::{Corpus, MentionCheck};
 use crate::io::report::write_text;
 use crate::plot::{LinePlot, LineStyle};
 use crate::study::progress::Progress;
-use crate::study::text_train::TextTrainOptions;
+use crate::study::text_train::{with_checkpoints, TextTrainOptions};
 use crate::study::RunLog;
 use crate::text::classify::{gene_disease_pairs, PairExample};
 use crate::text::eval::auc;
@@ -74,34 +75,38 @@ struct Job<'a> {
     progress: &'a dyn Progress,
 }
 
-/// Epochs, kept epoch, parameters, and per test file its probabilities.
-type JobOutput = Result<(Vec<RelationEpoch>, usize, (usize, usize), Vec<Vec<f64>>)>;
+/// What the device job hands back.
+struct JobDone {
+    epochs: Vec<RelationEpoch>,
+    best_epoch: usize,
+    parameters: (usize, usize),
+    /// Training pairs used.
+    pairs: usize,
+    /// Per test file, the probability of each pair.
+    probabilities: Vec<Vec<f64>>,
+    /// The checkpoint resumed from, and its epochs done.
+    resumed: Option<(PathBuf, usize)>,
+}
 
 impl BackendTask for Job<'_> {
-    type Output = JobOutput;
+    type Output = Result<JobDone>;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let progress = self.progress;
-        let mut current = 0usize;
-        let trained =
-            train_relations::<B>(&self.training, &self.options.training, &device, &mut |p| {
-                if p.epoch != current {
-                    if current != 0 {
-                        progress.finish();
-                    }
-                    current = p.epoch;
-                    progress.start(
-                        &format!("epoch {}/{}", p.epoch, self.options.training.epochs),
-                        Some(p.steps_per_epoch),
-                        "steps",
-                    );
-                }
-                progress.set(p.step);
-                progress.message(&format!("loss {:.4}", p.loss));
-            })?;
-        if current != 0 {
-            progress.finish();
-        }
+        let (trained, resumed) = with_checkpoints(
+            self.options,
+            "relation.ckpt",
+            self.progress,
+            |resume, progress, on_epoch| {
+                train_relations::<B>(
+                    &self.training,
+                    &self.options.training,
+                    &device,
+                    resume,
+                    progress,
+                    on_epoch,
+                )
+            },
+        )?;
         let probabilities = self
             .tests
             .iter()
@@ -111,12 +116,14 @@ impl BackendTask for Job<'_> {
             &self.options.out,
             &self.training.encoder_dir.join("vocab.txt"),
         )?;
-        Ok((
-            trained.epochs,
-            trained.best_epoch,
-            (trained.parameters.trainable, trained.parameters.total),
+        Ok(JobDone {
+            epochs: trained.epochs,
+            best_epoch: trained.best_epoch,
+            parameters: (trained.parameters.trainable, trained.parameters.total),
+            pairs: trained.pairs,
             probabilities,
-        ))
+            resumed,
+        })
     }
 }
 
@@ -131,11 +138,6 @@ pub fn text_relations(
     let started = Instant::now();
     if options.train.is_empty() {
         return Err(Error::Invalid("text-train needs a --train corpus".into()));
-    }
-    if options.resume {
-        return Err(Error::Invalid(
-            "--resume is for --task ner; relation training has no checkpoints yet".into(),
-        ));
     }
     let mut log = RunLog::new();
     let _ = writeln!(log, "genolens text-train --task relations");
@@ -161,11 +163,11 @@ pub fn text_relations(
     for file in &options.test {
         tests.push((file.path.clone(), read_pairs(&file.path)?));
     }
-    std::fs::create_dir_all(&options.out)
+    std::fs::create_dir_all(options.out.join("checkpoints"))
         .map_err(|e| Error::Invalid(format!("{}: {e}", options.out.display())))?;
     let _ = writeln!(
         log,
-        "{}; salience features {}",
+        "{}; salience features {}; entity pooling on",
         options.settings_line(),
         if options.salience { "on" } else { "off" }
     );
@@ -176,11 +178,23 @@ pub fn text_relations(
             train,
             dev,
             salience: options.salience,
+            entity_pooling: true,
         },
         tests: &tests,
         progress,
     };
-    let (epochs, best_epoch, (trainable, total), probabilities) = options.device.run(job)??;
+    let JobDone {
+        epochs,
+        best_epoch,
+        parameters: (trainable, total),
+        pairs,
+        probabilities,
+        resumed,
+    } = options.device.run(job)??;
+    if let Some((path, epoch)) = resumed {
+        let _ = writeln!(log, "resumed from {} after epoch {epoch}", path.display());
+    }
+    let _ = writeln!(log, "training pairs used: {pairs}");
     let _ = writeln!(
         log,
         "parameters: {trainable} of {total} trainable ({:.2} %)",

@@ -2,7 +2,9 @@
 //! pretrained BERT encoder (fully or with LoRA) into a mention tagger with one
 //! head per corpus annotation scheme, keeps the epoch with the best
 //! development F1, scores test corpora, and writes the tagger directory with
-//! its metrics, a learning-curve plot and a log.
+//! its metrics, a learning-curve plot and a log. `OUT/checkpoints/tagger.ckpt`
+//! is written after every epoch; `resume` continues from it. (The relation
+//! step, [`super::text_relations`], shares the options and checkpoint files.)
 //!
 //! Each corpus' scheme comes from its entity types: NCBI-disease's
 //! (`SpecificDisease`, `DiseaseClass`, `Modifier`, `CompositeMention`) make
@@ -20,9 +22,10 @@ use crate::study::progress::Progress;
 use crate::study::RunLog;
 use crate::text::eval::SpanScores;
 use crate::text::tagger::{
-    train_tagger, Control, EpochReport, LabelledCorpus, TaggerCheckpoint, TaggerTraining, TaskSpec,
-    TrainOptions,
+    train_tagger, CheckpointState, Control, EpochReport, LabelledCorpus, TaggerTraining, TaskSpec,
+    TrainOptions, TrainProgress, TrainerState, TrainingCheckpoint,
 };
+use crate::text::Error as TextError;
 use crate::transformer::burn::tensor::backend::AutodiffBackend;
 use crate::transformer::device::{BackendTask, ComputeDevice};
 use crate::transformer::lora::LoraConfig;
@@ -55,7 +58,7 @@ impl SchemeFile {
     }
 }
 
-/// Everything `genolens text-train --task ner` takes.
+/// Everything `genolens text-train` takes (both tasks).
 #[derive(Debug, Clone)]
 pub struct TextTrainOptions {
     /// The pretrained BERT directory (`config.json`, `model.safetensors`,
@@ -73,8 +76,8 @@ pub struct TextTrainOptions {
     pub device: ComputeDevice,
     /// Output directory.
     pub out: PathBuf,
-    /// Continue from `OUT/checkpoints/tagger.ckpt` (written after every
-    /// epoch) when it exists (mention tagging only).
+    /// Continue from `OUT/checkpoints/tagger.ckpt` (`relation.ckpt` for
+    /// relations; written after every epoch) when it exists.
     pub resume: bool,
     /// Relation training: give the classifier head the pairs' salience
     /// features (co-mention counts, title co-mention) beside the text.
@@ -181,68 +184,145 @@ type JobOutput = Result<(
     String,
 )>;
 
-/// Where `text-train` keeps its checkpoint.
-fn checkpoint_path(out: &Path) -> PathBuf {
-    out.join("checkpoints").join("tagger.ckpt")
+/// Where `text-train` keeps a checkpoint (`tagger.ckpt`, `relation.ckpt`).
+fn checkpoint_path(out: &Path, file: &str) -> PathBuf {
+    out.join("checkpoints").join(file)
+}
+
+/// The checkpoint at `path` when resuming and it exists.
+fn read_checkpoint<S: CheckpointState>(
+    path: &Path,
+    resume: bool,
+) -> Result<Option<TrainingCheckpoint<S>>> {
+    if !(resume && path.exists()) {
+        return Ok(None);
+    }
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| TrainingCheckpoint::from_bytes(&bytes).map_err(|e| e.to_string()))
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
+}
+
+/// Progress bars of a training run: one per epoch, counting steps.
+struct EpochBars<'a> {
+    progress: &'a dyn Progress,
+    epochs: usize,
+    current: usize,
+}
+
+impl<'a> EpochBars<'a> {
+    fn new(progress: &'a dyn Progress, epochs: usize) -> Self {
+        Self {
+            progress,
+            epochs,
+            current: 0,
+        }
+    }
+
+    /// Shows a step (starting the epoch's bar at its first step).
+    fn step(&mut self, p: &TrainProgress) {
+        if p.epoch != self.current {
+            self.finish();
+            self.current = p.epoch;
+            self.progress.start(
+                &format!("epoch {}/{}", p.epoch, self.epochs),
+                Some(p.steps_per_epoch),
+                "steps",
+            );
+        }
+        self.progress.set(p.step);
+        self.progress.message(&format!("loss {:.4}", p.loss));
+    }
+
+    /// Closes the open bar, if any.
+    fn finish(&mut self) {
+        if self.current != 0 {
+            self.progress.finish();
+            self.current = 0;
+        }
+    }
+}
+
+/// A training error, the checkpoint named when it is the checkpoint that
+/// does not fit.
+fn training_error(path: &Path) -> impl Fn(TextError) -> Error + '_ {
+    move |e| match e {
+        TextError::Checkpoint(_) => Error::Invalid(format!("{}: {e}", path.display())),
+        e => e.into(),
+    }
+}
+
+/// Runs a training call with checkpoints in `OUT/checkpoints/FILE`: reads
+/// the checkpoint when resuming, shows progress bars, writes a checkpoint
+/// after every epoch (a failed write stops the run and is the error), and
+/// names the checkpoint in the error when it does not fit. Returns the
+/// call's result and, when it resumed, the checkpoint and its epochs done.
+#[allow(clippy::type_complexity)]
+pub(crate) fn with_checkpoints<H, D, T>(
+    options: &TextTrainOptions,
+    file: &str,
+    progress: &dyn Progress,
+    train: impl FnOnce(
+        Option<&TrainingCheckpoint<TrainerState<H, D>>>,
+        &mut dyn FnMut(&TrainProgress),
+        &mut dyn FnMut(&H, &TrainingCheckpoint<TrainerState<H, D>>) -> Control,
+    ) -> std::result::Result<T, TextError>,
+) -> Result<(T, Option<(PathBuf, usize)>)>
+where
+    TrainerState<H, D>: CheckpointState,
+{
+    let path = checkpoint_path(&options.out, file);
+    let resume = read_checkpoint(&path, options.resume)?;
+    let mut bars = EpochBars::new(progress, options.training.epochs);
+    let mut write_error = None;
+    let trained = train(
+        resume.as_ref(),
+        &mut |p| bars.step(p),
+        &mut |_, checkpoint| match write_checkpoint(&path, checkpoint) {
+            Ok(()) => Control::Continue,
+            Err(e) => {
+                write_error = Some(e);
+                Control::Stop
+            }
+        },
+    )
+    .map_err(training_error(&path))?;
+    bars.finish();
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let resumed = resume.map(|c| c.state.epochs_done);
+    Ok((trained, resumed.map(|n| (path, n))))
+}
+
+/// Writes a checkpoint atomically.
+fn write_checkpoint<S: CheckpointState>(
+    path: &Path,
+    checkpoint: &TrainingCheckpoint<S>,
+) -> Result<()> {
+    Ok(write_bytes(path, &checkpoint.to_bytes()?)?)
 }
 
 impl BackendTask for Job<'_> {
     type Output = JobOutput;
 
     fn run<B: AutodiffBackend>(self, device: B::Device) -> Self::Output {
-        let progress = self.progress;
-        let path = checkpoint_path(&self.options.out);
-        let resume = match self.options.resume && path.exists() {
-            true => Some(
-                std::fs::read(&path)
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| {
-                        TaggerCheckpoint::from_bytes(&bytes).map_err(|e| e.to_string())
-                    })
-                    .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?,
-            ),
-            false => None,
-        };
-        let mut current = 0usize;
-        let mut write_error = None;
-        let trained = train_tagger::<B>(
-            &self.training,
-            &self.options.training,
-            &device,
-            resume.as_ref(),
-            &mut |p| {
-                if p.epoch != current {
-                    if current != 0 {
-                        progress.finish();
-                    }
-                    current = p.epoch;
-                    progress.start(
-                        &format!("epoch {}/{}", p.epoch, self.options.training.epochs),
-                        Some(p.steps_per_epoch),
-                        "steps",
-                    );
-                }
-                progress.set(p.step);
-                progress.message(&format!("loss {:.4}", p.loss));
+        let (trained, resumed) = with_checkpoints(
+            self.options,
+            "tagger.ckpt",
+            self.progress,
+            |resume, progress, on_epoch| {
+                train_tagger::<B>(
+                    &self.training,
+                    &self.options.training,
+                    &device,
+                    resume,
+                    progress,
+                    on_epoch,
+                )
             },
-            &mut |_, checkpoint| match write_checkpoint(&path, checkpoint) {
-                Ok(()) => Control::Continue,
-                Err(e) => {
-                    write_error = Some(e);
-                    Control::Stop
-                }
-            },
-        )
-        .map_err(|e| match &resume {
-            Some(_) => Error::Invalid(format!("{}: {e}", path.display())),
-            None => e.into(),
-        })?;
-        if current != 0 {
-            progress.finish();
-        }
-        if let Some(e) = write_error {
-            return Err(e);
-        }
+        )?;
         let mut test = Vec::new();
         for (file, task, corpus) in &self.tests {
             let scheme = &self.training.tasks[*task].name;
@@ -259,12 +339,11 @@ impl BackendTask for Job<'_> {
             &self.options.out,
             &self.training.encoder_dir.join("vocab.txt"),
         )?;
-        let resumed = resume.map(|c| c.state.epochs_done);
         let note = format!(
             "{}training windows per scheme: {:?}; gold mentions on piece bounds: {} exact, {} \
              inexact (unreachable for a strict match), {} overlapping (left out)",
             match resumed {
-                Some(n) => format!("resumed from {} after epoch {n}; ", path.display()),
+                Some((path, n)) => format!("resumed from {} after epoch {n}; ", path.display()),
                 None => String::new(),
             },
             trained.windows,
@@ -284,7 +363,7 @@ impl BackendTask for Job<'_> {
 
 /// Trains the tagger and writes `OUT/` (`tagger.json`, `vocab.txt`,
 /// `weights.mpk`, `metrics.tsv`, `test.tsv` with test corpora, `curve.png`,
-/// `text-train.log`).
+/// `text-train.log`, `checkpoints/tagger.ckpt`).
 pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result<TextTrainOutcome> {
     let started = Instant::now();
     if options.train.is_empty() {
@@ -468,7 +547,13 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
         );
     if let Some(first) = epochs.first() {
         for (i, (scheme, kind, _)) in first.dev.iter().enumerate() {
-            let f1: Vec<f64> = epochs.iter().map(|e| e.dev[i].2.f1()).collect();
+            // Epochs resumed with another development set were refused, so
+            // every epoch has the same scores; `get` keeps a bad file from
+            // panicking.
+            let f1: Vec<f64> = epochs
+                .iter()
+                .map(|e| e.dev.get(i).map_or(f64::NAN, |d| d.2.f1()))
+                .collect();
             plot = plot.series_styled(
                 format!("dev F1 {scheme} {kind}"),
                 &xs,
@@ -493,10 +578,6 @@ pub fn text_train(options: &TextTrainOptions, progress: &dyn Progress) -> Result
         test,
         written,
     })
-}
-
-fn write_checkpoint(path: &Path, checkpoint: &TaggerCheckpoint) -> Result<()> {
-    Ok(write_bytes(path, &checkpoint.to_bytes()?)?)
 }
 
 /// LoRA settings from a rank and an optional alpha (default 2·rank).
