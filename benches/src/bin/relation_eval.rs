@@ -5,8 +5,9 @@
 //! pooling) and `shuffled` (as `salience`, training labels permuted with a
 //! fixed seed: the control, which must show no skill on the test pairs).
 //!
-//! Usage: `relation_eval ENCODER_DIR BIORED_DIR ARM EPOCHS LORA_RANK` (rank 0:
-//! full fine-tuning). Prints each epoch's development AUC, the kept epoch's
+//! Usage: `relation_eval ENCODER_DIR BIORED_DIR ARM EPOCHS LORA_RANK [LR]`
+//! (rank 0: full fine-tuning; LR the encoder's peak learning rate, by default
+//! 1e-4, or 1e-3 with LoRA). Prints each epoch's development AUC, the kept epoch's
 //! test AUC and the wall time.
 
 use std::path::PathBuf;
@@ -21,9 +22,9 @@ use genolens::transformer::CpuBackend;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() != 5 {
+    if !(5..=6).contains(&args.len()) {
         eprintln!(
-            "usage: relation_eval ENCODER_DIR BIORED_DIR salience|text|mean|shuffled EPOCHS LORA_RANK"
+            "usage: relation_eval ENCODER_DIR BIORED_DIR salience|text|mean|shuffled EPOCHS LORA_RANK [LR]"
         );
         std::process::exit(2);
     }
@@ -63,7 +64,11 @@ fn main() {
     };
     let options = TrainOptions {
         epochs,
-        learning_rate: if rank > 0 { 1e-3 } else { 1e-4 },
+        learning_rate: match args.get(5) {
+            Some(lr) => lr.parse().expect("LR"),
+            None if rank > 0 => 1e-3,
+            None => 1e-4,
+        },
         head_learning_rate: 1e-3,
         max_pieces: 254,
         lora: (rank > 0).then(|| LoraConfig::new(rank)),

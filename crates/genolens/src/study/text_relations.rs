@@ -2,7 +2,7 @@
 //! fine-tunes the pretrained BERT encoder (fully or with LoRA) into a
 //! gene–disease relation classifier on BioRED-style corpora (their relation
 //! annotations label the pairs, see
-//! [`gene_disease_pairs`](crate::text::classify::gene_disease_pairs)), keeps
+//! [`gene_disease_pairs`]), keeps
 //! the epoch with the best development AUC, scores test corpora, and writes
 //! the classifier with its metrics, per-pair test probabilities, a
 //! learning-curve plot and a log. `OUT/checkpoints/relation.ckpt` is written
