@@ -274,11 +274,12 @@ pub struct TrainedRelations<B: AutodiffBackend> {
 
 /// Fine-tunes the encoder in `training.encoder_dir` into a relation
 /// classifier. `options.max_documents` keeps the pairs of the first that many
-/// documents (in the order their pairs come). `progress` hears of every step. After each epoch `on_epoch`
-/// receives its figures and a [`RelationCheckpoint`] to resume from, and may
-/// stop the run; with `resume` training continues after the checkpoint's last
-/// epoch, as [`train_tagger`](super::train_tagger) does, ending with the same
-/// weights as a run never stopped. The same seed gives the same weights.
+/// documents (in the order their pairs come). `progress` hears of every step.
+/// After each epoch `on_epoch` receives its figures and a
+/// [`RelationCheckpoint`] to resume from, and may stop the run; with `resume`
+/// training continues after the checkpoint's last epoch, as
+/// [`train_tagger`](super::train_tagger) does, ending with the same weights as
+/// a run never stopped. The same seed gives the same weights.
 pub fn train_relations<B: AutodiffBackend>(
     training: &RelationTraining,
     options: &TrainOptions,
