@@ -11,13 +11,14 @@
 //! them.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::gelu;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Int, Tensor, TensorData};
 use burn_nn::{Dropout, DropoutConfig, Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig};
 
 use crate::error::{Error, Result};
 use crate::lora::{AdaptedLinear, LoraConfig, RequireGrad};
+use crate::model::self_attention;
 
 /// Sizes of a BERT encoder, as a Hugging Face `config.json` gives them
 /// (other keys of that file are ignored).
@@ -147,20 +148,8 @@ impl<B: Backend> BertLayer<B> {
     /// `x`: `[batch·len, d]`; `mask_bias`: `[batch, 1, 1, len]` (0 for tokens,
     /// a large negative number for padding).
     fn forward(&self, x: Tensor<B, 2>, mask_bias: Tensor<B, 4>, batch: usize) -> Tensor<B, 2> {
-        let [rows, d] = x.dims();
-        let len = rows / batch;
-        let (heads, dh) = (self.n_heads, d / self.n_heads);
-        let split = |t: Tensor<B, 2>| t.reshape([batch, len, heads, dh]).swap_dims(1, 2);
-        let q = split(self.query.forward(x.clone()));
-        let k = split(self.key.forward(x.clone()));
-        let v = split(self.value.forward(x.clone()));
-        let scores = q.matmul(k.swap_dims(2, 3)).div_scalar((dh as f64).sqrt()) + mask_bias;
-        // No dropout on the attention weights (as in the genotype model: a
-        // mask per [batch, heads, L, L] entry costs more than it helps here).
-        let context = softmax(scores, 3)
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([rows, d]);
+        let projections = [&self.query, &self.key, &self.value];
+        let context = self_attention(x.clone(), projections, self.n_heads, batch, Some(mask_bias));
         let h = self
             .attn_norm
             .forward(x + self.dropout.forward(self.output.forward(context)));
