@@ -224,6 +224,34 @@ impl EpochScore for RelationEpoch {
     }
 }
 
+/// The model, optimisers, kept model and state a fine-tuning loop starts
+/// from: the checkpoint's when resuming (with the run's settings, whose
+/// number of epochs may have grown), else the fresh ones and no kept model.
+#[allow(clippy::type_complexity)]
+pub(crate) fn start<B, M, O, H, D>(
+    resume: Option<&TrainingCheckpoint<TrainerState<H, D>>>,
+    model: M,
+    optimizers: (O, O),
+    fresh: TrainerState<H, D>,
+    device: &B::Device,
+) -> Result<(M, (O, O), Option<M>, TrainerState<H, D>)>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B>,
+    O: Optimizer<M, B>,
+    TrainerState<H, D>: CheckpointState,
+{
+    let Some(checkpoint) = resume else {
+        return Ok((model, optimizers, None, fresh));
+    };
+    let (model, optimizers, best) = checkpoint.restore(model, optimizers, device)?;
+    let state = TrainerState {
+        options: fresh.options,
+        ..checkpoint.state.clone()
+    };
+    Ok((model, optimizers, Some(best), state))
+}
+
 /// Ends an epoch of a fine-tuning loop: records `report`, keeps a clone of
 /// the model when it beats the kept epoch (optimiser steps build new tensors,
 /// so the clone keeps this epoch's weights), and hands `on_epoch` a
@@ -233,7 +261,7 @@ pub(crate) fn end_epoch<B, M, O, H, D>(
     state: &mut TrainerState<H, D>,
     report: H,
     model: &M,
-    optimizers: (&O, &O),
+    optimizers: &(O, O),
     best: &mut Option<M>,
     on_epoch: &mut dyn FnMut(&H, &TrainingCheckpoint<TrainerState<H, D>>) -> Control,
 ) -> Result<bool>
@@ -285,7 +313,7 @@ fn checkpoint_error(e: impl std::fmt::Display) -> Error {
 impl<S: CheckpointState> TrainingCheckpoint<S> {
     pub(crate) fn capture<B, M, O>(
         model: &M,
-        optimizers: (&O, &O),
+        optimizers: &(O, O),
         best: Option<&M>,
         state: &S,
     ) -> Result<Self>
@@ -297,8 +325,8 @@ impl<S: CheckpointState> TrainingCheckpoint<S> {
         Ok(Self {
             state: state.clone(),
             model: model_to_bytes(model).map_err(checkpoint_error)?,
-            encoder_optimizer: optimizer_to_bytes(optimizers.0).map_err(checkpoint_error)?,
-            head_optimizer: optimizer_to_bytes(optimizers.1).map_err(checkpoint_error)?,
+            encoder_optimizer: optimizer_to_bytes(&optimizers.0).map_err(checkpoint_error)?,
+            head_optimizer: optimizer_to_bytes(&optimizers.1).map_err(checkpoint_error)?,
             best: match best {
                 Some(b) => model_to_bytes(b).map_err(checkpoint_error)?,
                 None => Vec::new(),

@@ -20,22 +20,23 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn_nn::{Linear, LinearConfig};
-use burn_optim::{AdamWConfig, GradientsParams, Optimizer};
+use burn_optim::{AdamWConfig, GradientsParams};
 use genolens_transformer::bert::{BertConfig, BertEncoder};
 use genolens_transformer::burn;
 use genolens_transformer::burn::module::{AutodiffModule, Module, Param};
 use genolens_transformer::burn::tensor::activation::{log_sigmoid, sigmoid};
 use genolens_transformer::burn::tensor::backend::{AutodiffBackend, Backend};
-use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
+use genolens_transformer::burn::tensor::{Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, ParameterCount};
 use genolens_transformer::CpuInference;
 
 use super::checkpoint::{
-    end_epoch, Fingerprint, RelationCheckpoint, RelationHead, RelationTrainerState, RunIdentity,
+    end_epoch, start, Fingerprint, RelationCheckpoint, RelationHead, RelationTrainerState,
+    RunIdentity,
 };
 use super::train::{
-    batches, epoch_seed, pretrained_encoder, read_bert_config, Schedule, TrainOptions,
-    TrainProgress,
+    batches, epoch_seed, optimise, pretrained_encoder, read_bert_config, EncoderWithHeads,
+    Schedule, TrainOptions, TrainProgress,
 };
 use super::{batch_tensors, load_weights, read_spec, save_dir, Control, WordPieces, VOCAB_FILE};
 use crate::classify::PairExample;
@@ -129,6 +130,14 @@ impl<B: Backend> RelationModel<B> {
             ));
         }
         self.head.forward(Tensor::cat(features, 1)).reshape([n])
+    }
+}
+
+impl<B: AutodiffBackend> EncoderWithHeads<B> for RelationModel<B> {
+    fn part_gradients(&self, grads: &mut B::Gradients) -> (GradientsParams, GradientsParams) {
+        let head = GradientsParams::from_module(grads, &self.head);
+        let encoder = GradientsParams::from_module(grads, &self.encoder);
+        (encoder, head)
     }
 }
 
@@ -371,22 +380,17 @@ pub fn train_relations<B: AutodiffBackend>(
     let parameters = count_parameters(&model);
 
     let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
-    let mut optim = adamw.init::<B, RelationModel<B>>();
-    let mut head_optim = adamw.init::<B, RelationModel<B>>();
+    let optimisers = (
+        adamw.init::<B, RelationModel<B>>(),
+        adamw.init::<B, RelationModel<B>>(),
+    );
     let keys: Vec<(usize, usize)> = inputs.iter().map(|p| (0, p.ids.len())).collect();
     let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
     let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
-    let mut state = RelationTrainerState::new(options, heads, identity);
-    // The kept epoch's weights.
-    let mut best: Option<RelationModel<B>> = None;
-    if let Some(checkpoint) = resume {
-        let (m, (o, h), b) = checkpoint.restore(model, (optim, head_optim), device)?;
-        (model, optim, head_optim, best) = (m, o, h, Some(b));
-        state = RelationTrainerState {
-            options: options.clone(),
-            ..checkpoint.state.clone()
-        };
-    }
+    let fresh = RelationTrainerState::new(options, heads, identity);
+    // `best`: the kept epoch's weights.
+    let (mut model, mut optimisers, mut best, mut state) =
+        start(resume, model, optimisers, fresh, device)?;
     let mut stopped = false;
     for epoch in state.epochs_done + 1..=options.epochs {
         let started = Instant::now();
@@ -407,21 +411,17 @@ pub fn train_relations<B: AutodiffBackend>(
                 + y.neg().add_scalar(1.0) * log_sigmoid(z.neg()))
             .mean()
             .neg();
-            let value = loss.clone().into_scalar().elem::<f64>();
-            if !value.is_finite() {
-                return Err(Error::invalid(format!(
-                    "the training loss became {value} at epoch {epoch}, step {}: lower the learning rate",
-                    i + 1
-                )));
-            }
+            let share = schedule.share(state.steps_done);
+            let value;
+            (model, value) = optimise(
+                model,
+                loss,
+                &mut optimisers,
+                (options, share),
+                (epoch, i + 1),
+            )?;
             sum += value * n as f64;
             count += n;
-            let mut grads = loss.backward();
-            let head_grads = GradientsParams::from_module(&mut grads, &model.head);
-            let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
-            let share = schedule.share(state.steps_done);
-            model = optim.step(options.learning_rate * share, model, encoder_grads);
-            model = head_optim.step(options.head_learning_rate * share, model, head_grads);
             state.steps_done += 1;
             progress(&TrainProgress {
                 epoch,
@@ -442,14 +442,7 @@ pub fn train_relations<B: AutodiffBackend>(
             dev_auc,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let stop = end_epoch(
-            &mut state,
-            report,
-            &model,
-            (&optim, &head_optim),
-            &mut best,
-            on_epoch,
-        )?;
+        let stop = end_epoch(&mut state, report, &model, &optimisers, &mut best, on_epoch)?;
         if stop {
             stopped = true;
             break;

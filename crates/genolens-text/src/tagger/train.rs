@@ -14,7 +14,7 @@ use genolens_transformer::burn::tensor::{ElementConversion, Tensor, TensorData};
 use genolens_transformer::lora::{count_parameters, LoraConfig, ParameterCount};
 
 use super::checkpoint::{
-    end_epoch, Fingerprint, RunIdentity, TaggerCheckpoint, TaggerTrainerState,
+    end_epoch, start, Fingerprint, RunIdentity, TaggerCheckpoint, TaggerTrainerState,
 };
 use super::{
     batch_tensors, bio_labels, encode_text, score_task, Alignment, Control, NeuralTagger,
@@ -322,6 +322,55 @@ pub(crate) fn pretrained_encoder<B: AutodiffBackend>(
     }
 }
 
+/// A model fine-tuned as a pretrained encoder plus fresh heads, each part
+/// with its own AdamW and peak learning rate.
+pub(crate) trait EncoderWithHeads<B: AutodiffBackend>: AutodiffModule<B> {
+    /// The gradients of the encoder's parameters and of the heads'.
+    fn part_gradients(&self, grads: &mut B::Gradients) -> (GradientsParams, GradientsParams);
+}
+
+/// One optimisation step on a batch's `loss`: the encoder and the heads
+/// stepped by their optimisers at `share` of their peak learning rates.
+/// Returns the stepped model and the loss; a loss that is not finite is an
+/// error naming the epoch and step (`at`).
+pub(crate) fn optimise<B, M, O>(
+    model: M,
+    loss: Tensor<B, 1>,
+    optimisers: &mut (O, O),
+    (options, share): (&TrainOptions, f64),
+    at: (usize, usize),
+) -> Result<(M, f64)>
+where
+    B: AutodiffBackend,
+    M: EncoderWithHeads<B>,
+    O: Optimizer<M, B>,
+{
+    let value = loss.clone().into_scalar().elem::<f64>();
+    if !value.is_finite() {
+        return Err(Error::invalid(format!(
+            "the training loss became {value} at epoch {}, step {}: lower the learning rate",
+            at.0, at.1
+        )));
+    }
+    let mut grads = loss.backward();
+    let (encoder, heads) = model.part_gradients(&mut grads);
+    let model = optimisers
+        .0
+        .step(options.learning_rate * share, model, encoder);
+    let model = optimisers
+        .1
+        .step(options.head_learning_rate * share, model, heads);
+    Ok((model, value))
+}
+
+impl<B: AutodiffBackend> EncoderWithHeads<B> for TaggerModel<B> {
+    fn part_gradients(&self, grads: &mut B::Gradients) -> (GradientsParams, GradientsParams) {
+        let heads = GradientsParams::from_module(grads, &self.heads);
+        let encoder = GradientsParams::from_module(grads, &self.encoder);
+        (encoder, heads)
+    }
+}
+
 /// Mean cross-entropy over the labelled positions of a batch.
 fn batch_loss<B: AutodiffBackend>(
     model: &TaggerModel<B>,
@@ -466,19 +515,14 @@ pub fn train_tagger<B: AutodiffBackend>(
     };
 
     let adamw = AdamWConfig::new().with_weight_decay(options.weight_decay as f32);
-    let mut optim = adamw.init::<B, TaggerModel<B>>();
-    let mut head_optim = adamw.init::<B, TaggerModel<B>>();
-    let mut state = TaggerTrainerState::new(options, training.tasks.clone(), identity);
-    // The kept epoch's weights.
-    let mut best: Option<TaggerModel<B>> = None;
-    if let Some(checkpoint) = resume {
-        let (m, (o, h), b) = checkpoint.restore(model, (optim, head_optim), device)?;
-        (model, optim, head_optim, best) = (m, o, h, Some(b));
-        state = TaggerTrainerState {
-            options: options.clone(),
-            ..checkpoint.state.clone()
-        };
-    }
+    let optimisers = (
+        adamw.init::<B, TaggerModel<B>>(),
+        adamw.init::<B, TaggerModel<B>>(),
+    );
+    let fresh = TaggerTrainerState::new(options, training.tasks.clone(), identity);
+    // `best`: the kept epoch's weights.
+    let (mut model, mut optimisers, mut best, mut state) =
+        start(resume, model, optimisers, fresh, device)?;
     let keys: Vec<(usize, usize)> = all.iter().map(|e| (e.task, e.ids.len())).collect();
     let steps_per_epoch = batches(&keys, options.batch_size, 0).len();
     let schedule = Schedule::new(steps_per_epoch * options.epochs, options.warmup_fraction);
@@ -493,21 +537,17 @@ pub fn train_tagger<B: AutodiffBackend>(
             let chosen: Vec<&Example> = batch.iter().map(|&j| &all[j]).collect();
             let n_labels = training.tasks[chosen[0].task].n_labels();
             let (loss, count) = batch_loss(&model, &chosen, n_labels, device);
-            let value = loss.clone().into_scalar().elem::<f64>();
-            if !value.is_finite() {
-                return Err(Error::invalid(format!(
-                    "the training loss became {value} at epoch {epoch}, step {}: lower the learning rate",
-                    i + 1
-                )));
-            }
+            let share = schedule.share(state.steps_done);
+            let value;
+            (model, value) = optimise(
+                model,
+                loss,
+                &mut optimisers,
+                (options, share),
+                (epoch, i + 1),
+            )?;
             sum += value * count as f64;
             weight += count as f64;
-            let mut grads = loss.backward();
-            let head_grads = GradientsParams::from_module(&mut grads, &model.heads);
-            let encoder_grads = GradientsParams::from_module(&mut grads, &model.encoder);
-            let share = schedule.share(state.steps_done);
-            model = optim.step(options.learning_rate * share, model, encoder_grads);
-            model = head_optim.step(options.head_learning_rate * share, model, head_grads);
             state.steps_done += 1;
             progress(&TrainProgress {
                 epoch,
@@ -535,14 +575,7 @@ pub fn train_tagger<B: AutodiffBackend>(
             dev,
             seconds: started.elapsed().as_secs_f64(),
         };
-        let stop = end_epoch(
-            &mut state,
-            report,
-            &model,
-            (&optim, &head_optim),
-            &mut best,
-            on_epoch,
-        )?;
+        let stop = end_epoch(&mut state, report, &model, &optimisers, &mut best, on_epoch)?;
         if stop {
             stopped = true;
             break;
